@@ -1,0 +1,171 @@
+"""Every setting of AIGC Studio, declared once with its default and help text.
+
+Each field is read from an environment variable named ``AIGC_<FIELD NAME IN CAPITALS>``
+(or from a ``.env`` file in the working directory). The README's settings table is
+generated from this class by ``python -m aigc_core.settings --markdown`` and a test fails
+when the two differ.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "AIGC_"
+
+
+class Settings(BaseSettings):
+    """Application settings (environment variables prefixed ``AIGC_``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", validate_default=True
+    )
+
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="Folder for the database, uploaded datasets, images, model versions, caches and job logs.",
+    )
+    database_url: str = Field(
+        default="",
+        description=(
+            "SQLAlchemy URL of the store. Empty means SQLite at `<data_dir>/aigc.db`; "
+            "set e.g. `postgresql+psycopg://user:pw@host/aigc` when a team shares one store."
+        ),
+    )
+    device: str = Field(
+        default="auto",
+        description="Compute device: `auto` (cuda > mps > cpu), `cpu`, `cuda`, `cuda:N` or `mps`.",
+    )
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
+        default="auto",
+        description="Model precision: `auto` is bfloat16 (or float16) on a GPU and float32 on the CPU.",
+    )
+    offline: bool = Field(
+        default=False,
+        description=(
+            "Never contact the model hub: only local folders, the hub cache and models shipped in "
+            "installed packages are used. Also on when `HF_HUB_OFFLINE=1`."
+        ),
+    )
+    text_generation_model: str = Field(
+        default="auto",
+        description=(
+            "Language model for ad copy: `auto`, a catalog key (see the Models & jobs page), "
+            "a hub id (`org/name` or `org/name@revision`) or a local folder."
+        ),
+    )
+    sentiment_model: str = Field(
+        default="auto",
+        description="Sentiment classifier: `auto`, a catalog key, a hub id, a local folder or `registry:<version id>`.",
+    )
+    text_to_image_model: str = Field(
+        default="auto",
+        description=(
+            "Diffusion model for the Images page: `auto`, a catalog key, a hub id, a local diffusers "
+            "folder or a single `.safetensors` checkpoint."
+        ),
+    )
+    embedding_model: str = Field(
+        default="auto",
+        description="Sentence encoder (deduplication, similarity, classifier base): `auto`, a catalog key, hub id or folder.",
+    )
+    model_memory_budget_gb: float = Field(
+        default=0.0,
+        ge=0.0,
+        description=(
+            "Memory the loaded models may use together before the least recently used one is unloaded. "
+            "0 means automatic: 85% of free GPU memory, or 50% of RAM on the CPU."
+        ),
+    )
+    max_upload_mb: int = Field(
+        default=200, ge=1, le=100_000, description="Largest file a user may upload, in megabytes."
+    )
+    job_workers: int = Field(
+        default=2, ge=1, le=64, description="Worker processes that run background jobs (training, batch scoring)."
+    )
+    gpu_jobs_per_device: int = Field(
+        default=1, ge=1, le=16, description="How many GPU-heavy jobs may run at once on one device."
+    )
+    queue_url: str = Field(
+        default="",
+        description=(
+            "Job queue backend. Empty means the embedded SQLite queue in the data dir; "
+            "`redis://host:6379/0` lets workers on several machines share the queue."
+        ),
+    )
+    job_cancel_grace_s: float = Field(
+        default=20.0, ge=0.0, description="Seconds a cancelled job may take to stop cleanly before it is terminated."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Logging level of the app and the workers."
+    )
+
+    @field_validator("device")
+    @classmethod
+    def _check_device(cls, value: str) -> str:
+        v = value.strip().lower()
+        if v in {"auto", "cpu", "cuda", "mps"}:
+            return v
+        if v.startswith("cuda:") and v[5:].isdigit():
+            return v
+        raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps, not {value!r}")
+
+    # Derived paths ---------------------------------------------------------------------
+    @property
+    def resolved_data_dir(self) -> Path:
+        """Absolute data dir, created on first use."""
+        path = self.data_dir.expanduser().resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The store URL, defaulting to SQLite inside the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.resolved_data_dir / 'aigc.db'}"
+
+    @property
+    def is_offline(self) -> bool:
+        """True when the hub must not be contacted."""
+        import os
+
+        return self.offline or os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """Upload limit in bytes."""
+        return self.max_upload_mb * 1024 * 1024
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings so the environment is read again (tests, CLI)."""
+    get_settings.cache_clear()
+
+
+def settings_markdown_table() -> str:
+    """The README's settings table, generated from :class:`Settings`."""
+    rows = ["| Variable | Default | Description |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = "" if default in ("", None) else str(default)
+        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | `{shown}` | {field.description} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":  # pragma: no cover - tiny CLI
+    if "--markdown" in sys.argv:
+        print(settings_markdown_table())
+    else:
+        print(get_settings().model_dump_json(indent=2))

@@ -1,0 +1,109 @@
+"""Engine, sessions and schema migrations of the store."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from aigc_core.errors import AigcError
+from aigc_core.settings import Settings, get_settings
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+_lock = threading.Lock()
+_engines: dict[str, Engine] = {}
+_migrated: set[str] = set()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API connection
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    return engine
+
+
+def alembic_config(url: str):  # noqa: ANN201 - alembic.config.Config
+    """An Alembic config pointing at the packaged migrations and ``url``."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def init_store(settings: Settings | None = None) -> Engine:
+    """Create (or upgrade) the schema to the newest migration and return the engine."""
+    settings = settings or get_settings()
+    url = settings.resolved_database_url
+    engine = get_engine(settings, migrate=False)
+    with _lock:
+        if url in _migrated:
+            return engine
+        from alembic import command
+
+        cfg = alembic_config(url)
+        try:
+            with engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except Exception as exc:  # surface as a user-facing error
+            raise AigcError(
+                f"Could not open or upgrade the store at {engine.url.render_as_string(hide_password=True)}: {exc}",
+                hint="Check AIGC_DATABASE_URL (or AIGC_DATA_DIR) and that the database is reachable and writable.",
+            ) from exc
+        _migrated.add(url)
+    return engine
+
+
+def get_engine(settings: Settings | None = None, *, migrate: bool = True) -> Engine:
+    """The process-wide engine for the configured URL (migrated on first use)."""
+    settings = settings or get_settings()
+    url = settings.resolved_database_url
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = _make_engine(url)
+    if migrate and url not in _migrated:
+        init_store(settings)
+    return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (after fork, in tests)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _migrated.clear()
+
+
+@contextlib.contextmanager
+def session_scope(settings: Settings | None = None) -> Iterator[Session]:
+    """A transaction: committed on success, rolled back on error."""
+    factory = sessionmaker(bind=get_engine(settings), expire_on_commit=False)
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,35 @@
+"""Shared fixtures: offline hub, an isolated data dir and store per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest
+
+from aigc_core.settings import Settings, get_settings, reset_settings
+
+
+@pytest.fixture()
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh data dir (and so a fresh SQLite store) for one test."""
+    from aigc_core.store.db import dispose_engines
+
+    d = tmp_path / "data"
+    monkeypatch.setenv("AIGC_DATA_DIR", str(d))
+    monkeypatch.delenv("AIGC_DATABASE_URL", raising=False)
+    reset_settings()
+    yield d
+    dispose_engines()
+    reset_settings()
+
+
+@pytest.fixture()
+def settings(data_dir: Path) -> Settings:
+    """Settings bound to the test's data dir."""
+    return get_settings()

@@ -38,7 +38,7 @@ class DeviceInfo:
         )
 
 
-def _torch():
+def _torch():  # noqa: ANN202 - torch module, imported lazily
     import torch
 
     return torch

@@ -22,9 +22,7 @@ ENV_PREFIX = "AIGC_"
 class Settings(BaseSettings):
     """Application settings (environment variables prefixed ``AIGC_``)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", validate_default=True
-    )
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", validate_default=True)
 
     data_dir: Path = Field(
         default=Path("data"),
@@ -72,7 +70,9 @@ class Settings(BaseSettings):
     )
     embedding_model: str = Field(
         default="auto",
-        description="Sentence encoder (deduplication, similarity, classifier base): `auto`, a catalog key, hub id or folder.",
+        description=(
+            "Sentence encoder (deduplication, similarity, classifier base): `auto`, a catalog key, hub id or folder."
+        ),
     )
     model_memory_budget_gb: float = Field(
         default=0.0,

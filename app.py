@@ -1,0 +1,51 @@
+"""AIGC Studio: the router and the shared frame (sidebar: device, models, running jobs)."""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from aigc_core.settings import get_settings
+
+st.set_page_config(page_title="AIGC Studio", page_icon=":material/auto_awesome:", layout="wide")
+
+# Every page is listed here explicitly (no auto-discovery).
+PAGES = {
+    "Studio": [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True, url_path="home"),
+        st.Page("pages/ad_copy.py", title="Ad copy", icon=":material/campaign:", url_path="ad-copy"),
+        st.Page("pages/images.py", title="Images", icon=":material/image:", url_path="images"),
+        st.Page("pages/sentiment.py", title="Sentiment monitor", icon=":material/monitoring:", url_path="sentiment"),
+    ],
+    "Build": [
+        st.Page("pages/data.py", title="Data", icon=":material/table:", url_path="data"),
+        st.Page("pages/finetune.py", title="Fine-tune", icon=":material/model_training:", url_path="fine-tune"),
+        st.Page("pages/models_jobs.py", title="Models & jobs", icon=":material/memory:", url_path="models-jobs"),
+    ],
+}
+
+
+@st.cache_resource
+def _startup() -> None:
+    """Once per server process: logging and the store's schema."""
+    from aigc_core.store import init_store
+
+    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    init_store()
+
+
+try:
+    _startup()
+except Exception as exc:
+    from pages._ui import show_error
+
+    show_error(exc)
+    st.stop()
+
+nav = st.navigation(PAGES)
+
+from pages._frame import render_sidebar  # noqa: E402 - after set_page_config/navigation
+
+render_sidebar()
+nav.run()

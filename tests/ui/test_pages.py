@@ -1,0 +1,40 @@
+"""Every page opens headless (AppTest) through the router, without an exception or an error box."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+PAGES = [
+    "pages/home.py",
+    "pages/ad_copy.py",
+    "pages/images.py",
+    "pages/sentiment.py",
+    "pages/data.py",
+    "pages/finetune.py",
+    "pages/models_jobs.py",
+]
+
+
+@pytest.fixture()
+def app(settings) -> AppTest:
+    at = AppTest.from_file("app.py", default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_router_opens_home_with_sidebar(app: AppTest) -> None:
+    assert app.title[0].value == "AIGC Studio"
+    sidebar_text = " ".join(m.value for m in app.sidebar.markdown)
+    assert "Device:" in sidebar_text and "cpu" in sidebar_text
+    assert not app.error, [e.value for e in app.error]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_opens(app: AppTest, page: str) -> None:
+    app.switch_page(page)
+    app.run()
+    assert not app.exception, app.exception
+    assert not app.error, [e.value for e in app.error]
+    assert app.title, f"{page} has no title"

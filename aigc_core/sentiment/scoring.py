@@ -270,12 +270,13 @@ class HFClassifierModel:
         *,
         label_map: Mapping[str, str] | None = None,
         device: str | None = None,
+        dtype: str | None = None,
         version: str | None = None,
     ) -> None:
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        from aigc_core.devices import resolve_device
+        from aigc_core.devices import resolve_device, resolve_dtype
         from aigc_core.settings import get_settings
 
         settings = get_settings()
@@ -304,7 +305,8 @@ class HFClassifierModel:
         self._collapse = torch.from_numpy(matrix)
         self._identity = bool(matrix.shape[0] == matrix.shape[1] and np.array_equal(matrix, np.eye(len(raw))))
         self.device = resolve_device(device)
-        model.eval().to(self.device)
+        torch_dtype = resolve_dtype(self.device, dtype)
+        model.eval().to(self.device, torch_dtype)
         self.model = model
         limit = min(
             int(getattr(self.tokenizer, "model_max_length", 512) or 512),
@@ -319,7 +321,12 @@ class HFClassifierModel:
         )
         name = getattr(model.config, "_name_or_path", "") or source
         mapping = ",".join(f"{k}={v}" for k, v in sorted((label_map or {}).items()))
-        self.version = version or f"hf:{name}" + (f"|map:{mapping}" if mapping else "")
+        precision = str(torch_dtype).removeprefix("torch.")
+        self.version = (
+            (version or f"hf:{name}")
+            + (f"|map:{mapping}" if mapping else "")
+            + ("" if precision == "float32" else f"+{precision}")
+        )
 
     def logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Log-probabilities of the canonical classes (raw classes summed per target)."""
@@ -332,7 +339,7 @@ class HFClassifierModel:
         return torch.log(probs.clamp_min(1e-12))
 
 
-_models: dict[tuple[str, str, str | None], ScoringModel] = {}
+_models: dict[tuple[str, str, str | None, str | None], ScoringModel] = {}
 _models_lock = threading.Lock()
 
 
@@ -341,8 +348,12 @@ def load_model(
     *,
     label_map: Mapping[str, str] | str | None = None,
     device: str | None = None,
+    dtype: str | None = None,
 ) -> ScoringModel:
-    """A scoring model from ``embedded``, a folder, a hub id or ``registry:<version id>`` (cached per process)."""
+    """A scoring model from ``embedded``, a folder, a hub id or ``registry:<version id>`` (cached per process).
+
+    ``dtype``: float32, bfloat16, float16 or auto; default the AIGC_DTYPE setting (auto: float32 on the CPU).
+    """
     if not isinstance(model, str):
         return model
     spec = model.strip()
@@ -351,7 +362,9 @@ def load_model(
             "No sentiment model was given.", hint="Use 'embedded', a folder, a hub id or registry:<id>."
         )
     mapping = parse_label_map(label_map)
-    key = (spec, json.dumps(mapping, sort_keys=True), device)
+    if dtype is not None and dtype not in {"auto", "float32", "bfloat16", "float16"}:
+        raise UserInputError(f"Unknown precision {dtype!r}.", hint="Use auto, float32, bfloat16 or float16.")
+    key = (spec, json.dumps(mapping, sort_keys=True), device, dtype)
     with _models_lock:
         cached = _models.get(key)
     if cached is not None:
@@ -360,9 +373,9 @@ def load_model(
     if spec.lower() in EMBEDDED_KEYS:
         from aigc_core.sentiment.head import load_embedded
 
-        loaded = load_embedded(device=device)
+        loaded = load_embedded(device=device, dtype=dtype)
     elif spec.startswith("registry:"):
-        loaded = _load_registry(spec.removeprefix("registry:").strip(), mapping, device)
+        loaded = _load_registry(spec.removeprefix("registry:").strip(), mapping, device, dtype)
     else:
         local = Path(spec).expanduser()
         if not local.exists() and (spec.startswith((".", "/", "~")) or "\\" in spec or spec.count("/") > 1):
@@ -373,15 +386,17 @@ def load_model(
         if local.is_dir() and (local / "config.json").is_file() and (local / "head.safetensors").is_file():
             from aigc_core.sentiment.head import load_embedded
 
-            loaded = load_embedded(local, device=device)
+            loaded = load_embedded(local, device=device, dtype=dtype)
         else:
-            loaded = HFClassifierModel(spec, label_map=mapping, device=device)
+            loaded = HFClassifierModel(spec, label_map=mapping, device=device, dtype=dtype)
     with _models_lock:
         _models[key] = loaded
     return loaded
 
 
-def _load_registry(version_id: str, mapping: Mapping[str, str] | None, device: str | None) -> ScoringModel:
+def _load_registry(
+    version_id: str, mapping: Mapping[str, str] | None, device: str | None, dtype: str | None
+) -> ScoringModel:
     from aigc_core.store import ModelVersion, session_scope
 
     with session_scope() as session:
@@ -392,7 +407,7 @@ def _load_registry(version_id: str, mapping: Mapping[str, str] | None, device: s
                 hint="Pick a version listed on the Models page.",
             )
         path = row.path
-    return HFClassifierModel(path, label_map=mapping, device=device, version=f"registry:{version_id}")
+    return HFClassifierModel(path, label_map=mapping, device=device, dtype=dtype, version=f"registry:{version_id}")
 
 
 def clear_model_cache() -> None:
@@ -458,12 +473,17 @@ def score_texts(
     batch_size: int = 64,
     device: str | None = None,
     label_map: Mapping[str, str] | str | None = None,
+    dtype: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ScoreResult:
-    """Score texts with a sentiment model; empty texts are skipped and reported, order is kept."""
+    """Score texts with a sentiment model; empty texts are skipped and reported, order is kept.
+
+    ``model``: ``embedded``, a folder, a hub id, ``registry:<version id>`` or a loaded model.
+    ``label_map`` maps a model's own labels onto negative/neutral/positive (dict, JSON or ``A=negative,...``).
+    """
     if batch_size < 1:
         raise UserInputError(f"Batch size must be at least 1, not {batch_size}.", hint="Use e.g. 64.")
-    m = load_model(model, label_map=label_map, device=device)
+    m = load_model(model, label_map=label_map, device=device, dtype=dtype)
     # preprocess
     normalized = [normalize_text(t) for t in texts]
     keep = [i for i, t in enumerate(normalized) if t]
@@ -506,6 +526,7 @@ def score_with_cache(
     batch_size: int = 64,
     device: str | None = None,
     label_map: Mapping[str, str] | str | None = None,
+    dtype: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[ScoreResult, int]:
     """Score texts, reusing scores cached for ``model_version``; returns (result, texts newly scored).
@@ -517,7 +538,7 @@ def score_with_cache(
 
     from aigc_core.store import SentimentScore, get_engine, session_scope
 
-    m = load_model(model_key, label_map=label_map, device=device)
+    m = load_model(model_key, label_map=label_map, device=device, dtype=dtype)
     version = model_version or m.version
     labels = tuple(m.labels)
     texts = list(texts)

@@ -164,3 +164,15 @@ def test_head_folder_is_recognised(tiny_head_dir: Path, tiny_encoder_dir: Path, 
     monkeypatch.setattr(head_mod, "encoder_dir", lambda: tiny_encoder_dir)
     res = score_texts(["love great thanks happy"], model=str(tiny_head_dir))
     assert res.model_version.startswith("embedded:") and res.labels[0] == "positive"
+
+
+def test_bfloat16_precision_is_close_and_versioned(tiny_head_dir: Path, tiny_encoder_dir: Path, monkeypatch):
+    from aigc_core.sentiment import head as head_mod
+
+    monkeypatch.setattr(head_mod, "encoder_dir", lambda: tiny_encoder_dir)
+    fp32 = score_texts(TEXTS, model=str(tiny_head_dir), dtype="float32")
+    bf16 = score_texts(TEXTS, model=str(tiny_head_dir), dtype="bfloat16")
+    assert bf16.model_version == fp32.model_version + "+bfloat16"
+    np.testing.assert_allclose(bf16.probs, fp32.probs, atol=0.05)
+    with pytest.raises(UserInputError):
+        score_texts(["x"], model=str(tiny_head_dir), dtype="int3")

@@ -1,0 +1,196 @@
+"""Sentiment bench: quality of the embedded model and scoring throughput vs a plain transformers pipeline.
+
+    python bench/sentiment.py          # full: whole held-out test split, 1,000 texts for throughput
+    python bench/sentiment.py --quick  # under a minute on CPU: 400-tweet test-split subsample, 120 texts
+
+(a) quality: macro-F1 and per-class P/R/F1 of the shipped head on the held-out test split (the head's own
+    split seed), target >= 0.70; baseline = majority-class macro-F1 of the same texts.
+(b) throughput: ``score_texts`` (float32, the CPU default, and bfloat16 as with AIGC_DTYPE=bfloat16)
+    vs ``transformers.pipeline("text-classification")`` called with its
+    defaults (one call over the list, default batch size) on a BertForSequenceClassification built from
+    the same MiniLM encoder with a 3-label head, same texts, same run; target >= 3x on CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+
+
+def result_line(name: str, value: float, baseline: float, target: float, passed: bool) -> str:
+    ratio = value / baseline if baseline else float("inf")
+    return (
+        f"RESULT {name} value={value:.4g} baseline={baseline:.4g} ratio={ratio:.3g} target={target:g} "
+        f"{'PASS' if passed else 'FAIL'}"
+    )
+
+
+def quality(quick: bool, batch_size: int, dtype: str | None = None) -> tuple[str, dict]:
+    from sklearn.metrics import f1_score, precision_recall_fscore_support
+
+    from aigc_core.sentiment.head import DEFAULT_DATA, DEFAULT_HEAD_DIR, read_training_data, split_indices
+    from aigc_core.sentiment.scoring import load_model, score_texts
+
+    cfg = json.loads((DEFAULT_HEAD_DIR / "config.json").read_text())
+    labels = cfg["labels"]
+    df = read_training_data(DEFAULT_DATA, labels)
+    split = split_indices(df["label"].tolist(), cfg["split"]["seed"], tuple(cfg["split"]["fractions"]))
+    if len(split["test"]) != cfg["split"]["sizes"]["test"]:
+        print("warning: the test split differs from the one the head was built on", file=sys.stderr)
+    test = df.iloc[split["test"]]
+    if quick:
+        test = test.groupby("label", group_keys=False).sample(frac=400 / len(test), random_state=0)
+    model = load_model("embedded", dtype=dtype)
+    t0 = time.perf_counter()
+    res = score_texts(test["text"].tolist(), model=model, batch_size=batch_size)
+    secs = time.perf_counter() - t0
+    y = np.array([labels.index(v) for v in test["label"]])
+    pred = np.array([labels.index(v) for v in res.labels])
+    macro = float(f1_score(y, pred, average="macro", labels=list(range(len(labels)))))
+    majority = np.full_like(y, np.bincount(y).argmax())
+    base = float(f1_score(y, majority, average="macro", labels=list(range(len(labels)))))
+    p, r, f, s = precision_recall_fscore_support(y, pred, labels=list(range(len(labels))), zero_division=0)
+    precision = dtype or "default (AIGC_DTYPE)"
+    print(
+        f"\n(a) quality, {precision}: {len(test)} held-out test tweets (split seed {cfg['split']['seed']}), {secs:.1f}s"
+    )
+    print(
+        f"    head {cfg['head']['kind']}; frozen logistic regression on the same split at build time: "
+        f"test macro-F1 {cfg['metrics']['candidates'].get('linear', {}).get('test_macro_f1', float('nan')):.4f}"
+    )
+    print(f"    {'class':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
+    for i, name in enumerate(labels):
+        print(f"    {name:<10}{p[i]:>10.4f}{r[i]:>10.4f}{f[i]:>10.4f}{s[i]:>9}")
+    print(f"    model {res.model_version}")
+    print(f"    macro-F1 {macro:.4f}  accuracy {float((y == pred).mean()):.4f}  majority-class macro-F1 {base:.4f}")
+    name = "sentiment_macro_f1" + (f"_{dtype}" if dtype else "")
+    return result_line(name, macro, base, 0.70, macro >= 0.70), {"macro_f1": macro}
+
+
+def _pipeline_model_dir(folder: Path) -> Path:
+    """A BertForSequenceClassification (MiniLM encoder + random 3-label head, seed 0) saved with its tokenizer."""
+    import torch
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    from aigc_core.sentiment.head import encoder_dir
+
+    torch.manual_seed(0)
+    enc = encoder_dir()
+    model = BertForSequenceClassification.from_pretrained(
+        str(enc),
+        num_labels=3,
+        id2label={0: "negative", 1: "neutral", 2: "positive"},
+        label2id={"negative": 0, "neutral": 1, "positive": 2},
+    )
+    model.save_pretrained(str(folder))
+    AutoTokenizer.from_pretrained(str(enc)).save_pretrained(str(folder))
+    return folder
+
+
+def throughput(quick: bool, batch_size: int) -> list[str]:
+    import pandas as pd
+    from transformers import pipeline
+
+    from aigc_core.sentiment.head import DEFAULT_DATA
+    from aigc_core.sentiment.scoring import load_model, normalize_text, score_texts
+
+    n = 120 if quick else 1000
+    raw = pd.read_csv(DEFAULT_DATA)["text"].dropna().astype(str).sample(n, random_state=1).tolist()
+    # Both sides get the tweets already normalised (idempotent for score_texts), so their labels are comparable.
+    texts = [normalize_text(t) for t in raw]
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = _pipeline_model_dir(Path(tmp) / "minilm-cls")
+        pipe = pipeline("text-classification", model=str(folder))
+        pipe(texts[:8])  # warm-up
+        t0 = time.perf_counter()
+        out = pipe(texts)
+        base_s = time.perf_counter() - t0
+        assert len(out) == n
+        base = n / base_s
+        rates: dict[str, float] = {}
+        for dtype in ("float32", "bfloat16"):
+            same = load_model(str(folder), dtype=dtype)
+            score_texts(texts[:8], model=same)  # warm-up
+            t0 = time.perf_counter()
+            res_same = score_texts(texts, model=same, batch_size=batch_size)
+            rates[f"same_{dtype}"] = n / (time.perf_counter() - t0)
+            # the same model, the same texts: the labels should agree with the pipeline's
+            agree = float(np.mean([o["label"] == lab for o, lab in zip(out, res_same.labels, strict=True)]))
+            rates[f"agree_{dtype}"] = agree
+    for dtype in ("float32", "bfloat16"):
+        emb = load_model("embedded", dtype=dtype)
+        score_texts(texts[:8], model=emb)
+        t0 = time.perf_counter()
+        score_texts(texts, model=emb, batch_size=batch_size)
+        rates[f"emb_{dtype}"] = n / (time.perf_counter() - t0)
+    import torch
+
+    print(f"\n(b) throughput on {n} tweets, CPU, {torch.get_num_threads()} threads")
+    print(f"    pipeline('text-classification') defaults (float32): {base:8.1f} texts/s ({base_s:.2f}s)")
+    for dtype in ("float32", "bfloat16"):
+        print(
+            f"    score_texts, same BertForSequenceClassification, {dtype:>8}, batch {batch_size}: "
+            f"{rates[f'same_{dtype}']:8.1f} texts/s (labels agree with the pipeline on {rates[f'agree_{dtype}']:.1%})"
+        )
+    for dtype in ("float32", "bfloat16"):
+        print(
+            f"    score_texts, embedded model (MiniLM + head), {dtype:>8}, batch {batch_size}: "
+            f"{rates[f'emb_{dtype}']:8.1f} texts/s"
+        )
+    for key, name in (
+        ("same_float32", "score_texts_per_s"),
+        ("same_bfloat16", "score_texts_bf16_per_s"),
+        ("emb_float32", "embedded_score_texts_per_s"),
+        ("emb_bfloat16", "embedded_score_texts_bf16_per_s"),
+    ):
+        lines.append(result_line(name, rates[key], base, 3, rates[key] / base >= 3))
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="subsample: under a minute on CPU")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads for both sides (0: torch default)")
+    args = parser.parse_args()
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    print(f"torch threads {torch.get_num_threads()}, CPUs {os.cpu_count()}, load average {load:.2f}")
+    if load > 0.5 * (os.cpu_count() or 1):
+        print(
+            "warning: the machine is busy; multi-threaded batch-1 timings suffer most from contention", file=sys.stderr
+        )
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    t0 = time.perf_counter()
+    results = []
+    q_line, _ = quality(args.quick, args.batch_size)
+    results.append(q_line)
+    q_bf16, _ = quality(args.quick, args.batch_size, "bfloat16")
+    results.append(q_bf16)
+    results.extend(throughput(args.quick, args.batch_size))
+    print(f"\nbench time {time.perf_counter() - t0:.1f}s")
+    for line in results:
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 CLASSIFIER_TASK = "text-classification"
@@ -52,12 +52,6 @@ class LoraParams(BaseModel):
     )
 
 
-class HubAccess(BaseModel):
-    """Optional hub credentials for private base models (never stored in clear text)."""
-
-    token: SecretStr | None = Field(None, description="Hub access token for a private base model.")
-
-
 class _JobBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -72,14 +66,10 @@ class _JobBase(BaseModel):
         default_factory=list, description="Reviewed synthetic rows added to the training split (marked synthetic)."
     )
     evaluate_base: bool = Field(True, description="Also evaluate the base model on the test split.")
-    hub: HubAccess = Field(default_factory=HubAccess)
 
-    def masked(self) -> dict[str, Any]:
-        """The parameters as shown and stored: secrets masked."""
-        data = self.model_dump(mode="json")
-        if self.hub.token is not None:
-            data["hub"]["token"] = "***"
-        return data
+    def stored(self) -> dict[str, Any]:
+        """The parameters as stored with the job and the model version (no secrets: hub access uses HF_TOKEN)."""
+        return self.model_dump(mode="json")
 
 
 class ClassifierJobParams(_JobBase):

@@ -24,18 +24,12 @@ WRITE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet")
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """Read INPUT with the Data page's readers when present, else pandas (CSV/TSV/JSON/JSONL/Parquet/XLSX/TXT)."""
+    """Read INPUT into a frame (CSV/TSV/JSON/JSONL/Parquet/XLSX/TXT)."""
     if not path.exists():
         raise UserInputError(f"Input file {path} does not exist.", hint="Check the path.")
     if path.is_dir():
         raise UserInputError(f"Input {path} is a folder, not a file.", hint="Give one data file.")
-    try:
-        from aigc_core.data import readers  # type: ignore[attr-defined]
-    except ImportError:
-        readers = None
-    if readers is not None and hasattr(readers, "read_table"):
-        result = readers.read_table(path)
-        return getattr(result, "frame", result)
+    # aigc_core.data.readers (the Data page's readers) did not exist when this was written: switch here when it does.
     return _read_with_pandas(path)
 
 

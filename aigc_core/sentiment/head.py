@@ -572,7 +572,23 @@ def build(
     with atomic_dir(out_dir) as tmp:
         save_file(state, str(tmp / HEAD_FILE))
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        (tmp / "README.md").write_text(_readme(config), encoding="utf-8")
     return config
+
+
+def _readme(config: dict[str, Any]) -> str:
+    """The head folder's README: what it is, how it was built, its metrics and the data credit."""
+    return (
+        f"# {HEAD_NAME}\n\n"
+        "3-class tweet sentiment (negative / neutral / positive) for AIGC Studio's embedded offline model: "
+        f"the frozen `{ENCODER_ID}` encoder (shipped in the `{ENCODER_PACKAGE}` package; mean pooling, "
+        f"L2-normalised) + this {config['head']['kind']} head (`{HEAD_FILE}`). Load it with "
+        "`aigc_core.sentiment.head.load_embedded()`.\n\n"
+        f"Rebuild (reproducible, split seed {config['split']['seed']}): `{config['build_command']}`\n\n"
+        "## Metrics (held-out test split)\n\n```\n"
+        f"{format_metrics(config)}\n```\n\n"
+        f"## Training data\n\n{config['training_data']['credit']}\n"
+    )
 
 
 def format_metrics(config: dict[str, Any]) -> str:

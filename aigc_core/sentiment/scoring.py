@@ -364,6 +364,10 @@ def load_model(
     mapping = parse_label_map(label_map)
     if dtype is not None and dtype not in {"auto", "float32", "bfloat16", "float16"}:
         raise UserInputError(f"Unknown precision {dtype!r}.", hint="Use auto, float32, bfloat16 or float16.")
+    registry_path = None
+    if spec.startswith("registry:"):  # resolve first: what "promoted" means changes over time
+        vid, registry_path = _registry_entry(spec.removeprefix("registry:").strip())
+        spec = f"registry:{vid}"
     key = (spec, json.dumps(mapping, sort_keys=True), device, dtype)
     with _models_lock:
         cached = _models.get(key)
@@ -374,8 +378,8 @@ def load_model(
         from aigc_core.sentiment.head import load_embedded
 
         loaded = load_embedded(device=device, dtype=dtype)
-    elif spec.startswith("registry:"):
-        loaded = _load_registry(spec.removeprefix("registry:").strip(), mapping, device, dtype)
+    elif registry_path is not None:
+        loaded = HFClassifierModel(registry_path, label_map=mapping, device=device, dtype=dtype, version=spec)
     else:
         local = Path(spec).expanduser()
         if not local.exists() and (spec.startswith((".", "/", "~")) or "\\" in spec or spec.count("/") > 1):
@@ -394,20 +398,38 @@ def load_model(
     return loaded
 
 
-def _load_registry(
-    version_id: str, mapping: Mapping[str, str] | None, device: str | None, dtype: str | None
-) -> ScoringModel:
+REGISTRY_TASK = "text-classification"  # the fine-tune registry's classifier task
+
+
+def _registry_entry(version_id: str) -> tuple[str, str]:
+    """(version id, folder) of ``registry:<version id>`` or ``registry:promoted`` (the promoted text classifier)."""
+    from sqlalchemy import select
+
     from aigc_core.store import ModelVersion, session_scope
 
     with session_scope() as session:
-        row = session.get(ModelVersion, version_id)
-        if row is None:
-            raise NotFoundError(
-                f"There is no model version {version_id!r} in the registry.",
-                hint="Pick a version listed on the Models page.",
+        if version_id in {"", "promoted"}:
+            row = session.scalars(
+                select(ModelVersion).where(ModelVersion.task == REGISTRY_TASK, ModelVersion.promoted.is_(True))
+            ).first()
+            if row is None:
+                raise NotFoundError(
+                    "No text classifier is promoted in the registry.",
+                    hint="Promote one on the Fine-tune page, or pick a version id.",
+                )
+        else:
+            row = session.get(ModelVersion, version_id)
+            if row is None:
+                raise NotFoundError(
+                    f"There is no model version {version_id!r} in the registry.",
+                    hint="Pick a version listed on the Models page.",
+                )
+        if row.task != REGISTRY_TASK:
+            raise UserInputError(
+                f"Model version {row.id!r} is a {row.task} model, not a text classifier.",
+                hint="Pick a fine-tuned text-classification version.",
             )
-        path = row.path
-    return HFClassifierModel(path, label_map=mapping, device=device, dtype=dtype, version=f"registry:{version_id}")
+        return row.id, row.path
 
 
 def clear_model_cache() -> None:

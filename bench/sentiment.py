@@ -9,6 +9,8 @@
     vs ``transformers.pipeline("text-classification")`` called with its
     defaults (one call over the list, default batch size) on a BertForSequenceClassification built from
     the same MiniLM encoder with a 3-label head, same texts, same run; target >= 3x on CPU.
+(c) on a CUDA GPU only: a RoBERTa-base-size classifier with random weights, score_texts (AIGC_DTYPE=auto, i.e.
+    bf16/fp16, batch 256) vs the plain batch-1 float32 pipeline; target >= 50x.
 """
 
 from __future__ import annotations
@@ -159,11 +161,64 @@ def throughput(quick: bool, batch_size: int) -> list[str]:
     return lines
 
 
+def gpu_throughput(quick: bool, device: str) -> list[str]:
+    """(c) a RoBERTa-base-size classifier with random weights: score_texts (bf16/fp16, batch 256) vs batch-1 fp32."""
+    import pandas as pd
+    import torch
+    from transformers import AutoTokenizer, RobertaConfig, RobertaForSequenceClassification, pipeline
+
+    from aigc_core.sentiment.head import DEFAULT_DATA, encoder_dir
+    from aigc_core.sentiment.scoring import load_model, normalize_text, score_texts
+
+    n = 64 if quick and device == "cpu" else (500 if quick else 2000)
+    raw = pd.read_csv(DEFAULT_DATA)["text"].dropna().astype(str).sample(n, random_state=2).tolist()
+    texts = [normalize_text(t) for t in raw]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "roberta-base-random"
+        tok = AutoTokenizer.from_pretrained(str(encoder_dir()))  # any tokenizer will do for random weights
+        torch.manual_seed(0)
+        cfg = RobertaConfig(
+            vocab_size=len(tok),
+            max_position_embeddings=514,
+            pad_token_id=tok.pad_token_id,
+            num_labels=3,
+            id2label={0: "negative", 1: "neutral", 2: "positive"},
+            label2id={"negative": 0, "neutral": 1, "positive": 2},
+        )  # defaults: 12 layers, hidden 768, 12 heads (RoBERTa-base size)
+        RobertaForSequenceClassification(cfg).save_pretrained(str(folder))
+        tok.save_pretrained(str(folder))
+        pipe = pipeline("text-classification", model=str(folder), device=torch.device(device), dtype=torch.float32)
+        pipe(texts[:8])
+        t0 = time.perf_counter()
+        pipe(texts, batch_size=1)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        base = n / (time.perf_counter() - t0)
+        model = load_model(str(folder), device=device)  # AIGC_DTYPE=auto: bf16 (or fp16) on a GPU
+        score_texts(texts[:256], model=model, batch_size=256)
+        t0 = time.perf_counter()
+        score_texts(texts, model=model, batch_size=256)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        ours = n / (time.perf_counter() - t0)
+    print(f"\n(c) RoBERTa-base-size random classifier on {device}, {n} tweets")
+    print(f"    plain pipeline, batch 1, float32: {base:9.1f} texts/s")
+    precision = model.version.rpartition("+")[2] if "+" in model.version else "float32"
+    print(f"    score_texts, batch 256, {precision}: {ours:9.1f} texts/s")
+    name = "gpu_score_texts_per_s" if device.startswith("cuda") else f"roberta_{device}_score_texts_per_s"
+    return [result_line(name, ours, base, 50, ours / base >= 50)]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="subsample: under a minute on CPU")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads for both sides (0: torch default)")
+    parser.add_argument(
+        "--roberta-device",
+        default=None,
+        help="run (c), the RoBERTa-base-size GPU comparison, on this device (default: cuda when available)",
+    )
     args = parser.parse_args()
     import torch
 
@@ -186,6 +241,11 @@ def main() -> int:
     q_bf16, _ = quality(args.quick, args.batch_size, "bfloat16")
     results.append(q_bf16)
     results.extend(throughput(args.quick, args.batch_size))
+    roberta_device = args.roberta_device or ("cuda" if torch.cuda.is_available() else None)
+    if roberta_device:
+        results.extend(gpu_throughput(args.quick, roberta_device))
+    else:
+        print("\n(c) GPU comparison skipped: no CUDA GPU (force it with --roberta-device cpu)")
     print(f"\nbench time {time.perf_counter() - t0:.1f}s")
     for line in results:
         print(line)

@@ -1,5 +1,6 @@
 """Sentiment scoring: the embedded offline model, batched scoring with a store cache, and a CLI."""
 
+from aigc_core.sentiment.head import EmbeddedSentimentModel, load_embedded
 from aigc_core.sentiment.scoring import (
     CANONICAL_LABELS,
     ScoreResult,
@@ -13,7 +14,9 @@ from aigc_core.sentiment.scoring import (
 
 __all__ = [
     "CANONICAL_LABELS",
+    "EmbeddedSentimentModel",
     "ScoreResult",
+    "load_embedded",
     "load_model",
     "normalize_text",
     "parse_label_map",

@@ -292,7 +292,7 @@ class HFClassifierModel:
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(ref, **kwargs)
             model = AutoModelForSequenceClassification.from_pretrained(ref, **kwargs)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RuntimeError, KeyError) as exc:
             raise ModelUnavailableError(
                 f"Could not load the sentiment model {source!r}: {str(exc).splitlines()[0]}",
                 hint="Give a folder with config.json + weights + tokenizer, a hub id that is cached or reachable, "
@@ -319,7 +319,12 @@ class HFClassifierModel:
         self.pad_token_id = (
             self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else model.config.pad_token_id or 0
         )
-        name = getattr(model.config, "_name_or_path", "") or source
+        if local.exists():  # a folder: its path and when its files last changed
+            stamp = max((f.stat().st_mtime_ns for f in local.iterdir() if f.is_file()), default=0)
+            name = f"{local.resolve()}#{stamp}"
+        else:  # a hub id: pinned to the commit that was loaded
+            commit = getattr(model.config, "_commit_hash", None)
+            name = ref + (f"@{commit[:12]}" if commit else "")
         mapping = ",".join(f"{k}={v}" for k, v in sorted((label_map or {}).items()))
         precision = str(torch_dtype).removeprefix("torch.")
         self.version = (

@@ -7,6 +7,7 @@ Scores are cached in the store per text hash and model version.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -34,6 +35,7 @@ LABEL_ALIASES: dict[str, str] = {
     "positive": "positive",
     "pos": "positive",
 }
+SORT_CHUNK = 8192  # texts tokenized and length-sorted together
 EMBEDDED_KEYS = frozenset({"embedded", "auto", "minilm-tweets-sentiment"})
 
 # --------------------------------------------------------------------------------------------
@@ -519,14 +521,30 @@ def score_texts(
     result.empty_indices = [i for i, t in enumerate(normalized) if not t]
     if not keep:
         return result
-    tokenized = tokenize(m.tokenizer, [normalized[i] for i in keep], m.max_length)
-    # forward
     pad_id = getattr(m, "pad_token_id", None)
     if pad_id is None:
         pad_id = m.tokenizer.pad_token_id or 0
-    logits = batched_forward(
-        tokenized, m.logits, pad_token_id=pad_id, batch_size=batch_size, device=m.device, progress=progress
-    )
+    # Large inputs go through in chunks (sorted by length within each), so token ids never pile up in memory.
+    parts: list[np.ndarray] = []
+    n_truncated = 0
+    for start in range(0, len(keep), SORT_CHUNK):
+        chunk = [normalized[i] for i in keep[start : start + SORT_CHUNK]]
+        tokenized = tokenize(m.tokenizer, chunk, m.max_length)  # preprocess
+        n_truncated += tokenized.n_truncated
+        chunk_progress = None
+        if progress is not None:
+            chunk_progress = functools.partial(_offset_progress, progress, start, len(keep))
+        parts.append(  # forward
+            batched_forward(
+                tokenized,
+                m.logits,
+                pad_token_id=pad_id,
+                batch_size=batch_size,
+                device=m.device,
+                progress=chunk_progress,
+            )
+        )
+    logits = np.concatenate(parts)
     # postprocess
     probs = softmax(logits.astype(np.float64)).astype(np.float32)
     best = probs.argmax(axis=1)
@@ -535,8 +553,12 @@ def score_texts(
     result.scores[keep_arr] = probs[np.arange(len(keep)), best]
     for pos, i in enumerate(keep):
         result.labels[i] = m.labels[int(best[pos])]
-    result.n_truncated = tokenized.n_truncated
+    result.n_truncated = n_truncated
     return result
+
+
+def _offset_progress(progress: Callable[[int, int], None], offset: int, total: int, done: int, _n: int) -> None:
+    progress(offset + done, total)
 
 
 # --------------------------------------------------------------------------------------------

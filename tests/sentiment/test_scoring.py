@@ -194,3 +194,15 @@ def test_registry_versions(settings, tiny_classifier_sentiment_dir: Path):
     with session_scope() as s:
         s.get(ModelVersion, "cls1").promoted = True
     assert score_texts(["i love this"], model="registry:promoted").model_version == "registry:cls1"
+
+
+def test_chunks_and_progress(tiny_model, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(scoring, "SORT_CHUNK", 3)
+    seen: list[tuple[int, int]] = []
+    texts = [*TEXTS, "", "good"]
+    chunked = score_texts(texts, model=tiny_model, batch_size=2, progress=lambda d, n: seen.append((d, n)))
+    monkeypatch.setattr(scoring, "SORT_CHUNK", 8192)
+    whole = score_texts(texts, model=tiny_model, batch_size=64)
+    np.testing.assert_allclose(chunked.probs, whole.probs, atol=1e-5)
+    assert chunked.labels == whole.labels
+    assert seen[-1] == (8, 8) and [d for d, _ in seen] == sorted(d for d, _ in seen)

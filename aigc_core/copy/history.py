@@ -1,0 +1,316 @@
+"""History of ad copy generations (Generation rows of kind "copy"): save, search, rate, favourite, export,
+and favourites as training examples for the brand-voice fine-tune."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import or_, select
+
+from aigc_core.errors import NotFoundError, UserInputError
+from aigc_core.store import Generation, session_scope
+
+if TYPE_CHECKING:
+    from aigc_core.copy.generate import CopyResult
+
+KIND = "copy"
+EXPORT_FORMATS = ("csv", "json", "markdown")
+TRAINING_DATASET = "brand-voice examples"
+EXPORT_COLUMNS = (
+    "generation_id",
+    "variant",
+    "product",
+    "channel",
+    "language",
+    "text",
+    "score",
+    "within_limits",
+    "violations",
+    "rating",
+    "favourite",
+    "model",
+    "seed",
+    "created_at",
+)
+
+
+@dataclass
+class HistoryEntry:
+    """One stored generation: its brief, model, params, seed and the variants with their scores."""
+
+    id: str
+    created_at: datetime
+    brief: dict[str, Any]
+    model: str
+    model_revision: str
+    params: dict[str, Any]
+    seed: int | None
+    variants: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+    job_id: str | None = None
+    template: str = ""
+
+
+def _utc(value: datetime | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _entry(row: Generation) -> HistoryEntry:
+    meta = dict(row.meta or {})
+    return HistoryEntry(
+        id=row.id,
+        created_at=_utc(row.created_at),
+        brief=dict(meta.get("brief") or {}),
+        model=row.model,
+        model_revision=row.model_revision,
+        params=dict(row.params or {}),
+        seed=row.seed,
+        variants=[dict(v) for v in row.outputs or []],
+        notes=list(meta.get("notes") or []),
+        job_id=row.job_id,
+        template=str(meta.get("template", "")),
+    )
+
+
+def save_result(result: CopyResult, *, job_id: str | None = None) -> str:
+    """Store a generation; returns its id."""
+    brief = result.brief
+    with session_scope() as s:
+        row = Generation(
+            kind=KIND,
+            model=result.model,
+            model_revision=result.model_revision,
+            prompt=brief.as_text(),
+            params=result.params,
+            outputs=[v.to_dict() for v in result.variants],
+            seed=result.seed,
+            job_id=job_id,
+            meta={
+                "brief": brief.model_dump(),
+                "notes": result.notes,
+                "template": result.template,
+                "prompt_tokens": result.prompt_tokens,
+                "cut_tokens": result.cut_tokens,
+                "new_tokens": result.new_tokens,
+                "seconds": round(result.seconds, 3),
+                "first_token_s": result.first_token_s,
+                "search": " ".join([brief.as_text(), *(v.text for v in result.variants)]).lower(),
+            },
+        )
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+def list_history(
+    search: str = "", *, favourites_only: bool = False, limit: int = 50, offset: int = 0
+) -> list[HistoryEntry]:
+    """Generations, newest first; ``search`` matches brief and variant text (case-insensitive)."""
+    with session_scope() as s:
+        q = select(Generation).where(Generation.kind == KIND)
+        if favourites_only:
+            q = q.where(Generation.favourite.is_(True))
+        for word in (search or "").split():
+            like = f"%{word.lower()}%"
+            q = q.where(or_(Generation.prompt.ilike(like), Generation.outputs.cast(_text()).ilike(like)))
+        q = q.order_by(Generation.created_at.desc()).limit(limit).offset(offset)
+        return [_entry(r) for r in s.scalars(q)]
+
+
+def _text() -> Any:
+    from sqlalchemy import Text
+
+    return Text()
+
+
+def get_entry(generation_id: str) -> HistoryEntry:
+    """One generation; NotFoundError when missing."""
+    with session_scope() as s:
+        row = s.get(Generation, generation_id)
+        if row is None or row.kind != KIND:
+            raise NotFoundError(f"There is no ad copy generation {generation_id!r}.", hint="Pick one from History.")
+        return _entry(row)
+
+
+def _update_variant(generation_id: str, index: int, **changes: Any) -> HistoryEntry:
+    with session_scope() as s:
+        row = s.get(Generation, generation_id)
+        if row is None or row.kind != KIND:
+            raise NotFoundError(f"There is no ad copy generation {generation_id!r}.", hint="Pick one from History.")
+        outputs = [dict(v) for v in row.outputs or []]
+        if not 0 <= index < len(outputs):
+            raise UserInputError(f"Generation {generation_id} has no variant {index + 1}.", hint="Pick a listed one.")
+        outputs[index].update(changes)
+        row.outputs = outputs  # a new list so the JSON column is written
+        row.favourite = any(v.get("favourite") for v in outputs)
+        ratings = [int(v.get("rating", 0)) for v in outputs]
+        row.rating = 1 if 1 in ratings else (-1 if -1 in ratings else 0)
+        s.flush()
+        return _entry(row)
+
+
+def rate(generation_id: str, index: int, rating: int) -> HistoryEntry:
+    """Set 👍 (+1), 👎 (-1) or no rating (0) on one variant."""
+    if rating not in (-1, 0, 1):
+        raise UserInputError("A rating is -1, 0 or +1.", hint="Use 👍 or 👎.")
+    return _update_variant(generation_id, index, rating=rating)
+
+
+def set_favourite(generation_id: str, index: int, favourite: bool = True) -> HistoryEntry:
+    """Mark or unmark one variant as a favourite."""
+    return _update_variant(generation_id, index, favourite=bool(favourite))
+
+
+def favourites(limit: int = 1000) -> list[tuple[HistoryEntry, int]]:
+    """(entry, variant index) of every favourite variant, newest first."""
+    out = []
+    for entry in list_history(favourites_only=True, limit=limit):
+        out.extend((entry, i) for i, v in enumerate(entry.variants) if v.get("favourite"))
+    return out
+
+
+# Export ------------------------------------------------------------------------------------------
+def export_rows(items: list[tuple[HistoryEntry, int]]) -> list[dict[str, Any]]:
+    """Flat rows of the chosen (entry, variant index) pairs."""
+    rows = []
+    for entry, i in items:
+        v = entry.variants[i]
+        rows.append(
+            {
+                "generation_id": entry.id,
+                "variant": i + 1,
+                "product": entry.brief.get("product", ""),
+                "channel": entry.brief.get("channel", ""),
+                "language": entry.brief.get("language", ""),
+                "text": v.get("text", ""),
+                "score": v.get("score", 0.0),
+                "within_limits": bool((v.get("limit") or {}).get("ok", False)),
+                "violations": "; ".join(x.get("reason", "") for x in v.get("violations") or []),
+                "rating": v.get("rating", 0),
+                "favourite": bool(v.get("favourite", False)),
+                "model": entry.model,
+                "seed": entry.seed,
+                "created_at": entry.created_at.isoformat(),
+            }
+        )
+    return rows
+
+
+def export(items: list[tuple[HistoryEntry, int]], fmt: str) -> bytes:
+    """The chosen variants as CSV, JSON or Markdown (UTF-8; the CSV has a BOM so Excel reads Chinese)."""
+    fmt = fmt.lower()
+    if fmt not in EXPORT_FORMATS:
+        raise UserInputError(f"Unknown export format {fmt!r}.", hint=f"Use one of {', '.join(EXPORT_FORMATS)}.")
+    if not items:
+        raise UserInputError("No variants are selected for export.", hint="Tick the variants to export first.")
+    rows = export_rows(items)
+    if fmt == "json":
+        return json.dumps(rows, ensure_ascii=False, indent=2).encode("utf-8")
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(EXPORT_COLUMNS))
+        writer.writeheader()
+        writer.writerows(rows)
+        return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    lines = ["# Ad copy export", ""]
+    for r in rows:
+        lines.append(f"## {r['product'] or 'Untitled'} — {r['channel']} (variant {r['variant']})")
+        lines.append("")
+        lines.append(f"> {r['text']}")
+        lines.append("")
+        lines.append(
+            f"- score: {r['score']:.2f} · within limits: {'yes' if r['within_limits'] else 'no'}"
+            f" · model: {r['model']} · seed: {r['seed']}"
+        )
+        if r["violations"]:
+            lines.append(f"- violations: {r['violations']}")
+        lines.append("")
+    return "\n".join(lines).encode("utf-8")
+
+
+def parse_export(data: bytes, fmt: str) -> list[dict[str, Any]]:
+    """Read back an export made by :func:`export` (CSV or JSON) — round-trip checks and re-import."""
+    if fmt == "json":
+        return json.loads(data.decode("utf-8"))
+    if fmt == "csv":
+        return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    raise UserInputError(f"Cannot read back {fmt!r} exports.", hint="Use csv or json.")
+
+
+# Training examples ---------------------------------------------------------------------------------
+def training_pairs(items: list[tuple[HistoryEntry, int]]) -> list[dict[str, str]]:
+    """(prompt = the brief rendered as text, completion = the variant) pairs."""
+    from aigc_core.copy.brief import Brief
+
+    pairs = []
+    for entry, i in items:
+        known = {k: v for k, v in entry.brief.items() if k in Brief.model_fields}
+        prompt = Brief.model_validate(known).as_text() if known else ""
+        text = str(entry.variants[i].get("text", "")).strip()
+        if prompt and text:
+            pairs.append({"prompt": prompt, "completion": text})
+    return pairs
+
+
+def add_training_examples(
+    items: list[tuple[HistoryEntry, int]] | None = None, *, dataset_name: str = TRAINING_DATASET
+) -> str:
+    """Append the variants (default: all favourites) to a new version of the brand-voice dataset.
+
+    The version holds all earlier examples plus the new ones (deduplicated), columns ``prompt`` and
+    ``completion``, roles ``{"prompt": "prompt", "text": "completion"}``; returns the new version id.
+    Written straight to the Dataset/DatasetVersion tables as a Parquet file under ``datasets/``."""
+    import pandas as pd
+
+    from aigc_core.storage import atomic_path, folder
+    from aigc_core.store import Dataset, DatasetVersion
+
+    items = favourites() if items is None else items
+    pairs = training_pairs(items)
+    if not pairs:
+        raise UserInputError(
+            "There are no favourite variants to use as training examples.", hint="Mark the best variants with ☆ first."
+        )
+    with session_scope() as s:
+        ds = s.scalars(select(Dataset).where(Dataset.name == dataset_name)).first()
+        if ds is None:
+            ds = Dataset(
+                name=dataset_name,
+                description="Favourite ad copy (brief -> copy) for the brand-voice fine-tune.",
+                meta={"source": "ad_copy"},
+            )
+            s.add(ds)
+            s.flush()
+        last = s.scalars(
+            select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id).order_by(DatasetVersion.version.desc())
+        ).first()
+        old = pd.read_parquet(last.path) if last is not None and last.path.endswith(".parquet") else None
+        frame = pd.DataFrame(pairs, columns=["prompt", "completion"])
+        if old is not None and {"prompt", "completion"} <= set(old.columns):
+            frame = pd.concat([old[["prompt", "completion"]], frame], ignore_index=True)
+        frame = frame.drop_duplicates(ignore_index=True)
+        version = (last.version + 1) if last is not None else 1
+        path = folder("datasets") / ds.id / f"v{version}" / "data.parquet"
+        with atomic_path(path) as tmp:
+            frame.to_parquet(tmp, index=False)
+        row = DatasetVersion(
+            dataset_id=ds.id,
+            version=version,
+            parent_id=last.id if last else None,
+            kind="original",
+            path=str(path),
+            schema={"prompt": "string", "completion": "string"},
+            roles={"prompt": "prompt", "text": "completion"},
+            row_counts={"all": len(frame)},
+            source={"from": "ad_copy favourites", "added": len(pairs)},
+        )
+        s.add(row)
+        s.flush()
+        return row.id

@@ -1,0 +1,132 @@
+"""Prompt templates (versioned YAML files, one per channel) rendered into chat messages and the model's prompt."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2.sandbox import SandboxedEnvironment
+
+from aigc_core.copy.brief import Brief
+from aigc_core.copy.guardrails import Kit
+from aigc_core.copy.limits import limit_for
+from aigc_core.errors import AigcError
+
+TEMPLATE_DIR = Path(__file__).with_name("templates")
+_env = SandboxedEnvironment(trim_blocks=False, lstrip_blocks=False, keep_trailing_newline=False)
+_UNIT_TEXT = {
+    "en": {"width": "at most {n} characters", "chars": "at most {n} characters", "words": "at most {n} words"},
+    "zh": {"width": "不超过{n}个汉字", "chars": "不超过{n}个字", "words": "不超过{n}个字"},
+}
+
+
+@dataclass(frozen=True)
+class Template:
+    """One channel's template file: version and per-language system/user Jinja sources."""
+
+    channel: str
+    version: int
+    languages: dict[str, dict[str, str]]
+
+    @property
+    def ref(self) -> str:
+        """``channel@vN``, stored with every generation."""
+        return f"{self.channel}@v{self.version}"
+
+
+@functools.lru_cache(maxsize=32)
+def load_template(channel: str) -> Template:
+    """The template of ``channel`` (read once per process)."""
+    path = TEMPLATE_DIR / f"{channel}.yaml"
+    if not path.is_file():
+        raise AigcError(f"There is no prompt template for the channel {channel!r}.", hint="Reinstall the app.")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    langs = {k: v for k, v in data.items() if isinstance(v, dict) and {"system", "user"} <= set(v)}
+    return Template(channel=data["channel"], version=int(data["version"]), languages=langs)
+
+
+def limit_text(brief: Brief) -> str:
+    """The channel limit as an instruction in the brief's language (CJK width limits become character counts)."""
+    unit, maximum = limit_for(brief.channel, brief.language, brief.max_length)
+    n = maximum // 2 if unit == "width" and brief.language == "zh" else maximum
+    return _UNIT_TEXT[brief.language][unit].format(n=n)
+
+
+def render_messages(brief: Brief, kit: Kit | None = None, *, points: list[str] | None = None) -> list[dict[str, str]]:
+    """System and user messages for ``brief`` (``points`` replaces the key points, e.g. after a cut)."""
+    tpl = load_template(brief.channel)
+    lang = tpl.languages.get(brief.language) or tpl.languages["en"]
+    ctx: dict[str, Any] = {
+        "product": brief.product,
+        "points": brief.points() if points is None else points,
+        "audience": brief.audience,
+        "tone": brief.tone_description(),
+        "limit_text": limit_text(brief),
+        "voice": kit.voice if kit else "",
+        "required": kit.required_for(brief.channel) if kit else [],
+        "avoid": [*(kit.banned if kit else []), *(kit.competitors if kit else [])],
+    }
+    system = _env.from_string(lang["system"]).render(**ctx).strip()
+    user = "\n".join(
+        line.rstrip() for line in _env.from_string(lang["user"]).render(**ctx).splitlines() if line.strip()
+    )
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def apply_chat_template(tokenizer: Any, messages: list[dict[str, str]]) -> str:
+    """The prompt string in the model's chat format (a plain transcript when it has no chat template)."""
+    if getattr(tokenizer, "chat_template", None):
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    text = "\n\n".join(f"{m['role'].capitalize()}: {m['content']}" for m in messages)
+    return f"{text}\n\nAssistant:"
+
+
+@dataclass
+class FittedPrompt:
+    """The prompt that fits the model's context, and how much of the brief was cut to get there."""
+
+    text: str
+    messages: list[dict[str, str]]
+    n_tokens: int
+    cut_tokens: int
+    template: str
+
+
+def fit_prompt(brief: Brief, tokenizer: Any, kit: Kit | None, context: int, max_new_tokens: int) -> FittedPrompt:
+    """Render the prompt; when it leaves no room for ``max_new_tokens`` in ``context``, cut the key points'
+    tail token by token and report how many tokens were cut."""
+    tpl = load_template(brief.channel)
+    budget = max(16, context - max_new_tokens)
+
+    def render(points: list[str]) -> tuple[str, list[dict[str, str]], int]:
+        msgs = render_messages(brief, kit, points=points)
+        text = apply_chat_template(tokenizer, msgs)
+        return text, msgs, len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    points = brief.points()
+    text, msgs, n = render(points)
+    if n <= budget:
+        return FittedPrompt(text, msgs, n, 0, tpl.ref)
+    joined = "\n".join(points)
+    ids = tokenizer(joined, add_special_tokens=False)["input_ids"]
+    over = n - budget
+    keep = max(0, len(ids) - over)
+    while True:
+        cut_text = tokenizer.decode(ids[:keep], skip_special_tokens=True).strip()
+        text, msgs, n = render([p for p in cut_text.splitlines() if p.strip()])
+        if n <= budget or keep == 0:
+            break
+        keep = max(0, keep - max(1, n - budget))
+    if n > budget:
+        from aigc_core.errors import UserInputError
+
+        raise UserInputError(
+            f"Even without its key points the prompt needs {n} tokens, more than the model's context of {context} "
+            f"minus {max_new_tokens} new tokens.",
+            hint="Lower 'max new tokens', shorten the brand voice and required phrases, or pick a model with a "
+            "longer context.",
+        )
+    return FittedPrompt(text, msgs, n, len(ids) - keep, tpl.ref)

@@ -218,7 +218,8 @@ def _forward(
     return rows, new_tokens
 
 
-_MARKUP = re.compile(r"<\|[^|>]{1,40}\|>|</?s>|\[/?INST\]|<</?SYS>>|^\s*(assistant|user|system)\s*\n", re.I | re.M)
+_MARKUP = re.compile(r"<\|[^|>]{1,40}\|>|</?s>|\[/?INST\]|<</?SYS>>", re.I)
+_ROLE_LINE = re.compile(r"^\s*(assistant|user|system)\s*:?\s*$", re.I | re.M)
 _LABEL = re.compile(
     r"^\s*(?:(?:search\s+)?(?:ad\s+)?(?:headline|description|subject(?: line)?|slogan|tagline|copy|post|sms|"
     r"push(?: notification)?|product description|variant|option|title)\s*\d*\s*[:：-]"
@@ -229,13 +230,14 @@ _NUMBERING = re.compile(r"^\s*(?:\d{1,2}\s*[.)、:]|[-*•·#]+|\(\d{1,2}\))\s*"
 _PREFACE = re.compile(
     r"^\s*(?:sure|certainly|here(?:'s| is| are)|okay|ok)\b[^\n]*[:：!]\s*$|^\s*好的[^\n]*[:：。]\s*$", re.I
 )
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f\ufffd\u200b]")
 _QUOTES = "\"'“”‘’「」『』《》`"
 _TERMINAL = tuple(".!?。！？…")
 
 
 def clean_text(raw: str, brief: Brief, prompt: FittedPrompt, *, hit_limit: bool) -> str:
     """Strip chat markup, prompt echoes, prefaces, labels, numbering and quotes; keep whole sentences."""
-    text = _MARKUP.sub("", raw).replace("\r", "")
+    text = _ROLE_LINE.sub("", _CONTROL.sub("", _MARKUP.sub("", raw).replace("\r", "")))
     prompt_lines = {
         ln.strip().lower() for m in prompt.messages for ln in m["content"].splitlines() if len(ln.strip()) > 6
     }

@@ -110,23 +110,26 @@ def fit_prompt(brief: Brief, tokenizer: Any, kit: Kit | None, context: int, max_
     text, msgs, n = render(points)
     if n <= budget:
         return FittedPrompt(text, msgs, n, 0, tpl.ref)
-    joined = "\n".join(points)
-    ids = tokenizer(joined, add_special_tokens=False)["input_ids"]
-    over = n - budget
-    keep = max(0, len(ids) - over)
-    while True:
-        cut_text = tokenizer.decode(ids[:keep], skip_special_tokens=True).strip()
-        text, msgs, n = render([p for p in cut_text.splitlines() if p.strip()])
-        if n <= budget or keep == 0:
-            break
-        keep = max(0, keep - max(1, n - budget))
-    if n > budget:
+    base_text, base_msgs, base_n = render([])
+    if base_n > budget:
         from aigc_core.errors import UserInputError
 
         raise UserInputError(
-            f"Even without its key points the prompt needs {n} tokens, more than the model's context of {context} "
-            f"minus {max_new_tokens} new tokens.",
+            f"Even without its key points the prompt needs {base_n} tokens, more than the model's context of "
+            f"{context} minus {max_new_tokens} new tokens.",
             hint="Lower 'max new tokens', shorten the brand voice and required phrases, or pick a model with a "
             "longer context.",
         )
+    ids = tokenizer("\n".join(points), add_special_tokens=False)["input_ids"]
+    lo, hi = 0, len(ids)  # binary search: the most key-point tokens that still fit
+    best = (base_text, base_msgs, base_n, 0)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        cut_text = tokenizer.decode(ids[:mid], skip_special_tokens=True).strip()
+        text, msgs, n = render([p for p in cut_text.splitlines() if p.strip()])
+        if n <= budget:
+            lo, best = mid, (text, msgs, n, mid)
+        else:
+            hi = mid - 1
+    text, msgs, n, keep = best
     return FittedPrompt(text, msgs, n, len(ids) - keep, tpl.ref)

@@ -211,6 +211,8 @@ def build_classifier(base_dir: Path, labels: list[str], params: ClassifierJobPar
             target_modules=lora_targets(model_type, params.lora.target_modules),
         )
         model = get_peft_model(model, cfg)
+    elif params.freeze_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)
     return model
 
 

@@ -25,7 +25,9 @@ class TrainParams(BaseModel):
     weight_decay: float = Field(0.01, ge=0, le=1, description="AdamW weight decay.")
     seed: int = Field(42, ge=0, description="Random seed (data order, initialisation of new layers).")
     eval_steps: int = Field(
-        0, ge=0, description="Evaluate on the validation split every N steps; 0 picks about 10 evaluations per run."
+        0,
+        ge=0,
+        description="Evaluate and save a checkpoint every N steps; 0: about 10 per run, at most every 50 steps.",
     )
     early_stopping_patience: int = Field(
         3, ge=0, le=100, description="Stop after this many evaluations without improvement; 0 turns it off."
@@ -78,6 +80,11 @@ class ClassifierJobParams(_JobBase):
     text_column: str = Field("", description="Column with the text; empty uses the dataset's text role.")
     label_column: str = Field("", description="Column with the label; empty uses the dataset's label role.")
     class_weights: bool = Field(False, description="Weight the loss by inverse class frequency (imbalanced labels).")
+    freeze_embeddings: bool = Field(
+        True,
+        description="Keep the word-embedding matrix fixed (full fine-tuning): faster steps and smaller checkpoints, "
+        "rarely costs accuracy.",
+    )
     min_examples_per_class: int = Field(10, ge=1, description="Refuse to train when a class has fewer examples.")
 
 

@@ -1,0 +1,177 @@
+"""What the Fine-tune page reads and does about runs: dataset versions to pick, fine-tuning jobs with their live
+curves and logs, cancel and resume. Reads the store directly; actions go through ``aigc_core.jobs``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from aigc_core.errors import ModelUnavailableError, NotFoundError
+from aigc_core.finetune.jobs import CAUSAL_LM_KIND, CLASSIFIER_KIND, job_work_dir
+from aigc_core.finetune.training import read_metrics
+from aigc_core.store import models as m
+from aigc_core.store.db import session_scope
+
+KINDS = (CLASSIFIER_KIND, CAUSAL_LM_KIND)
+ACTIVE = {"queued", "running", "cancelling"}
+
+
+@dataclass
+class DatasetVersionOption:
+    """A dataset version as offered in the form."""
+
+    id: str
+    label: str
+    columns: list[str]
+    roles: dict[str, Any]
+    row_counts: dict[str, Any]
+    kind: str
+
+
+def dataset_version_options() -> list[DatasetVersionOption]:
+    """Every dataset version, newest first, labelled "name · vN (kind, rows)"."""
+    with session_scope() as s:
+        rows = s.execute(
+            select(m.DatasetVersion, m.Dataset.name)
+            .join(m.Dataset, m.Dataset.id == m.DatasetVersion.dataset_id)
+            .order_by(m.DatasetVersion.created_at.desc())
+        ).all()
+        out = []
+        for v, name in rows:
+            schema = v.schema or {}
+            cols = schema.get("columns") if isinstance(schema, dict) else None
+            if isinstance(cols, dict):
+                cols = list(cols)
+            elif isinstance(cols, list):
+                cols = [c["name"] if isinstance(c, dict) else str(c) for c in cols]
+            else:
+                cols = [k for k in schema if k != "columns"] if isinstance(schema, dict) else []
+            counts = v.row_counts or {}
+            total = counts.get("total") or sum(int(x) for x in counts.values() if isinstance(x, int | float))
+            out.append(
+                DatasetVersionOption(
+                    id=v.id,
+                    label=f"{name} · v{v.version} ({v.kind}, {total} rows)",
+                    columns=[str(c) for c in cols],
+                    roles=dict(v.roles or {}),
+                    row_counts=dict(counts),
+                    kind=v.kind,
+                )
+            )
+        return out
+
+
+@dataclass
+class RunInfo:
+    """A fine-tuning job as the page shows it."""
+
+    id: str
+    kind: str
+    status: str
+    progress: float
+    message: str
+    eta_s: float | None
+    created_at: datetime
+    finished_at: datetime | None
+    params: dict[str, Any]
+    result: dict[str, Any]
+    error: str
+    resumed_from: str | None
+    log_path: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The run's display name."""
+        task = "classifier" if self.kind == CLASSIFIER_KIND else "brand voice"
+        return f"{self.params.get('name') or task} · {self.id[:6]}"
+
+    @property
+    def active(self) -> bool:
+        """Still queued or running."""
+        return self.status in ACTIVE
+
+
+def _utc(d: datetime | None) -> datetime | None:
+    return d if d is None or d.tzinfo else d.replace(tzinfo=UTC)
+
+
+def _run(j: m.Job) -> RunInfo:
+    return RunInfo(
+        id=j.id,
+        kind=j.kind,
+        status=j.status,
+        progress=float(j.progress or 0.0),
+        message=j.message or "",
+        eta_s=j.eta_s,
+        created_at=_utc(j.created_at) or datetime.now(UTC),
+        finished_at=_utc(j.finished_at),
+        params=dict(j.params or {}),
+        result=dict(j.result or {}),
+        error=j.error or "",
+        resumed_from=j.resumed_from,
+        log_path=j.log_path or "",
+        meta=dict(j.meta or {}),
+    )
+
+
+def list_runs(limit: int = 100) -> list[RunInfo]:
+    """Fine-tuning jobs, newest first."""
+    with session_scope() as s:
+        q = select(m.Job).where(m.Job.kind.in_(KINDS)).order_by(m.Job.created_at.desc()).limit(limit)
+        return [_run(j) for j in s.scalars(q)]
+
+
+def get_run(job_id: str) -> RunInfo:
+    """One fine-tuning job."""
+    with session_scope() as s:
+        j = s.get(m.Job, job_id)
+        if j is None:
+            raise NotFoundError(f"Job {job_id!r} does not exist.", hint="Pick a run from the list.")
+        return _run(j)
+
+
+def run_curves(job_id: str) -> list[dict[str, Any]]:
+    """The live metrics of a run (train loss, validation loss and metrics per step)."""
+    return read_metrics(job_work_dir(job_id))
+
+
+def run_log_tail(job_id: str, n: int = 40) -> list[str]:
+    """The last lines of a run's log."""
+    try:
+        from aigc_core import jobs as jobs_api
+
+        tail = getattr(jobs_api, "log_tail", None)
+        if callable(tail):
+            lines = tail(job_id, n)
+            return list(lines.splitlines() if isinstance(lines, str) else lines)
+    except ImportError:
+        pass
+    path = Path(get_run(job_id).log_path or job_work_dir(job_id) / "job.log")
+    if not path.is_file():
+        return []
+    return path.read_text(encoding="utf-8", errors="replace").splitlines()[-n:]
+
+
+def _jobs_api() -> Any:
+    try:
+        from aigc_core import jobs as jobs_api
+    except ImportError as exc:
+        raise ModelUnavailableError(
+            "The background job runner is not installed.", hint="Start the app with python -m aigc_core.launcher."
+        ) from exc
+    return jobs_api
+
+
+def cancel_run(job_id: str) -> None:
+    """Ask a run to stop; it saves a checkpoint first."""
+    _jobs_api().cancel(job_id)
+
+
+def resume_run(job_id: str) -> str:
+    """A new job that resumes a cancelled or failed run from its last checkpoint; returns its id."""
+    return str(_jobs_api().resume(job_id))

@@ -1,0 +1,179 @@
+"""Fine-tuning benchmark: quality of the offline MiniLM sentiment fine-tune and training throughput of our trainer
+against a plain ``transformers.Trainer`` with default arguments (same model, same data, same run).
+
+    python bench/finetune.py            # full: several minutes on CPU
+    python bench/finetune.py --quick    # under a minute on CPU; the quality line is indicative only
+
+Ends with ``RESULT <name> value=<v> baseline=<b> ratio=<r> target=<t> PASS|FAIL`` lines. The GPU section runs only
+when CUDA is available (target 1.5x there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "tweets_sentiment.csv"
+
+
+def load_splits(n_train: int, n_val: int, n_test: int, seed: int = 0) -> tuple[pd.DataFrame, ...]:
+    """Stratified, disjoint train/validation/test samples of the tweets (rows without a label dropped)."""
+    from sklearn.model_selection import train_test_split
+
+    df = pd.read_csv(DATA).dropna(subset=["text", "sentiment"]).drop_duplicates("text")
+    df = df.rename(columns={"sentiment": "label"})[["text", "label"]].reset_index(drop=True)
+    rest, test = train_test_split(df, test_size=n_test, stratify=df["label"], random_state=seed)
+    rest, val = train_test_split(rest, test_size=n_val, stratify=rest["label"], random_state=seed)
+    train = rest.sample(n=min(n_train, len(rest)), random_state=seed) if n_train < len(rest) else rest
+    return train.reset_index(drop=True), val.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def result_line(name: str, value: float, baseline: float, target: float, ok: bool) -> str:
+    ratio = value / baseline if baseline else float("inf")
+    return (
+        f"RESULT {name} value={value:.4f} baseline={baseline:.4f} ratio={ratio:.3f} target={target} "
+        f"{'PASS' if ok else 'FAIL'}"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+def quality(quick: bool, work: Path) -> str:
+    from aigc_core.finetune.classifier import prepare_classification, train_classifier
+    from aigc_core.finetune.evaluate import classification_report, frozen_encoder_baseline, predict_logits, softmax
+    from aigc_core.finetune.params import ClassifierJobParams, TrainParams
+    from aigc_core.finetune.training import LocalContext, embedded_encoder_dir
+
+    n_train, n_val, n_test = (600, 150, 300) if quick else (8000, 600, 2000)
+    train, val, test = load_splits(n_train, n_val, n_test)
+    enc = embedded_encoder_dir()
+    tp = TrainParams(
+        epochs=1 if quick else 2, learning_rate=1e-4, batch_size=32, max_length=64, eval_steps=0,
+        early_stopping_patience=2,
+    )  # fmt: skip
+    params = ClassifierJobParams(train=tp, text_column="text", label_column="label")
+    data = prepare_classification(train, val, test, "text", "label")
+    print(f"[quality] train {len(train)}, validation {len(val)}, test {len(test)}; classes {data.class_counts}")
+    t0 = time.perf_counter()
+    outcome = train_classifier(enc, data, params, LocalContext(work / "quality", verbose=False))
+    print(f"[quality] fine-tuned in {time.perf_counter() - t0:.0f} s ({outcome.global_step} steps)")
+    probs = softmax(predict_logits(outcome.model, outcome.tokenizer, data.test_texts, max_length=tp.max_length))
+    tuned = classification_report(data.test_y, probs.argmax(1), data.labels, probs=probs)
+    base = frozen_encoder_baseline(
+        enc, data.train_texts, data.train_y, data.test_texts, data.test_y, data.labels, max_length=tp.max_length
+    )
+    print(f"[quality] frozen encoder + logistic regression: macro-F1 {base.macro_f1:.4f}, accuracy {base.accuracy:.4f}")
+    print(
+        f"[quality] fine-tuned MiniLM:                     macro-F1 {tuned.macro_f1:.4f}, accuracy {tuned.accuracy:.4f}"
+    )
+    for name, row in tuned.per_class.items():
+        print(f"[quality]   {name:>9}: P {row['precision']:.3f} R {row['recall']:.3f} F1 {row['f1']:.3f}")
+    if quick:
+        print("[quality] --quick trains on a small subsample for one epoch: the quality line is indicative only.")
+    name = "finetune_minilm_sentiment_macro_f1" + ("_quick_indicative" if quick else "")
+    return result_line(name, tuned.macro_f1, base.macro_f1, 0.75, tuned.macro_f1 >= 0.75)
+
+
+# --------------------------------------------------------------------------------------------
+def _plain_trainer_speed(train: pd.DataFrame, labels: list[str], work: Path, device: str) -> float:
+    """samples/s of ``Trainer`` with default ``TrainingArguments`` (dynamic padding via the tokenizer)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments
+
+    from aigc_core.finetune.training import embedded_encoder_dir
+
+    enc_dir = embedded_encoder_dir()
+    tok = AutoTokenizer.from_pretrained(str(enc_dir))
+    index = {lab: i for i, lab in enumerate(labels)}
+    enc = tok(train["text"].tolist(), truncation=True)
+
+    class DS(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return len(train)
+
+        def __getitem__(self, i: int) -> dict:
+            return {
+                "input_ids": enc["input_ids"][i],
+                "attention_mask": enc["attention_mask"][i],
+                "labels": index[train["label"].iloc[i]],
+            }
+
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_pretrained(str(enc_dir), num_labels=len(labels))
+    args = TrainingArguments(output_dir=str(work / "plain"), use_cpu=device == "cpu")
+    if device != "cpu":  # only the device differs from the defaults
+        args = TrainingArguments(output_dir=str(work / "plain"))
+    trainer = Trainer(model=model, args=args, train_dataset=DS(), processing_class=tok)
+    out = trainer.train()
+    return float(out.metrics["train_samples_per_second"])
+
+
+def _our_speed(train: pd.DataFrame, work: Path, device: str, compile_model: bool = False) -> float:
+    from aigc_core.finetune.classifier import prepare_classification, train_classifier
+    from aigc_core.finetune.params import ClassifierJobParams, TrainParams
+    from aigc_core.finetune.training import LocalContext, embedded_encoder_dir
+
+    data = prepare_classification(train, None, None, "text", "label")
+    params = ClassifierJobParams(train=TrainParams(epochs=1, torch_compile=compile_model, save_total_limit=1))
+    out = train_classifier(embedded_encoder_dir(), data, params, LocalContext(work / f"ours-{time.time_ns()}"),
+                           device=device)  # fmt: skip
+    return float(out.samples_per_s or 0.0)
+
+
+def throughput(quick: bool, work: Path, device: str, rounds: int, n: int, target: float, name: str) -> str:
+    train, _, _ = load_splits(n, 200, 500, seed=1)
+    labels = sorted(train["label"].unique())
+    ours, plain = [], []
+    for r in range(rounds):  # interleaved, so a busy neighbour slows both sides alike
+        plain.append(_plain_trainer_speed(train, labels, work / f"p{r}", device))
+        ours.append(_our_speed(train, work, device, compile_model=False))
+        print(f"[throughput {device}] round {r + 1}: ours {ours[-1]:.1f} samples/s, plain Trainer {plain[-1]:.1f}")
+    v, b = float(np.median(ours)), float(np.median(plain))
+    return result_line(name, v, b, target, v / b >= target)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small subsample; under a minute on CPU")
+    parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--skip-throughput", action="store_true")
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    lines = []
+    with tempfile.TemporaryDirectory(prefix="bench-finetune-") as tmp:
+        work = Path(tmp)
+        t0 = time.perf_counter()
+        if not args.skip_quality:
+            lines.append(quality(args.quick, work))
+        if not args.skip_throughput:
+            n, rounds = (256, 1) if args.quick else (1024, 2)
+            lines.append(throughput(args.quick, work, "cpu", rounds, n, 1.3, "finetune_cpu_train_samples_per_s"))
+            if torch.cuda.is_available():
+                lines.append(
+                    throughput(args.quick, work, "cuda", 2, 4096 if not args.quick else 1024, 1.5,
+                               "finetune_gpu_train_samples_per_s")
+                )  # fmt: skip
+            else:
+                print(
+                    "[throughput cuda] skipped: no CUDA device (run this script on a GPU machine for the 1.5x target)"
+                )
+        print(f"[bench] total {time.perf_counter() - t0:.0f} s")
+    for line in lines:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -127,7 +127,7 @@ class _Hook:
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server API
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 hook.bodies.append(
                     {"json": json.loads(self.rfile.read(length)), "ctype": self.headers.get("Content-Type")}

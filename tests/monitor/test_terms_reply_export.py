@@ -1,0 +1,95 @@
+"""Complaint terms find a planted term; a reply brief is built from an alert; exports; alerts after scoring."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from aigc_core.errors import NotFoundError, UserInputError
+from aigc_core.monitor import alerts, export, reply
+from aigc_core.monitor import monitors as mon
+from aigc_core.monitor.aggregate import Filters, MonitorData
+from aigc_core.monitor.terms import complaint_terms, distinctive_terms, stopwords, tokens
+from aigc_core.store import BrandKit, session_scope
+from tests.monitor.conftest import scored_frame
+
+
+def test_tokens_unigrams_bigrams_without_stopwords() -> None:
+    toks = tokens("RT @united The baggage fee is a joke http://t.co/x", stopwords())
+    assert toks == ["baggage", "fee", "baggage fee", "joke"]
+
+
+def _spike_rows() -> list[tuple[str, str, str, str]]:
+    rows = []
+    start = datetime(2026, 1, 1)
+    filler = ["service was slow today", "the app crashed", "rude staff at the desk", "seat too small"]
+    for i in range(200):  # baseline: ordinary complaints and neutral talk
+        ts = (start + timedelta(hours=i)).isoformat()
+        rows.append((ts, "air", "negative" if i % 3 == 0 else "neutral", filler[i % 4] + f" {i}"))
+    for i in range(30):  # the window: a new complaint
+        ts = (start + timedelta(hours=200, minutes=i)).isoformat()
+        rows.append((ts, "air", "negative", f"surprise baggage fee charged at the gate, outrageous {i}"))
+    return rows
+
+
+def test_complaint_terms_find_planted_term() -> None:
+    data = MonitorData(scored_frame(_spike_rows()))
+    terms, sizes = complaint_terms(data, Filters(), datetime(2026, 1, 9, 8), datetime(2026, 1, 9, 10))
+    assert sizes["negative_in_window"] == 30 and sizes["baseline"] == 200
+    top = [t.term for t in terms[:3]]
+    assert "baggage fee" in top
+    fee = next(t for t in terms if t.term == "baggage fee")
+    assert fee.count == 30 and fee.baseline_count == 0 and fee.examples and "baggage fee" in fee.examples[0]
+    assert all(t.term not in {"slow", "rude", "app"} for t in terms)
+    assert distinctive_terms([], ["x"]) == []
+
+
+def test_reply_brief_from_alert(settings, fake_scorer) -> None:
+    frame = pd.DataFrame(
+        {
+            "t": [r[0] for r in _spike_rows()],
+            "text": [r[3] for r in _spike_rows()],
+            "topic": ["air"] * 230,
+        }
+    )
+    # the keyword scorer marks "outrageous fee" texts neutral: make them negative with a keyword
+    frame.loc[200:, "text"] = frame.loc[200:, "text"] + " terrible"
+    info, _ = mon.create_monitor("air", mapping={"text": "text", "timestamp": "t", "topic": "topic"}, frame=frame)
+    alerts.create_rule(info.id, "share_negative", 0.5, window="6h", min_volume=5, cooldown_s=0)
+    run = mon.score_pending(info.id)  # alerts are evaluated after the scoring run
+    assert run.n_rows == 230 and run.n_alerts == 1 and run.alert_error == ""
+    alert = alerts.list_alerts(info.id)[0]
+    with session_scope() as s:
+        s.add(BrandKit(name="Acme Air", voice="warm and direct"))
+    draft = reply.build_reply_brief(alert.id, kind="holding_statement", brand_kit="Acme Air")
+    p = draft.prefill
+    assert p["product"] == "Acme Air" and p["brand_kit"] == "Acme Air" and p["channel"] == "social_post"
+    assert "baggage fee" in draft.terms
+    assert len(draft.quotes) == 5 and all("baggage fee" in q for q in draft.quotes)
+    assert "baggage fee" in p["key_points"] and "aware of reports" in p["key_points"]
+    assert p["source"]["alert_id"] == alert.id
+    cs = reply.build_reply_brief(alert.id)
+    assert cs.kind == "customer_service" and "apologise" in cs.prefill["key_points"]
+    Brief = pytest.importorskip("aigc_core.copy.brief").Brief
+
+    Brief(**{k: v for k, v in cs.prefill.items() if k in Brief.model_fields})  # valid for the Ad copy page
+    with pytest.raises(UserInputError):
+        reply.build_reply_brief(alert.id, kind="poem")
+    with pytest.raises(NotFoundError):
+        reply.build_reply_brief(alert.id, brand_kit="nope")
+    # exports of the same monitor
+    data = mon.monitor_data(info.id)
+    f = Filters(labels=("negative",))
+    csv = export.export_rows(data, mon.rows_path(info.id), f, "csv")
+    back = pd.read_csv(io.BytesIO(csv))
+    assert len(back) == data.count(f) and {"text_hash", "prob_negative", "label"} <= set(back.columns)
+    pq = pd.read_parquet(io.BytesIO(export.export_rows(data, mon.rows_path(info.id), f, "parquet")))
+    assert len(pq) == len(back)
+    series = pd.read_csv(io.BytesIO(export.export_series(data, Filters(), "day")))
+    assert series["volume"].sum() == 230 and "net" in series.columns
+    assert export.export_name("Air: tweets!", "rows", "csv") == "air-tweets_rows.csv"
+    with pytest.raises(UserInputError):
+        export.to_bytes(back, "xlsx")

@@ -10,7 +10,7 @@ import io
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from aigc_core.copy.brief import CHANNELS, Brief, validate_brief
 from aigc_core.errors import AigcError, NotFoundError, UserInputError
@@ -72,6 +72,21 @@ class CopyBatchParams(BaseModel):
         if "product" not in value and "key_points" not in value:
             raise ValueError("map at least the product or the key points column")
         return {k: v for k, v in value.items() if v}
+
+
+def batch_params(data: CopyBatchParams | dict[str, Any]) -> CopyBatchParams:
+    """Checked job parameters; invalid ones raise UserInputError naming the field."""
+    if isinstance(data, CopyBatchParams):
+        return data
+    try:
+        return CopyBatchParams.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err.get("loc", ())) or "parameters"
+        raise UserInputError(
+            f"Batch setting '{where}' is not valid: {err.get('msg', '')}.",
+            hint="Fix the column mapping or the batch settings.",
+        ) from exc
 
 
 def read_products(data: bytes | str | Path) -> Any:
@@ -151,7 +166,7 @@ def run_batch(ctx: JobContextLike, params: CopyBatchParams | dict[str, Any]) -> 
     from aigc_core.copy.lm import load_language_model
     from aigc_core.storage import atomic_path, folder
 
-    params = params if isinstance(params, CopyBatchParams) else CopyBatchParams.model_validate(params)
+    params = batch_params(params)
     path = Path(params.input_path)
     if not path.is_file():
         raise NotFoundError(f"The product list {path} is gone.", hint="Upload it again and resubmit.")
@@ -253,7 +268,7 @@ def save_upload(data: bytes, filename: str) -> Path:
 
 def submit_batch(params: CopyBatchParams | dict[str, Any], *, owner: str = "") -> str:
     """Queue a ``copy.batch`` job; returns its id (ModelUnavailable-like error when the runner is missing)."""
-    params = params if isinstance(params, CopyBatchParams) else CopyBatchParams.model_validate(params)
+    params = batch_params(params)
     try:
         from aigc_core import jobs  # type: ignore[attr-defined]
     except ImportError as exc:

@@ -8,9 +8,14 @@ from aigc_core.copy.guardrails import Kit, check, delete_kit, find_term, get_kit
 from aigc_core.errors import NotFoundError, UserInputError
 
 
-def test_kit_crud(settings) -> None:  # noqa: ANN001 - fixture
-    kit = save_kit("Acme", voice="Warm, plain", banned="guaranteed, risk-free\ncure", competitors=["HydroMax"],
-                   required={"sms_push": "Reply STOP to opt out", "*": ["Acme"]})
+def test_kit_crud(settings) -> None:
+    kit = save_kit(
+        "Acme",
+        voice="Warm, plain",
+        banned="guaranteed, risk-free\ncure",
+        competitors=["HydroMax"],
+        required={"sms_push": "Reply STOP to opt out", "*": ["Acme"]},
+    )
     assert kit.banned == ["guaranteed", "risk-free", "cure"]
     assert kit.required_for("sms_push") == ["Acme", "Reply STOP to opt out"] and kit.required_for("slogan") == ["Acme"]
     same = save_kit("Acme", voice="Bold", banned=["cure"], kit_id=kit.id)
@@ -42,13 +47,21 @@ def test_cjk_substring_match() -> None:
 
 
 def test_planted_violations_are_flagged_with_reasons() -> None:
-    kit = Kit(name="k", banned=["guaranteed", "cure", "根治"], competitors=["HydroMax"],
-              required={"sms_push": ["Reply STOP to opt out"]})
+    kit = Kit(
+        name="k",
+        banned=["guaranteed", "cure", "根治"],
+        competitors=["HydroMax"],
+        required={"sms_push": ["Reply STOP to opt out"]},
+    )
     text = "Guaranteed to cure thirst, unlike HydroMax."
     v = check(text, kit, "sms_push")
     kinds = sorted((x.kind, x.term) for x in v)
-    assert kinds == [("banned", "cure"), ("banned", "guaranteed"), ("competitor", "HydroMax"),
-                     ("missing_required", "Reply STOP to opt out")]
+    assert kinds == [
+        ("banned", "cure"),
+        ("banned", "guaranteed"),
+        ("competitor", "HydroMax"),
+        ("missing_required", "Reply STOP to opt out"),
+    ]
     assert all(x.reason for x in v)
     assert text[v[0].start : v[0].end].lower() == v[0].term.lower()
     assert check("Cold water, all day. Reply STOP to opt out", kit, "sms_push") == []

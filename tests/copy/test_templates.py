@@ -17,8 +17,15 @@ def test_every_channel_renders_in_both_languages(channel: str, language: str) ->
     tpl = load_template(channel)
     assert tpl.version >= 1 and tpl.ref == f"{channel}@v{tpl.version}"
     kit = Kit(name="k", voice="calm", banned=["cure"], competitors=["HydroMax"], required={channel: ["T&Cs apply"]})
-    brief = Brief(product="AquaPure", key_points="cold 24h\n- BPA free", audience="hikers", channel=channel,
-                  language=language, tone="playful", tone_text="short")
+    brief = Brief(
+        product="AquaPure",
+        key_points="cold 24h\n- BPA free",
+        audience="hikers",
+        channel=channel,
+        language=language,
+        tone="playful",
+        tone_text="short",
+    )
     system, user = render_messages(brief, kit)
     assert system["role"] == "system" and user["role"] == "user"
     assert "AquaPure" in user["content"] and "cold 24h" in user["content"] and "BPA free" in user["content"]
@@ -35,7 +42,7 @@ def test_template_files_have_versions() -> None:
     assert files == sorted(CHANNELS)
 
 
-def test_chat_template_applied(tiny_lm) -> None:  # noqa: ANN001 - fixture
+def test_chat_template_applied(tiny_lm) -> None:
     msgs = render_messages(Brief(product="AquaPure", channel="slogan"))
     text = apply_chat_template(tiny_lm.tokenizer, msgs)
     assert text.startswith("<|im_start|>system\n") and text.endswith("<|im_start|>assistant\n")
@@ -49,7 +56,7 @@ def test_plain_transcript_without_chat_template() -> None:
     assert text == "User: hi\n\nAssistant:"
 
 
-def test_long_brief_is_cut_to_fit_the_context(tiny_lm) -> None:  # noqa: ANN001 - fixture
+def test_long_brief_is_cut_to_fit_the_context(tiny_lm) -> None:
     long_points = "\n".join(f"Point number {i} about cold drinks and hikers" for i in range(200))
     brief = Brief(product="AquaPure", key_points=long_points, channel="social_post")
     fitted = fit_prompt(brief, tiny_lm.tokenizer, None, context=512, max_new_tokens=64)

@@ -1,0 +1,92 @@
+"""History: save, search, rate, favourite, export round trip, favourites as training examples."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from aigc_core.copy import generate as gen
+from aigc_core.copy import history
+from aigc_core.errors import NotFoundError, UserInputError
+
+ROWS = [
+    ("Ice cold for a full day on every trail.", False),
+    ("Your summit deserves cold water.", False),
+    ("保持冰爽一整天。", False),
+]
+
+
+@pytest.fixture()
+def saved(tiny_lm, monkeypatch) -> str:
+    monkeypatch.setattr(gen, "_forward", lambda prep, lm, n, *, seed, streamer=None: (ROWS[:n], 20))
+    res = gen.generate_copy(
+        {"product": "AquaPure", "key_points": "cold", "channel": "social_post", "n_variants": 2, "seed": 5},
+        lm=tiny_lm,
+        sentiment=False,
+        save=True,
+    )
+    assert res.generation_id
+    return res.generation_id
+
+
+def test_saved_with_brief_model_params_seed(saved: str) -> None:
+    e = history.get_entry(saved)
+    assert e.brief["product"] == "AquaPure" and e.seed == 5 and e.model and e.params["do_sample"] is True
+    assert len(e.variants) == 2 and all("scores" in v and "limit" in v for v in e.variants)
+    assert e.template == "social_post@v1" and e.created_at.tzinfo is not None
+
+
+def test_search(saved: str) -> None:
+    assert [e.id for e in history.list_history("aquapure")] == [saved]
+    assert [e.id for e in history.list_history("summit")] == [saved]  # variant text is searchable
+    assert history.list_history("nothing-like-this") == []
+
+
+def test_rating_and_favourites(saved: str) -> None:
+    history.rate(saved, 0, 1)
+    e = history.set_favourite(saved, 1, True)
+    assert e.variants[0]["rating"] == 1 and e.variants[1]["favourite"] is True
+    assert [x.id for x in history.list_history(favourites_only=True)] == [saved]
+    assert [(x.id, i) for x, i in history.favourites()] == [(saved, 1)]
+    with pytest.raises(UserInputError):
+        history.rate(saved, 0, 5)
+    with pytest.raises(UserInputError):
+        history.set_favourite(saved, 9)
+    with pytest.raises(NotFoundError):
+        history.rate("missing", 0, 1)
+
+
+def test_export_round_trip(saved: str) -> None:
+    e = history.get_entry(saved)
+    items = [(e, 0), (e, 1)]
+    for fmt in ("csv", "json"):
+        back = history.parse_export(history.export(items, fmt), fmt)
+        assert [r["text"] for r in back] == [v["text"] for v in e.variants]
+        assert [str(r["generation_id"]) for r in back] == [saved, saved]
+    md = history.export(items, "markdown").decode()
+    assert md.startswith("# Ad copy export") and e.variants[0]["text"] in md
+    assert json.loads(history.export(items, "json"))[0]["product"] == "AquaPure"
+    with pytest.raises(UserInputError):
+        history.export([], "csv")
+    with pytest.raises(UserInputError):
+        history.export(items, "pdf")
+
+
+def test_favourites_become_a_dataset_version(saved: str) -> None:
+    with pytest.raises(UserInputError, match="no favourite"):
+        history.add_training_examples()
+    history.set_favourite(saved, 0, True)
+    v1 = history.add_training_examples()
+    history.set_favourite(saved, 1, True)
+    v2 = history.add_training_examples()
+    from aigc_core.store import DatasetVersion, session_scope
+
+    with session_scope() as s:
+        r1, r2 = s.get(DatasetVersion, v1), s.get(DatasetVersion, v2)
+        assert (r1.version, r2.version, r2.parent_id) == (1, 2, v1)
+        assert r2.roles == {"prompt": "prompt", "text": "completion"}
+        df = pd.read_parquet(r2.path)
+    assert list(df.columns) == ["prompt", "completion"] and len(df) == 2  # deduplicated cumulative examples
+    assert df["prompt"].str.contains("Product: AquaPure").all()

@@ -115,7 +115,9 @@ def distinctive_terms(
         tc.update(toks)
     bc = _doc_counts(base, stop)
     z = log_odds(tc, bc)
-    ranked = sorted((w for w in tc if tc[w] >= min_count and z[w] > 0), key=lambda w: -z[w])
+    ranked = sorted(  # ties: phrases before words, then alphabetical (stable output)
+        (w for w in tc if tc[w] >= min_count and z[w] > 0), key=lambda w: (-round(z[w], 9), -w.count(" "), w)
+    )
     # Keep a bigram or its words, not both, when the bigram explains the unigram.
     chosen: list[str] = []
     for w in ranked:

@@ -29,9 +29,16 @@ def _spike_rows() -> list[tuple[str, str, str, str]]:
     for i in range(200):  # baseline: ordinary complaints and neutral talk
         ts = (start + timedelta(hours=i)).isoformat()
         rows.append((ts, "air", "negative" if i % 3 == 0 else "neutral", filler[i % 4] + f" {i}"))
-    for i in range(30):  # the window: a new complaint
+    planted = [
+        "charged a baggage fee again",
+        "why is the baggage fee so high",
+        "baggage fee is a ripoff",
+        "new baggage fee, seriously?",
+        "paid the baggage fee twice",
+    ]
+    for i in range(30):  # the window: a new complaint, in different words each time
         ts = (start + timedelta(hours=200, minutes=i)).isoformat()
-        rows.append((ts, "air", "negative", f"surprise baggage fee charged at the gate, outrageous {i}"))
+        rows.append((ts, "air", "negative", f"{planted[i % 5]} {i}"))
     return rows
 
 
@@ -40,7 +47,7 @@ def test_complaint_terms_find_planted_term() -> None:
     terms, sizes = complaint_terms(data, Filters(), datetime(2026, 1, 9, 8), datetime(2026, 1, 9, 10))
     assert sizes["negative_in_window"] == 30 and sizes["baseline"] == 200
     top = [t.term for t in terms[:3]]
-    assert "baggage fee" in top
+    assert top[0] == "baggage fee"
     fee = next(t for t in terms if t.term == "baggage fee")
     assert fee.count == 30 and fee.baseline_count == 0 and fee.examples and "baggage fee" in fee.examples[0]
     assert all(t.term not in {"slow", "rude", "app"} for t in terms)
@@ -67,7 +74,7 @@ def test_reply_brief_from_alert(settings, fake_scorer) -> None:
     draft = reply.build_reply_brief(alert.id, kind="holding_statement", brand_kit="Acme Air")
     p = draft.prefill
     assert p["product"] == "Acme Air" and p["brand_kit"] == "Acme Air" and p["channel"] == "social_post"
-    assert "baggage fee" in draft.terms
+    assert draft.terms[0] == "baggage fee"
     assert len(draft.quotes) == 5 and all("baggage fee" in q for q in draft.quotes)
     assert "baggage fee" in p["key_points"] and "aware of reports" in p["key_points"]
     assert p["source"]["alert_id"] == alert.id

@@ -1,6 +1,7 @@
 """Sentiment scoring: the embedded offline model, batched scoring with a store cache, and a CLI."""
 
-from aigc_core.sentiment.head import EmbeddedSentimentModel, load_embedded
+from typing import Any
+
 from aigc_core.sentiment.scoring import (
     CANONICAL_LABELS,
     ScoreResult,
@@ -24,3 +25,12 @@ __all__ = [
     "score_with_cache",
     "text_hash",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so that `python -m aigc_core.sentiment.head` does not import head.py twice.
+    if name in {"EmbeddedSentimentModel", "load_embedded"}:
+        from aigc_core.sentiment import head
+
+        return getattr(head, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

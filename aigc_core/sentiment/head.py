@@ -267,7 +267,7 @@ def load_embedded(
 # Building the head
 # --------------------------------------------------------------------------------------------
 def read_training_data(path: Path | str, labels: Sequence[str] = CANONICAL_LABELS) -> pd.DataFrame:
-    """Tweets with normalised text, deduplicated on it, known labels only; columns text, norm, label, confidence."""
+    """Tweets, normalised, near-duplicates dropped, known labels only; columns text, norm, label, confidence."""
     import pandas as pd
 
     path = Path(path)
@@ -289,7 +289,16 @@ def read_training_data(path: Path | str, labels: Sequence[str] = CANONICAL_LABEL
     )
     out["norm"] = [normalize_text(t) for t in out["text"]]
     out = out[(out["norm"] != "") & out["label"].isin(list(labels))]
-    out = out.drop_duplicates("norm", keep="first").reset_index(drop=True)
+    # Retweets and copies differ only by "RT @user:", case or punctuation: keep one, so none leaks across splits.
+    key = (
+        out["norm"]
+        .str.replace(r"^(?:RT\s+@user:?\s*)+", "", regex=True)
+        .str.lower()
+        .str.replace(r"[^\w@ ]+", "", regex=True)
+        .str.replace(r"\s+", " ", regex=True)
+        .str.strip()
+    )
+    out = out[~key.duplicated(keep="first")].reset_index(drop=True)
     out["confidence"] = out["confidence"].fillna(1.0).astype(float)
     return out
 
@@ -548,7 +557,7 @@ def build(
             "seed": seed,
             "fractions": list(SPLIT_FRACTIONS),
             "stratified": True,
-            "deduplicated_on": "normalised text",
+            "deduplicated_on": "normalised text without RT prefix, case and punctuation",
             "sizes": {k: len(v) for k, v in split.items()},
         },
         "metrics": {

@@ -2,19 +2,472 @@
 
 from __future__ import annotations
 
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
-from pages._ui import empty_state, page_header
+from aigc_core.finetune import jobs as ft_jobs
+from aigc_core.finetune import registry, runs
+from aigc_core.finetune.params import (
+    CAUSAL_LM_TASK,
+    CLASSIFIER_TASK,
+    CausalLMJobParams,
+    ClassifierJobParams,
+    LoraParams,
+    TrainParams,
+    field_help,
+)
+from pages._ui import empty_state, guard, page_header, show_error
+
+TASK_LABELS = {
+    CLASSIFIER_TASK: "Text classifier (sentiment, topic, intent)",
+    CAUSAL_LM_TASK: "Brand-voice language model",
+}
+TH = field_help(TrainParams)
+LH = field_help(LoraParams)
 
 page_header(
     "Fine-tune",
     "Pick a dataset version, a task and a base model, press Train, watch it learn, and promote the result.",
 )
-empty_state(
-    "Training from this page is not available yet. It will train text classifiers (sentiment, topic, intent) on the "
-    "offline MiniLM encoder or a hub model, and a brand-voice language model with LoRA on SmolLM2 or a hub model — "
-    "as background jobs with live loss curves, evaluation against the base model and a model registry whose "
-    "promoted versions appear on the Ad copy and Sentiment pages.",
-    hint="Meanwhile, prepare a labelled dataset on the **Data** page; it will be listed here.",
-)
-st.page_link("pages/data.py", label="Go to Data", icon=":material/table:")
+tab_train, tab_runs, tab_eval, tab_registry = st.tabs(["Train", "Runs", "Evaluation", "Model registry"])
+
+
+# ------------------------------------------------------------------------------------------------
+# Train form
+# ------------------------------------------------------------------------------------------------
+def _base_choices(task: str) -> list[str]:
+    versions = guard(registry.list_versions, task) or []
+    return ["auto", *[v.ref for v in versions], "custom…"]
+
+
+def _label_base(value: str, task: str) -> str:
+    if value == "auto":
+        offline = "all-MiniLM-L6-v2" if task == CLASSIFIER_TASK else "SmolLM2-135M-Instruct"
+        return f"auto (offline {offline})"
+    return value
+
+
+def _train_params(task: str) -> tuple[TrainParams, LoraParams]:
+    lm = task == CAUSAL_LM_TASK
+    sfx = "lm" if lm else "clf"  # separate widget state per task, so each task keeps its own defaults
+    defaults = CausalLMJobParams().train if lm else TrainParams()
+    with st.expander("Advanced", expanded=False):
+        c1, c2, c3 = st.columns(3)
+        epochs = c1.number_input(
+            "Epochs", 0.1, 100.0, float(defaults.epochs), 0.5, key=f"ft_epochs_{sfx}", help=TH["epochs"]
+        )
+        lr = c2.number_input(
+            "Learning rate", 1e-6, 1.0, float(defaults.learning_rate), format="%.6f", key=f"ft_lr_{sfx}",
+            help=TH["learning_rate"],
+        )  # fmt: skip
+        batch = c3.number_input(
+            "Batch size", 1, 1024, defaults.batch_size, key=f"ft_batch_{sfx}", help=TH["batch_size"]
+        )
+        accum = c1.number_input("Gradient accumulation", 1, 256, 1, key=f"ft_accum_{sfx}", help=TH["grad_accum"])
+        max_len = c2.number_input("Max length (tokens)", 8, 8192, defaults.max_length, key=f"ft_maxlen_{sfx}",
+                                  help=TH["max_length"])  # fmt: skip
+        warmup = c3.number_input("Warm-up ratio", 0.0, 0.9, defaults.warmup_ratio, 0.01, key=f"ft_warmup_{sfx}",
+                                 help=TH["warmup_ratio"])  # fmt: skip
+        wd = c1.number_input("Weight decay", 0.0, 1.0, defaults.weight_decay, 0.01, key=f"ft_wd_{sfx}",
+                             help=TH["weight_decay"])  # fmt: skip
+        seed = c2.number_input("Seed", 0, 2**31 - 1, defaults.seed, key=f"ft_seed_{sfx}", help=TH["seed"])
+        eval_steps = c3.number_input("Evaluate every N steps (0 = auto)", 0, 100000, 0, key=f"ft_eval_steps_{sfx}",
+                                     help=TH["eval_steps"])  # fmt: skip
+        patience = c1.number_input("Early-stopping patience", 0, 100, defaults.early_stopping_patience,
+                                   key=f"ft_patience_{sfx}", help=TH["early_stopping_patience"])  # fmt: skip
+        precision = c2.selectbox("Precision", ["auto", "fp32", "bf16", "fp16"], key=f"ft_precision_{sfx}",
+                                 help=TH["precision"])  # fmt: skip
+        compile_ = c3.checkbox("torch.compile", value=False, key=f"ft_compile_{sfx}", help=TH["torch_compile"])
+    with st.expander("LoRA adapters", expanded=lm):
+        enabled = st.toggle("Train LoRA adapters instead of all weights", value=lm, key=f"ft_lora_on_{sfx}",
+                            help=LH["enabled"])  # fmt: skip
+        c1, c2, c3 = st.columns(3)
+        r = c1.number_input("Rank", 1, 512, 8, key=f"ft_lora_r_{sfx}", help=LH["r"], disabled=not enabled)
+        alpha = c2.number_input(
+            "Alpha", 1, 1024, 16, key=f"ft_lora_alpha_{sfx}", help=LH["alpha"], disabled=not enabled
+        )
+        dropout = c3.number_input("Dropout", 0.0, 0.9, 0.05, 0.01, key=f"ft_lora_dropout_{sfx}", help=LH["dropout"],
+                                  disabled=not enabled)  # fmt: skip
+        targets = st.text_input(
+            "Target modules (comma-separated; empty = the architecture's attention projections)",
+            key=f"ft_lora_targets_{sfx}", help=LH["target_modules"], disabled=not enabled,
+        )  # fmt: skip
+    train = TrainParams(
+        epochs=epochs, learning_rate=lr, batch_size=int(batch), grad_accum=int(accum), max_length=int(max_len),
+        warmup_ratio=warmup, weight_decay=wd, seed=int(seed), eval_steps=int(eval_steps),
+        early_stopping_patience=int(patience), precision=precision, torch_compile=compile_,
+    )  # fmt: skip
+    lora = LoraParams(
+        enabled=enabled, r=int(r), alpha=int(alpha), dropout=float(dropout),
+        target_modules=[t.strip() for t in targets.split(",") if t.strip()] or None,
+    )  # fmt: skip
+    return train, lora
+
+
+def _column_select(label: str, columns: list[str], default: str, key: str, *, optional: bool = False) -> str:
+    options = ([""] if optional else []) + columns
+    index = options.index(default) if default in options else 0
+    return st.selectbox(label, options, index=index, key=key, format_func=lambda c: c or "(none)")
+
+
+def _role(roles: dict, name: str) -> str:
+    v = roles.get(name)
+    return (v[0] if v else "") if isinstance(v, list) else str(v or "")
+
+
+def _synthetic_section(version_id: str, text_col: str, label_col: str) -> list[dict]:
+    from aigc_core.finetune import synthetic
+
+    with st.expander("Synthetic examples for under-represented classes", expanded=False):
+        st.caption(
+            "The language model writes extra examples for classes with few rows, from real examples of the class. "
+            "Review them below: only ticked rows are added to the training split, marked as synthetic."
+        )
+        target = st.number_input("Examples per class to reach (0 = the median class size)", 0, 100000, 0,
+                                 key="ft_syn_target")  # fmt: skip
+        if st.button("Propose examples", key="ft_syn_propose"):
+            splits = guard(ft_jobs.load_dataset_splits, version_id)
+            if splits is not None:
+                with st.spinner("Writing examples…"):
+                    proposed = guard(
+                        synthetic.propose_synthetic, splits.train, text_col, label_col,
+                        target_per_class=int(target) or None,
+                    )  # fmt: skip
+                if proposed is not None:
+                    proposed.insert(0, "keep", True)
+                    st.session_state["ft_syn_rows"] = proposed
+        rows = st.session_state.get("ft_syn_rows")
+        if rows is None or len(rows) == 0:
+            if rows is not None:
+                st.info("Every class already has enough examples; nothing was proposed.")
+            return []
+        edited = st.data_editor(rows, key="ft_syn_editor", hide_index=True, width="stretch")
+        kept = edited[edited["keep"]].drop(columns=["keep"])
+        st.caption(f"{len(kept)} of {len(edited)} proposed rows will be added, marked synthetic.")
+        return kept.to_dict("records")
+
+
+def render_train() -> None:
+    options = guard(runs.dataset_version_options) or []
+    if not options:
+        empty_state(
+            "No dataset versions yet. A classifier needs a text and a label column; a brand-voice model needs copy "
+            "(and optionally the brief it answers).",
+            hint="Upload and split a dataset on the **Data** page; its versions appear here.",
+        )
+        return
+    by_id = {o.id: o for o in options}
+    c1, c2 = st.columns(2)
+    version_id = c1.selectbox("Dataset version", list(by_id), format_func=lambda i: by_id[i].label, key="ft_dataset")
+    task = c2.radio("Task", list(TASK_LABELS), format_func=TASK_LABELS.get, key="ft_task", horizontal=False)
+    opt = by_id[version_id]
+    if not opt.row_counts.get("train"):
+        st.caption("This version has no train/validation/test split: all rows train, no validation or test scores.")
+    base_choice = st.selectbox(
+        "Base model", _base_choices(task), format_func=lambda v: _label_base(v, task), key=f"ft_base_{task}"
+    )
+    base = base_choice
+    if base_choice == "custom…":
+        base = st.text_input("Hub id (org/name[@revision]) or local folder", key="ft_base_custom").strip() or "auto"
+    cols = opt.columns
+    name = st.text_input("Name of the model version", key="ft_name", placeholder="e.g. tweets sentiment v2")
+    synthetic_rows: list[dict] = []
+    if task == CLASSIFIER_TASK:
+        c1, c2 = st.columns(2)
+        text_col = _column_select("Text column", cols, _role(opt.roles, "text"), "ft_text_col")
+        label_col = _column_select("Label column", cols, _role(opt.roles, "label"), "ft_label_col")
+        c1, c2 = st.columns(2)
+        class_weights = c1.checkbox("Class weights (imbalanced labels)", key="ft_class_weights")
+        freeze = c2.checkbox("Freeze word embeddings (faster)", value=True, key="ft_freeze_emb")
+        if text_col and label_col:
+            synthetic_rows = _synthetic_section(version_id, text_col, label_col)
+        train, lora = _train_params(task)
+        params: ClassifierJobParams | CausalLMJobParams = ClassifierJobParams(
+            name=name, dataset_version_id=version_id, base_model=base, train=train, lora=lora,
+            text_column=text_col, label_column=label_col, class_weights=class_weights, freeze_embeddings=freeze,
+            synthetic_examples=synthetic_rows,
+        )  # fmt: skip
+    else:
+        prompt_col = _column_select("Brief column (empty: plain texts)", cols, "", "ft_prompt_col", optional=True)
+        text_col = _column_select("Copy column", cols, _role(opt.roles, "text"), "ft_copy_col")
+        system = st.text_area("System prompt (optional)", key="ft_system", height=68)
+        train, lora = _train_params(task)
+        params = CausalLMJobParams(
+            name=name, dataset_version_id=version_id, base_model=base, train=train, lora=lora,
+            prompt_column=prompt_col, text_column=text_col, system_prompt=system,
+        )  # fmt: skip
+    c1, c2 = st.columns(2)
+    if c1.button("Check data and estimate", key="ft_check"):
+        check = ft_jobs.preflight_classifier if task == CLASSIFIER_TASK else ft_jobs.preflight_causal_lm
+        with st.spinner("Checking the data and the base model…"):
+            result = guard(check, params)
+        if result is not None:
+            pre = result[0]
+            st.success(f"Ready: {pre.n_train} training, {pre.n_validation} validation, {pre.n_test} test examples.")
+            if pre.class_counts:
+                st.caption("Classes: " + ", ".join(f"{k} ({v})" for k, v in pre.class_counts.items()))
+            for note in pre.notes:
+                st.warning(note)
+            if pre.estimate is not None:
+                st.info(pre.estimate.summary())
+                for note in pre.estimate.notes:
+                    st.warning(note)
+    if c2.button("Train", type="primary", key="ft_train"):
+        with st.spinner("Checking and queueing the run…"):
+            job_id = guard(ft_jobs.submit_finetune, params)
+        if job_id:
+            st.session_state["ft_watch"] = job_id
+            st.success(f"Queued run {job_id}. Follow it on the **Runs** tab.")
+
+
+# ------------------------------------------------------------------------------------------------
+# Runs: live view, history, comparison
+# ------------------------------------------------------------------------------------------------
+CURVE_KEYS = {
+    "loss": "train loss",
+    "eval_loss": "validation loss",
+    "eval_macro_f1": "validation macro-F1",
+    "eval_accuracy": "validation accuracy",
+}
+
+
+def curves_figure(series: dict[str, list[dict]], keys: list[str], title: str) -> go.Figure:
+    fig = go.Figure()
+    for run_name, records in series.items():
+        for key in keys:
+            pts = [(r["step"], r[key]) for r in records if key in r]
+            if pts:
+                x, y = zip(*pts, strict=True)
+                label = CURVE_KEYS.get(key, key)
+                fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=f"{run_name} · {label}"))
+    fig.update_layout(title=title, xaxis_title="step", height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig
+
+
+def _fmt_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return f" · about {seconds / 60:.0f} min left" if seconds >= 120 else f" · about {seconds:.0f} s left"
+
+
+def render_run(run: runs.RunInfo) -> None:
+    st.progress(min(max(run.progress, 0.0), 1.0), text=f"{run.status}: {run.message}{_fmt_eta(run.eta_s)}")
+    if run.error:
+        st.error(run.error)
+    curves = guard(runs.run_curves, run.id) or []
+    if curves:
+        c1, c2 = st.columns(2)
+        c1.plotly_chart(curves_figure({run.name: curves}, ["loss", "eval_loss"], "Loss"), key=f"ft_loss_{run.id}")
+        c2.plotly_chart(
+            curves_figure({run.name: curves}, ["eval_macro_f1", "eval_accuracy"], "Validation metrics"),
+            key=f"ft_metric_{run.id}",
+        )
+    else:
+        st.caption("No metrics yet: curves appear after the first logged steps.")
+    lines = guard(runs.run_log_tail, run.id, 30) or []
+    with st.expander("Log", expanded=run.active):
+        st.code("\n".join(lines) or "(empty)", language=None)
+    c1, c2, c3 = st.columns(3)
+    if run.active and c1.button("Cancel", key=f"ft_cancel_{run.id}"):
+        guard(runs.cancel_run, run.id)
+        st.toast("Cancel requested: the run saves a checkpoint and stops.")
+    if run.status in {"cancelled", "failed"} and c2.button("Resume from last checkpoint", key=f"ft_resume_{run.id}"):
+        new_id = guard(runs.resume_run, run.id)
+        if new_id:
+            st.session_state["ft_watch"] = new_id
+            st.toast(f"Resumed as run {new_id}.")
+    version_id = run.result.get("model_version_id")
+    if version_id:
+        c3.caption(f"Model version: `{version_id}`")
+
+
+@st.fragment(run_every="3s")
+def live_runs() -> None:
+    all_runs = guard(runs.list_runs) or []
+    if not all_runs:
+        empty_state("No fine-tuning runs yet.", hint="Start one on the **Train** tab.")
+        return
+    by_id = {r.id: r for r in all_runs}
+    watch = st.session_state.get("ft_watch")
+    ids = list(by_id)
+    index = ids.index(watch) if watch in by_id else 0
+    chosen = st.selectbox(
+        "Run", ids, index=index, key="ft_run_pick",
+        format_func=lambda i: f"{by_id[i].name} — {by_id[i].status} ({by_id[i].created_at:%Y-%m-%d %H:%M})",
+    )  # fmt: skip
+    render_run(by_id[chosen])
+
+
+def render_runs() -> None:
+    live_runs()
+    all_runs = guard(runs.list_runs) or []
+    if len(all_runs) < 1:
+        return
+    st.subheader("History")
+    table = pd.DataFrame(
+        [
+            {
+                "run": r.name,
+                "task": "classifier" if r.kind == ft_jobs.CLASSIFIER_KIND else "brand voice",
+                "status": r.status,
+                "created": r.created_at.strftime("%Y-%m-%d %H:%M"),
+                "base model": r.params.get("base_model", ""),
+                "epochs": r.params.get("train", {}).get("epochs"),
+                "lr": r.params.get("train", {}).get("learning_rate"),
+                "model version": r.result.get("model_version_id", ""),
+                "macro-F1": (r.result.get("test") or {}).get("macro_f1"),
+                "perplexity": r.result.get("perplexity"),
+            }
+            for r in all_runs
+        ]
+    )
+    st.dataframe(table, hide_index=True, width="stretch", key="ft_history")
+    by_name = {r.name: r for r in all_runs}
+    picked = st.multiselect("Compare runs side by side", list(by_name), max_selections=6, key="ft_compare")
+    if picked:
+        series = {n: guard(runs.run_curves, by_name[n].id) or [] for n in picked}
+        c1, c2 = st.columns(2)
+        c1.plotly_chart(curves_figure(series, ["loss", "eval_loss"], "Loss"), key="ft_cmp_loss")
+        c2.plotly_chart(curves_figure(series, ["eval_macro_f1"], "Validation macro-F1"), key="ft_cmp_f1")
+
+
+# ------------------------------------------------------------------------------------------------
+# Evaluation
+# ------------------------------------------------------------------------------------------------
+def confusion_figure(report: dict) -> go.Figure:
+    labels = report["labels"]
+    fig = go.Figure(
+        go.Heatmap(z=report["confusion"], x=labels, y=labels, colorscale="Blues", text=report["confusion"],
+                   texttemplate="%{text}", hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>")
+    )  # fmt: skip
+    fig.update_layout(xaxis_title="predicted", yaxis_title="true", height=380, yaxis_autorange="reversed")
+    return fig
+
+
+def render_eval() -> None:
+    versions = guard(registry.list_versions) or []
+    if not versions:
+        empty_state("No model versions yet.", hint="Each finished run adds one; start a run on the **Train** tab.")
+        return
+    by_id = {v.id: v for v in versions}
+    vid = st.selectbox(
+        "Model version", list(by_id), key="ft_eval_pick",
+        format_func=lambda i: f"{by_id[i].name} ({by_id[i].task}, {by_id[i].created_at:%Y-%m-%d %H:%M})",
+    )  # fmt: skip
+    v = by_id[vid]
+    tuned, base = v.metrics.get("test", {}), v.metrics.get("base", {})
+    if v.task == CLASSIFIER_TASK:
+        if not tuned:
+            st.info("This version was trained without a test or validation split, so it has no scores.")
+            return
+        rows = [
+            {"metric": k, "tuned": tuned.get(k), "base": base.get(k), "gain": (tuned.get(k) or 0) - (base.get(k) or 0)}
+            for k in ("accuracy", "macro_f1")
+        ]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key="ft_eval_summary")
+        if base.get("method"):
+            st.caption(f"Base model: {base['method']}, same test split.")
+        per_class = pd.DataFrame(tuned["per_class"]).T.reset_index(names="class")
+        st.dataframe(per_class, hide_index=True, key="ft_eval_per_class")
+        c1, c2 = st.columns(2)
+        c1.plotly_chart(confusion_figure(tuned), key="ft_eval_cm")
+        if base.get("confusion"):
+            c2.plotly_chart(confusion_figure(base), key="ft_eval_cm_base")
+            c2.caption("Base model")
+        st.subheader("Worst misclassified examples")
+        st.dataframe(pd.DataFrame(tuned.get("worst", [])), hide_index=True, key="ft_eval_worst")
+    else:
+        c1, c2 = st.columns(2)
+        c1.metric("Perplexity (tuned)", f"{tuned.get('perplexity', float('nan')):.2f}")
+        delta = None
+        if tuned.get("perplexity") and base.get("perplexity"):
+            delta = f"{tuned['perplexity'] - base['perplexity']:+.2f} vs base"
+        c2.metric(
+            "Perplexity (base)", f"{base.get('perplexity', float('nan')):.2f}", delta=delta, delta_color="inverse"
+        )
+        samples = v.metrics.get("samples", [])
+        if samples:
+            st.subheader("Held-out briefs: base vs tuned")
+            st.dataframe(pd.DataFrame(samples), hide_index=True, key="ft_eval_samples")
+
+
+# ------------------------------------------------------------------------------------------------
+# Registry
+# ------------------------------------------------------------------------------------------------
+def render_registry() -> None:
+    versions = guard(registry.list_versions) or []
+    if not versions:
+        empty_state("The registry is empty.", hint="Every finished run registers a model version here.")
+        return
+    table = pd.DataFrame(
+        [
+            {
+                "promoted": "★" if v.promoted else "",
+                "name": v.name,
+                "task": v.task,
+                "id": v.id,
+                "base model": v.base_model,
+                "macro-F1": v.metrics.get("test", {}).get("macro_f1"),
+                "perplexity": v.metrics.get("test", {}).get("perplexity"),
+                "parent": v.parent_id or "",
+                "adapter": "LoRA" if v.has_adapter else "",
+                "created": v.created_at.strftime("%Y-%m-%d %H:%M"),
+            }
+            for v in versions
+        ]
+    )
+    st.dataframe(table, hide_index=True, width="stretch", key="ft_reg_table")
+    by_id = {v.id: v for v in versions}
+    vid = st.selectbox("Version", list(by_id), key="ft_reg_pick", format_func=lambda i: f"{by_id[i].name} ({i})")
+    v = by_id[vid]
+    st.caption(f"Use it elsewhere as `{v.ref}`; the promoted {v.task} version is the default on the Ad copy and "
+               "Sentiment pages.")  # fmt: skip
+    c1, c2, c3, c4 = st.columns(4)
+    if c1.button("Promote", key="ft_reg_promote", disabled=v.promoted) and guard(registry.promote, v.id):
+        st.toast(f"{v.name} is now the promoted {v.task} model.")
+        st.rerun()
+    if c2.button(f"Roll back {v.task}", key="ft_reg_rollback"):
+        back = guard(registry.rollback, v.task)
+        if back:
+            st.toast(f"Rolled back to {back.name}.")
+            st.rerun()
+    fmt = c3.radio("Export as", ["zip", "folder"], key="ft_reg_fmt", horizontal=True)
+    merge = True
+    if v.has_adapter and v.task == CAUSAL_LM_TASK:
+        merge = c3.checkbox("Merge adapter into the weights", value=True, key="ft_reg_merge")
+    if c3.button("Export", key="ft_reg_export"):
+        with st.spinner("Exporting…"):
+            path = guard(registry.export_version, v.id, fmt=fmt, merge=merge)
+        if path is not None:
+            st.success(f"Exported to `{path}` (loadable with `from_pretrained`).")
+            if path.suffix == ".zip" and path.stat().st_size < 500 * 1024**2:
+                st.download_button("Download zip", path.read_bytes(), file_name=path.name, key="ft_reg_download")
+    with c4:
+        more = st.number_input("More epochs", 0.5, 50.0, 1.0, 0.5, key="ft_reg_more")
+        if st.button("Continue training", key="ft_reg_continue"):
+            job_id = guard(ft_jobs.continue_version, v.id, more)
+            if job_id:
+                st.session_state["ft_watch"] = job_id
+                st.toast(f"Queued run {job_id} (continues {v.name}).")
+    with st.expander("Delete this version"):
+        used = guard(registry.usages, v.id) or []
+        if used:
+            st.warning("Still in use: " + "; ".join(used) + ". Deleting is blocked until nothing uses it.")
+        if st.button("Delete", key="ft_reg_delete", disabled=bool(used)):
+            try:
+                registry.delete_version(v.id)
+                st.toast(f"Deleted {v.name}.")
+                st.rerun()
+            except Exception as exc:
+                show_error(exc)
+
+
+with tab_train:
+    render_train()
+with tab_runs:
+    render_runs()
+with tab_eval:
+    render_eval()
+with tab_registry:
+    render_registry()

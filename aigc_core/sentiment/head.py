@@ -582,6 +582,9 @@ def build(
         save_file(state, str(tmp / HEAD_FILE))
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         (tmp / "README.md").write_text(_readme(config), encoding="utf-8")
+        tmp.chmod(0o755)  # readable by the app's user, like the rest of the checkout
+        for f in tmp.iterdir():
+            f.chmod(0o644)
     return config
 
 

@@ -1,20 +1,540 @@
-"""Ad copy: a brief in, ranked on-brand variants out."""
+"""Ad copy: a brief in, ranked on-brand variants out — streaming, brand kit, history, batch from CSV."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
-from pages._ui import empty_state, page_header
+from aigc_core import copy as copy_api
+from aigc_core.copy.guardrails import ALL_CHANNELS, highlight
+from aigc_core.copy.ranking import SCORES
+from aigc_core.errors import UserInputError
+from pages._ui import empty_state, guard, page_header, show_error
+
+PREFILL_KEY = "ad_copy_prefill"
+RESULT_KEY = "copy_result"
+# Brief field -> widget key (the prefill from the sentiment monitor fills these).
+FIELD_KEYS = {
+    "product": "copy_product",
+    "key_points": "copy_points",
+    "audience": "copy_audience",
+    "channel": "copy_channel",
+    "tone": "copy_tone",
+    "tone_text": "copy_tone_text",
+    "language": "copy_language",
+    "n_variants": "copy_n",
+    "creativity": "copy_creativity",
+    "brand_kit": "copy_kit",
+}
+NO_KIT = "(no brand kit)"
+MODEL_CHOICES = {
+    "default": "Default (AIGC_TEXT_GENERATION_MODEL)",
+    "promoted": "Brand-voice model (promoted in the registry)",
+    "custom": "Hub id, folder or registry:<id>",
+}
+DEFAULTS: dict[str, Any] = {
+    "copy_channel": "social_post",
+    "copy_language": "en",
+    "copy_tone": "friendly",
+    "copy_n": 4,
+    "copy_creativity": 0.6,
+    "copy_model_choice": "default",
+    "copy_temperature": 0.8,
+    "copy_top_p": 0.95,
+    "copy_top_k": 50,
+    "copy_rep": 1.1,
+    "copy_max_new": 0,
+    "copy_max_length": 0,
+}
+BADGE_NAMES = {
+    "limits": "Limits",
+    "guardrails": "Brand kit",
+    "sentiment": "Tone",
+    "readability": "Readability",
+    "uniqueness": "Uniqueness",
+}
 
 page_header(
     "Ad copy",
     "Write a brief (product, audience, channel, tone, language) and get ranked variants that respect channel "
     "limits and your brand's rules.",
 )
-empty_state(
-    "The brief form is not available yet. It will stream the first variant as it is written, generate all variants "
-    "in one batched call, check each against the channel's limits and your brand kit (banned words, required "
-    "disclaimers, competitors), rank them, and keep a searchable history with favourites and export.",
-    hint="You can already check that the language model works from the **Home** page.",
-)
-st.page_link("pages/home.py", label="Try the language model", icon=":material/home:")
+
+
+def apply_prefill() -> None:
+    """Fill the brief widgets from a request of another page (e.g. 'draft a reply' in the sentiment monitor)."""
+    prefill = st.session_state.pop(PREFILL_KEY, None)
+    if not isinstance(prefill, dict):
+        return
+    for field, key in FIELD_KEYS.items():
+        if field in prefill and prefill[field] not in (None, ""):
+            value = prefill[field]
+            if field == "key_points" and isinstance(value, list):
+                value = "\n".join(str(v) for v in value)
+            if field == "brand_kit":
+                value = value if value in kit_names() else NO_KIT
+            st.session_state[key] = value
+    st.session_state["copy_prefilled"] = True
+
+
+def kit_names() -> list[str]:
+    """Names of the saved brand kits."""
+    kits = guard(copy_api.list_kits) or []
+    return [k.name for k in kits]
+
+
+def model_value() -> str:
+    """The model field of the brief from the model widgets."""
+    choice = st.session_state.get("copy_model_choice", "default")
+    if choice == "promoted":
+        return "registry:promoted"
+    if choice == "custom":
+        return str(st.session_state.get("copy_model_text", "")).strip()
+    return ""
+
+
+def brief_from_widgets() -> dict[str, Any]:
+    """The brief as a dict of Brief fields, read from the widgets."""
+    ss = st.session_state
+    data: dict[str, Any] = {field: ss.get(key) for field, key in FIELD_KEYS.items()}
+    data["brand_kit"] = "" if data["brand_kit"] in (None, NO_KIT) else data["brand_kit"]
+    data["tone"] = data["tone"] or ""
+    data["model"] = model_value()
+    if ss.get("copy_advanced"):
+        data.update(
+            temperature=ss.get("copy_temperature"),
+            top_p=ss.get("copy_top_p"),
+            top_k=ss.get("copy_top_k"),
+            repetition_penalty=ss.get("copy_rep"),
+            max_new_tokens=ss.get("copy_max_new") or None,
+        )
+    seed = str(ss.get("copy_seed", "")).strip()
+    if seed:
+        if not seed.isdigit():
+            raise UserInputError(
+                f"The seed {seed!r} is not a whole number.", hint="Leave it empty for a random seed, or type e.g. 42."
+            )
+        data["seed"] = int(seed)
+    limit = ss.get("copy_max_length") or 0
+    data["max_length"] = int(limit) if limit else None
+    return data
+
+
+def retry_with_other_settings() -> None:
+    """Loosen the settings after an unusable result: more creativity, more tokens, no extra limit."""
+    ss = st.session_state
+    ss["copy_creativity"] = min(1.0, float(ss.get("copy_creativity", 0.6)) + 0.2)
+    ss["copy_max_length"] = 0
+    if ss.get("copy_max_new"):
+        ss["copy_max_new"] = min(1024, int(ss["copy_max_new"]) * 2)
+
+
+# ----------------------------------------------------------------------------------------------
+# Generate tab
+# ----------------------------------------------------------------------------------------------
+def brief_form(kits: list[str]) -> None:
+    """The brief widgets."""
+    c1, c2 = st.columns(2)
+    with c1:
+        st.text_input("Product or brand", key="copy_product", placeholder="AquaPure insulated bottle")
+        st.text_area(
+            "Key points (one per line)",
+            key="copy_points",
+            height=120,
+            placeholder="Keeps drinks cold for 24 hours\nBPA-free steel\nLifetime warranty",
+        )
+        st.text_input("Audience", key="copy_audience", placeholder="Hikers and trail runners")
+    with c2:
+        st.selectbox("Channel", list(copy_api.CHANNELS), format_func=copy_api.CHANNELS.get, key="copy_channel")
+        st.selectbox("Language", list(copy_api.LANGUAGES), format_func=copy_api.LANGUAGES.get, key="copy_language")
+        t1, t2 = st.columns(2)
+        t1.selectbox("Tone", ["", *copy_api.TONES], format_func=lambda t: t.capitalize() or "(none)", key="copy_tone")
+        t2.text_input("Tone, in your words", key="copy_tone_text", placeholder="witty, no jargon")
+        n1, n2 = st.columns(2)
+        n1.number_input("Variants", min_value=1, max_value=12, step=1, key="copy_n")
+        n2.slider("Creativity", 0.0, 1.0, step=0.05, key="copy_creativity", help="Maps to temperature and top-p.")
+        st.selectbox("Brand kit", [NO_KIT, *kits], key="copy_kit")
+    with st.expander("Advanced: model, sampling, seed, length"):
+        st.radio("Model", list(MODEL_CHOICES), format_func=MODEL_CHOICES.get, key="copy_model_choice", horizontal=True)
+        if st.session_state.get("copy_model_choice") == "custom":
+            st.text_input("Model", key="copy_model_text", placeholder="HuggingFaceTB/SmolLM2-360M-Instruct")
+        st.checkbox("Override the sampling that creativity sets", key="copy_advanced")
+        a1, a2, a3 = st.columns(3)
+        a1.number_input("Temperature", 0.05, 2.0, step=0.05, key="copy_temperature")
+        a2.number_input("Top-p", 0.05, 1.0, step=0.01, key="copy_top_p")
+        a3.number_input("Top-k", 0, 1000, step=1, key="copy_top_k")
+        b1, b2, b3 = st.columns(3)
+        b1.number_input("Repetition penalty", 1.0, 2.0, step=0.05, key="copy_rep")
+        b2.number_input("Max new tokens (0 = by channel)", 0, 1024, step=8, key="copy_max_new")
+        b3.text_input("Seed (empty = random)", key="copy_seed")
+        channel = st.session_state.get("copy_channel", "social_post")
+        spec = copy_api.CHANNEL_LIMITS[channel]
+        lang = st.session_state.get("copy_language", "en")
+        st.number_input(
+            f"Stricter length limit ({spec.unit}; 0 = the channel's {spec.max_for(lang)})",
+            0,
+            5000,
+            step=1,
+            key="copy_max_length",
+            help=spec.why,
+        )
+
+
+def run_generation(kits: list[str]) -> None:
+    """Validate the brief, stream the first variant, then keep the ranked result in the session."""
+    try:
+        brief = copy_api.validate_brief(brief_from_widgets())
+    except Exception as exc:
+        show_error(exc)
+        return
+    with st.spinner("Loading the language model (the first time converts the embedded model, ~30 s)…"):
+        run = guard(copy_api.start_copy, brief, save=True)
+    if run is None:
+        return
+    st.caption("First variant, as the model writes it:")
+    with st.container(border=True):
+        st.write_stream(run.stream())
+    with st.spinner("Finishing the other variants, checking and ranking…"):
+        result = guard(run.result)
+    if result is not None:
+        st.session_state[RESULT_KEY] = result
+        st.session_state.pop("copy_weights_applied", None)
+
+
+def badges(variant: dict[str, Any]) -> None:
+    """Score badges of one variant."""
+    scores = variant.get("scores") or {}
+    limit = variant.get("limit") or {}
+    parts = []
+    for name in SCORES:
+        value = scores.get(name)
+        if value is None:
+            continue
+        color = "green" if value >= 0.75 else ("orange" if value >= 0.4 else "red")
+        text = limit.get("label", "") if name == "limits" else f"{value:.2f}"
+        if name == "guardrails":
+            text = "clean" if value >= 1 else f"{len(variant.get('violations') or [])} issue(s)"
+        parts.append(f":{color}-badge[{BADGE_NAMES[name]}: {text}]")
+    parts.append(f":blue-badge[Score {variant.get('score', 0):.2f}]")
+    st.markdown(" ".join(parts))
+
+
+def variant_cards(gid: str | None, variants: list[dict[str, Any]], order: list[int], prefix: str) -> list[int]:
+    """One card per variant (ranked order); returns the stored indices the user selected."""
+    hide = st.session_state.get("copy_hide_flagged", False)
+    selected: list[int] = []
+    for rank, idx in enumerate(order, start=1):
+        v = variants[idx]
+        violations = v.get("violations") or []
+        keep = st.session_state.get(f"{prefix}_keep_{idx}", False)
+        if violations and hide and not keep:
+            continue
+        with st.container(border=True):
+            head, sel = st.columns([6, 1])
+            head.markdown(f"**#{rank}** " + highlight(v["text"], [copy_api.Violation(**x) for x in violations]))
+            if sel.checkbox("Select", key=f"{prefix}_sel_{idx}"):
+                selected.append(idx)
+            badges(v)
+            for x in violations:
+                st.markdown(f":red[⚠ {x['reason']}]")
+            if violations:
+                st.toggle("Keep despite the flags", key=f"{prefix}_keep_{idx}")
+            st.code(v["text"], language=None, wrap_lines=True)
+            if gid:
+                b1, b2, b3, _ = st.columns([1, 1, 1, 5])
+                rating = int(v.get("rating", 0))
+                if b1.button("👍" + (" ✓" if rating == 1 else ""), key=f"{prefix}_up_{idx}"):
+                    _update(copy_api.rate, gid, idx, 0 if rating == 1 else 1)
+                if b2.button("👎" + (" ✓" if rating == -1 else ""), key=f"{prefix}_down_{idx}"):
+                    _update(copy_api.rate, gid, idx, 0 if rating == -1 else -1)
+                fav = bool(v.get("favourite"))
+                if b3.button("★" if fav else "☆", key=f"{prefix}_fav_{idx}", help="Favourite"):
+                    _update(copy_api.set_favourite, gid, idx, not fav)
+    return selected
+
+
+def _update(fn: Any, gid: str, idx: int, value: Any) -> None:
+    entry = guard(fn, gid, idx, value)
+    if entry is not None:
+        result = st.session_state.get(RESULT_KEY)
+        if result is not None and result.generation_id == gid:
+            for i, v in enumerate(result.variants):
+                v.rating = int(entry.variants[i].get("rating", 0))
+                v.favourite = bool(entry.variants[i].get("favourite", False))
+        st.rerun()
+
+
+def export_controls(gid: str | None, selected: list[int], prefix: str) -> None:
+    """Export the selected variants and send favourites to the brand-voice dataset."""
+    c1, c2, c3 = st.columns([1, 2, 2])
+    fmt = c1.selectbox("Format", copy_api.EXPORT_FORMATS, key=f"{prefix}_fmt")
+    entry = guard(copy_api.get_entry, gid) if gid else None
+    if entry is not None and selected:
+        data = guard(copy_api.export, [(entry, i) for i in selected], fmt)
+        if data is not None:
+            ext = {"csv": "csv", "json": "json", "markdown": "md"}[fmt]
+            c2.download_button(
+                f"Export {len(selected)} selected", data, file_name=f"ad_copy_{gid}.{ext}", key=f"{prefix}_dl"
+            )
+    else:
+        c2.caption("Tick variants to export them.")
+    if c3.button("Use favourites as training examples", key=f"{prefix}_train"):
+        version = guard(copy_api.add_training_examples)
+        if version:
+            st.success(
+                f"Added to the dataset “brand-voice examples” (version id {version}). Fine-tune on it from "
+                "the Fine-tune page."
+            )
+
+
+def result_view() -> None:
+    """The ranked variants of the last generation."""
+    result = st.session_state.get(RESULT_KEY)
+    if result is None:
+        return
+    for note in result.notes:
+        st.caption(f"ℹ️ {note}")
+    if not result.usable:
+        st.warning(f"The model returned nothing usable for this brief. {copy_api.NOTHING_USABLE_HINT}")
+        st.button("Retry with looser settings", key="copy_retry", on_click=retry_with_other_settings)
+        return
+    st.caption(
+        f"{len(result.variants)} variants · {result.model} · template {result.template} · seed {result.seed} · "
+        f"{result.tokens_per_s:.1f} tokens/s"
+        + (f" · first token after {result.first_token_s:.2f} s" if result.first_token_s else "")
+    )
+    with st.expander("Ranking weights"):
+        cols = st.columns(len(SCORES))
+        weights = {
+            name: cols[i].slider(
+                BADGE_NAMES[name], 0.0, 3.0, float(copy_api.DEFAULT_WEIGHTS[name]), 0.25, key=f"copy_w_{name}"
+            )
+            for i, name in enumerate(SCORES)
+        }
+    st.toggle("Hide variants the brand kit flags", key="copy_hide_flagged")
+    ranked = copy_api.rerank(list(result.variants), weights)
+    stored = [v.to_dict() for v in result.variants]
+    order = [next(i for i, v in enumerate(result.variants) if v is r) for r in ranked]
+    for i, r in zip(order, ranked, strict=True):
+        stored[i]["score"] = r.score
+    selected = variant_cards(result.generation_id, stored, order, "copy_v")
+    export_controls(result.generation_id, selected, "copy_v")
+
+
+# ----------------------------------------------------------------------------------------------
+# Brand kit tab
+# ----------------------------------------------------------------------------------------------
+def kit_editor(kits: list[str]) -> None:
+    """Create, edit and delete brand kits."""
+    choice = st.selectbox("Brand kit", ["(new kit)", *kits], key="copy_kit_edit")
+    kit = guard(copy_api.get_kit, choice) if choice != "(new kit)" else None
+    suffix = kit.id if kit else "new"
+    name = st.text_input("Name", value=kit.name if kit else "", key=f"copy_kit_name_{suffix}")
+    voice = st.text_area(
+        "Voice",
+        value=kit.voice if kit else "",
+        key=f"copy_kit_voice_{suffix}",
+        placeholder="Warm, plain words, no hype.",
+    )
+    banned = st.text_area(
+        "Banned words and claims (one per line)",
+        value="\n".join(kit.banned if kit else copy_api.DEFAULT_BANNED),
+        key=f"copy_kit_banned_{suffix}",
+    )
+    competitors = st.text_area(
+        "Competitor names (one per line)",
+        value="\n".join(kit.competitors if kit else []),
+        key=f"copy_kit_comp_{suffix}",
+    )
+    st.markdown("**Required phrases or disclaimers** (one per line, per channel)")
+    required: dict[str, str] = {}
+    channels = {ALL_CHANNELS: "Every channel", **copy_api.CHANNELS}
+    cols = st.columns(2)
+    for i, (ch, label) in enumerate(channels.items()):
+        current = "\n".join(kit.required.get(ch, [])) if kit else ""
+        required[ch] = cols[i % 2].text_area(label, value=current, key=f"copy_kit_req_{ch}_{suffix}", height=68)
+    b1, b2 = st.columns(2)
+    if b1.button("Save brand kit", key="copy_kit_save", type="primary"):
+        saved = guard(
+            copy_api.save_kit,
+            name,
+            voice=voice,
+            banned=banned,
+            competitors=competitors,
+            required={k: v for k, v in required.items() if v.strip()},
+            kit_id=kit.id if kit else None,
+        )
+        if saved is not None:
+            st.success(f"Saved “{saved.name}”.")
+    if kit is not None and b2.button("Delete brand kit", key="copy_kit_delete"):
+        try:
+            copy_api.delete_kit(kit.id)
+            st.success(f"Deleted “{kit.name}”. Past generations keep their checks.")
+        except Exception as exc:
+            show_error(exc)
+
+
+# ----------------------------------------------------------------------------------------------
+# History tab
+# ----------------------------------------------------------------------------------------------
+def history_view() -> None:
+    """Search past generations, rate, favourite and export."""
+    c1, c2 = st.columns([3, 1])
+    query = c1.text_input("Search briefs and copy", key="copy_hist_search")
+    fav_only = c2.checkbox("Favourites only", key="copy_hist_fav")
+    entries = guard(copy_api.list_history, query, favourites_only=fav_only, limit=30) or []
+    if not entries:
+        empty_state(
+            "No generations yet." if not query else "Nothing matches this search.",
+            hint="Generated variants are kept here with their brief, model, seed and scores.",
+        )
+        return
+    for e in entries:
+        title = (
+            f"{e.created_at:%Y-%m-%d %H:%M} · {e.brief.get('product') or 'Untitled'} · "
+            f"{copy_api.CHANNELS.get(e.brief.get('channel', ''), '')} · {len(e.variants)} variants"
+        )
+        with st.expander(title):
+            st.caption(f"Model {e.model} {e.model_revision} · seed {e.seed} · template {e.template}")
+            order = sorted(range(len(e.variants)), key=lambda i: -float(e.variants[i].get("score", 0)))
+            selected = variant_cards(e.id, e.variants, order, f"copy_h_{e.id}")
+            export_controls(e.id, selected, f"copy_h_{e.id}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Batch tab
+# ----------------------------------------------------------------------------------------------
+class _PageContext:
+    """A job context that runs the batch in this session and shows its progress."""
+
+    def __init__(self, work_dir: Any) -> None:
+        self.work_dir = work_dir
+        self.bar = st.progress(0.0, text="Starting…")
+
+    def report(self, progress: float, message: str = "") -> None:
+        self.bar.progress(min(1.0, max(0.0, progress)), text=message)
+
+    def log(self, line: str) -> None:
+        st.caption(line)
+
+    def should_stop(self) -> bool:
+        return False
+
+
+def batch_view(kits: list[str]) -> None:
+    """Upload a product list, map columns, submit the job, download the result."""
+    up = st.file_uploader("Product list (CSV)", type=["csv", "tsv", "txt"], key="copy_batch_file")
+    if up is None:
+        empty_state(
+            "Upload a CSV with one product per row (e.g. columns name, features, audience, channel).",
+            hint="Each row gets N variants with the same checks and scores as above, in one CSV.",
+        )
+        return
+    data = up.getvalue()
+    df = guard(copy_api.read_products, data)
+    if df is None:
+        return
+    st.dataframe(df.head(5), width="stretch")
+    guess = copy_api.suggest_mapping(list(df.columns))
+    st.markdown("**Column mapping**")
+    cols = st.columns(4)
+    mapping: dict[str, str] = {}
+    options = ["", *df.columns]
+    for i, field in enumerate(("product", "key_points", "audience", "channel", "tone", "tone_text", "language")):
+        value = cols[i % 4].selectbox(
+            field.replace("_", " ").capitalize(),
+            options,
+            index=options.index(guess[field]) if field in guess else 0,
+            key=f"copy_map_{field}",
+        )
+        if value:
+            mapping[field] = value
+    st.markdown("**Defaults for rows without a value**")
+    d1, d2, d3, d4 = st.columns(4)
+    channel = d1.selectbox(
+        "Channel", list(copy_api.CHANNELS), format_func=copy_api.CHANNELS.get, key="copy_batch_channel"
+    )
+    language = d2.selectbox(
+        "Language", list(copy_api.LANGUAGES), format_func=copy_api.LANGUAGES.get, key="copy_batch_language"
+    )
+    n = d3.number_input("Variants per row", 1, 12, 3, key="copy_batch_n")
+    kit = d4.selectbox("Brand kit", [NO_KIT, *kits], key="copy_batch_kit")
+    params = {
+        "mapping": mapping,
+        "defaults": {"channel": channel, "language": language, "tone": "friendly"},
+        "n_variants": int(n),
+        "brand_kit": "" if kit == NO_KIT else kit,
+        "model": model_value(),
+        "output_name": f"ad_copy_{up.name.rsplit('.', 1)[0]}.csv",
+    }
+    b1, b2 = st.columns(2)
+    if b1.button("Submit batch job", key="copy_batch_submit", type="primary"):
+        path = guard(copy_api.save_upload, data, up.name)
+        if path is not None:
+            job_id = guard(copy_api.submit_batch, {**params, "input_path": str(path)})
+            if job_id:
+                st.session_state["copy_batch_job"] = job_id
+    if len(df) <= 20 and b2.button("Run here now (small lists)", key="copy_batch_now"):
+        path = guard(copy_api.save_upload, data, up.name)
+        if path is not None:
+            from aigc_core.storage import folder
+
+            out = guard(copy_api.run_batch, _PageContext(folder("exports")), {**params, "input_path": str(path)})
+            if out:
+                st.session_state["copy_batch_output"] = out["output"]
+                st.success(f"{out['ok']} of {out['rows']} rows done, {out['failed']} failed.")
+    job_status()
+
+
+def job_status() -> None:
+    """Progress of the submitted job and its CSV once done."""
+    from pathlib import Path
+
+    job_id = st.session_state.get("copy_batch_job")
+    output = st.session_state.get("copy_batch_output")
+    if job_id:
+        st.page_link(
+            "pages/models_jobs.py", label=f"Job {job_id}: follow it on Models & jobs", icon=":material/memory:"
+        )
+        try:
+            from aigc_core import jobs
+        except ImportError:
+            jobs = None
+        job = guard(jobs.get, job_id) if jobs is not None and hasattr(jobs, "get") else None
+        if job is not None:
+            status = getattr(job, "status", "")
+            st.progress(float(getattr(job, "progress", 0.0) or 0.0), text=f"{status}: {getattr(job, 'message', '')}")
+            result = getattr(job, "result", None) or {}
+            if status in ("succeeded", "done", "finished", "completed") and result.get("output"):
+                output = result["output"]
+            st.button("Refresh", key="copy_batch_refresh")
+    if output and Path(output).is_file():
+        st.download_button(
+            "Download the CSV",
+            Path(output).read_bytes(),
+            file_name=Path(output).name,
+            mime="text/csv",
+            key="copy_batch_download",
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+for _key, _value in DEFAULTS.items():
+    st.session_state.setdefault(_key, _value)
+apply_prefill()
+kits = kit_names()
+if st.session_state.pop("copy_prefilled", False):
+    st.info("The brief was filled in from another page; check it and press Generate.", icon=":material/edit:")
+tab_gen, tab_kit, tab_hist, tab_batch = st.tabs(["Generate", "Brand kit", "History", "Batch"])
+with tab_gen:
+    brief_form(kits)
+    if st.button("Generate", key="copy_generate", type="primary"):
+        run_generation(kits)
+    result_view()
+with tab_kit:
+    kit_editor(kits)
+with tab_hist:
+    history_view()
+with tab_batch:
+    batch_view(kits)

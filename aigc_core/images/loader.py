@@ -1,0 +1,258 @@
+"""Diffusion pipelines: through the model manager when it is installed, else loaded here with the same rules
+(hub id pinned to a revision, local diffusers folder, single ``.safetensors`` checkpoint), cached per process."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aigc_core.errors import ModelUnavailableError
+from aigc_core.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+TASK = "text-to-image"
+DEFAULT_HUB = {
+    "sd-turbo": "stabilityai/sd-turbo",
+    "sdxl-turbo": "stabilityai/sdxl-turbo",
+    "sd-1.5": "stable-diffusion-v1-5/stable-diffusion-v1-5",
+    "sd-2.1-base": "stabilityai/stable-diffusion-2-1-base",
+    "sdxl": "stabilityai/stable-diffusion-xl-base-1.0",
+}
+HOW_TO = (
+    "Set AIGC_TEXT_TO_IMAGE_MODEL to a local diffusers folder (with model_index.json, e.g. /models/sd-turbo), "
+    "a single .safetensors checkpoint, or a hub id such as stabilityai/sd-turbo (about 5 GB, needs internet once), "
+    "then restart the app."
+)
+
+
+@dataclass
+class LoadedPipeline:
+    """A text-to-image pipeline ready to run, with what the page and the gallery need to know about it."""
+
+    pipe: Any
+    name: str
+    revision: str
+    family: str  # sd | sdxl
+    native: int  # native square side in pixels
+    is_turbo: bool
+    device: str
+    dtype: str
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    optimize: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def default_steps(self) -> int:
+        """Turbo/LCM models: 1 step (text-to-image); others 25."""
+        return 1 if self.is_turbo else 25
+
+    @property
+    def default_guidance(self) -> float:
+        """Turbo/LCM models were distilled without classifier-free guidance: 0; others 7.0."""
+        return 0.0 if self.is_turbo else 7.0
+
+    @property
+    def is_lcm(self) -> bool:
+        """True for latent-consistency models (the LCM scheduler suits them)."""
+        return "lcm" in self.name.lower()
+
+    def describe(self) -> str:
+        """One line for the page's model status."""
+        kind = ("SDXL" if self.family == "sdxl" else "Stable Diffusion") + (" turbo" if self.is_turbo else "")
+        rev = f"@{self.revision[:12]}" if self.revision else ""
+        return f"{self.name}{rev} · {kind} · native {self.native}×{self.native} · {self.device} · {self.dtype}"
+
+
+_CACHE: dict[str, LoadedPipeline] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _describe_pipe(pipe: Any, name: str, revision: str, device: str, dtype: str) -> LoadedPipeline:
+    family = "sdxl" if "XL" in type(pipe).__name__ else "sd"
+    scale = int(getattr(pipe, "vae_scale_factor", 8) or 8)
+    native = int(pipe.unet.config.sample_size) * scale
+    spacing = str(getattr(pipe.scheduler.config, "timestep_spacing", "")).lower()
+    lname = name.lower()
+    is_turbo = "turbo" in lname or "lcm" in lname or spacing == "trailing"
+    return LoadedPipeline(pipe, name, revision, family, native, is_turbo, device, dtype)
+
+
+def _folder_revision(folder: Path) -> str:
+    """A short fingerprint of a local model folder (index + file sizes and times)."""
+    h = hashlib.sha256()
+    index = folder / "model_index.json"
+    if index.exists():
+        h.update(index.read_bytes())
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and p.suffix in {".safetensors", ".bin", ".json", ".txt"}:
+            st = p.stat()
+            h.update(f"{p.relative_to(folder)}:{st.st_size}:{int(st.st_mtime)}".encode())
+    return "local-" + h.hexdigest()[:12]
+
+
+def checkpoint_family(path: Path) -> str:
+    """``sd`` or ``sdxl`` from a single-file checkpoint's tensor names; ModelUnavailableError when unknown."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            keys = list(f.keys())
+    except Exception as exc:
+        raise ModelUnavailableError(
+            f"{path.name} is not a readable .safetensors checkpoint ({type(exc).__name__}).",
+            hint="Check the file is complete (re-download it) or use a diffusers folder.",
+        ) from exc
+    if any(k.startswith("conditioner.embedders.") for k in keys):
+        return "sdxl"
+    if any(k.startswith("model.diffusion_model.") for k in keys):
+        return "sd"
+    raise ModelUnavailableError(
+        f"{path.name} is a checkpoint of an architecture the Images page does not know "
+        "(no Stable Diffusion UNet weights inside).",
+        hint="Use a Stable Diffusion 1.5/2.1/SDXL checkpoint or a diffusers folder with model_index.json.",
+    )
+
+
+def _device_dtype() -> tuple[str, Any]:
+    from aigc_core.devices import resolve_device, resolve_dtype
+
+    device = resolve_device()
+    dtype = resolve_dtype(device)
+    return device, dtype
+
+
+def _load_direct(value: str) -> LoadedPipeline:
+    """Load without the manager: folder, checkpoint or hub id[@revision]."""
+    import torch  # noqa: F401 - fail early with a clear import error
+    from diffusers import AutoPipelineForText2Image
+
+    settings = get_settings()
+    device, dtype = _device_dtype()
+    quiet = {"torch_dtype": dtype}
+    path = Path(value).expanduser()
+    if path.suffix in {".safetensors", ".ckpt"}:
+        if not path.is_file():
+            raise ModelUnavailableError(f"The checkpoint {path} does not exist.", hint=HOW_TO)
+        if path.suffix == ".ckpt":
+            raise ModelUnavailableError(
+                f"{path.name} is a pickle checkpoint, which is not loaded for safety.",
+                hint="Convert it to .safetensors or use a diffusers folder.",
+            )
+        family = checkpoint_family(path)
+        from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
+
+        cls = StableDiffusionXLPipeline if family == "sdxl" else StableDiffusionPipeline
+        try:
+            pipe = cls.from_single_file(str(path), local_files_only=settings.is_offline, **quiet)
+        except Exception as exc:
+            raise ModelUnavailableError(
+                f"Could not build a pipeline from {path.name}: {type(exc).__name__}: {str(exc)[:200]}",
+                hint="Single files need their base model's configs (downloaded once); offline, use a diffusers "
+                "folder instead.",
+            ) from exc
+        fingerprint = f"{path.stat().st_size}:{path.name}".encode()
+        name, revision = str(path), "file-" + hashlib.sha256(fingerprint).hexdigest()[:12]
+    elif path.is_dir() or value.startswith(("/", "./", "../", "~")):
+        if not path.is_dir():
+            raise ModelUnavailableError(f"The folder {path} does not exist.", hint=HOW_TO)
+        if not (path / "model_index.json").is_file():
+            raise ModelUnavailableError(
+                f"{path} is not a diffusers model folder (there is no model_index.json inside).",
+                hint="Point at the folder that holds model_index.json, unet/, vae/, text_encoder/ … "
+                "or at a single .safetensors checkpoint.",
+            )
+        try:
+            pipe = AutoPipelineForText2Image.from_pretrained(str(path), **quiet)
+        except Exception as exc:
+            raise ModelUnavailableError(
+                f"{path} could not be loaded as a text-to-image pipeline: {type(exc).__name__}: {str(exc)[:200]}",
+                hint="Check the folder is a complete Stable Diffusion / SDXL diffusers export.",
+            ) from exc
+        name, revision = str(path), _folder_revision(path)
+    else:
+        hub_id = DEFAULT_HUB.get(value, value)
+        repo, _, rev = hub_id.partition("@")
+        try:
+            pipe = AutoPipelineForText2Image.from_pretrained(
+                repo, revision=rev or None, local_files_only=settings.is_offline, **quiet
+            )
+        except Exception as exc:
+            offline = settings.is_offline
+            raise ModelUnavailableError(
+                f"The diffusion model {hub_id} is not available"
+                + (" offline (it is not in the local hub cache)." if offline else f": {type(exc).__name__}."),
+                hint=HOW_TO,
+            ) from exc
+        name = repo
+        revision = rev or str(getattr(pipe, "_internal_dict", {}).get("_commit_hash", "") or "")
+    pipe.set_progress_bar_config(disable=True)
+    pipe = pipe.to(device)
+    return _describe_pipe(pipe, name, revision, device, str(dtype).removeprefix("torch."))
+
+
+def _via_manager(value: str) -> LoadedPipeline | None:
+    """Load through ``aigc_core.models.manager`` when it exists; None when it is not installed."""
+    try:
+        from aigc_core.models.manager import get_manager
+    except ImportError:
+        return None
+    loaded = get_manager().load(TASK, value)
+    pipe = next(
+        (getattr(loaded, a) for a in ("pipeline", "pipe", "model") if getattr(loaded, a, None) is not None), None
+    )
+    if pipe is None or not hasattr(pipe, "unet"):
+        return None
+    pipe.set_progress_bar_config(disable=True)
+    name = str(getattr(loaded, "name", "") or getattr(getattr(loaded, "resolved", None), "name", "") or value)
+    revision = str(getattr(loaded, "revision", "") or "")
+    device = str(getattr(loaded, "device", "") or pipe.device)
+    dtype = str(getattr(loaded, "dtype", "") or pipe.unet.dtype).removeprefix("torch.")
+    return _describe_pipe(pipe, name, revision, device, dtype)
+
+
+def model_value(value: str | None = None) -> str:
+    """The model value to use: the given one, else the setting (``auto`` = sd-turbo)."""
+    v = (value or get_settings().text_to_image_model or "auto").strip()
+    return "sd-turbo" if v == "auto" else v
+
+
+def load_pipeline(value: str | None = None) -> LoadedPipeline:
+    """The text-to-image pipeline for ``value`` (or the setting), loaded once per process."""
+    v = model_value(value)
+    with _CACHE_LOCK:
+        if v in _CACHE:
+            return _CACHE[v]
+        t0 = time.perf_counter()
+        loaded = None
+        if not Path(v).expanduser().exists():  # the manager handles hub ids and catalog keys
+            try:
+                loaded = _via_manager(v)
+            except ModelUnavailableError:
+                raise
+            except Exception as exc:  # a manager bug must not hide a local load
+                log.warning("model manager could not load %s: %s", v, exc)
+        if loaded is None:
+            loaded = _load_direct(v)
+        from aigc_core.images.memory import optimize_for_device
+
+        loaded.optimize = optimize_for_device(loaded)
+        log.info("loaded %s in %.1fs", loaded.describe(), time.perf_counter() - t0)
+        _CACHE[v] = loaded
+        return loaded
+
+
+def unload_pipelines() -> None:
+    """Forget every cached pipeline (tests, memory pressure)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def json_safe(value: Any) -> Any:
+    """A value that json.dumps accepts (settings, job results)."""
+    return json.loads(json.dumps(value, default=str))

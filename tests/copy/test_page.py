@@ -11,7 +11,7 @@ PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "ad_copy.py")
 
 
 @pytest.fixture()
-def page_env(tiny_lm_dir: Path, settings, monkeypatch) -> None:  # noqa: ANN001 - fixtures
+def page_env(tiny_lm_dir: Path, settings, monkeypatch) -> None:
     from aigc_core.copy import lm, ranking
     from aigc_core.settings import reset_settings
 
@@ -30,13 +30,13 @@ def _app() -> AppTest:
     return at
 
 
-def test_opens_without_errors(page_env) -> None:  # noqa: ANN001
+def test_opens_without_errors(page_env) -> None:
     at = _app()
     assert at.title[0].value == "Ad copy" and not at.error
     assert [t.label for t in at.tabs] == ["Generate", "Brand kit", "History", "Batch"]
 
 
-def test_generate_streams_and_shows_ranked_cards(page_env) -> None:  # noqa: ANN001
+def test_generate_streams_and_shows_ranked_cards(page_env) -> None:
     at = _app()
     at.text_input(key="copy_product").input("AquaPure bottle")
     at.text_area(key="copy_points").input("cold 24h\nBPA free")
@@ -61,10 +61,15 @@ def test_generate_streams_and_shows_ranked_cards(page_env) -> None:  # noqa: ANN
     assert not at.exception and any("AquaPure bottle" in e.label for e in at.expander)
 
 
-def test_prefill_from_another_page(page_env) -> None:  # noqa: ANN001
+def test_prefill_from_another_page(page_env) -> None:
     at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["ad_copy_prefill"] = {"product": "Acme support", "key_points": ["Apologise", "Help"],
-                                           "channel": "social_post", "tone": "professional", "language": "en"}
+    at.session_state["ad_copy_prefill"] = {
+        "product": "Acme support",
+        "key_points": ["Apologise", "Help"],
+        "channel": "social_post",
+        "tone": "professional",
+        "language": "en",
+    }
     at.run()
     assert not at.exception
     assert at.text_input(key="copy_product").value == "Acme support"
@@ -72,13 +77,13 @@ def test_prefill_from_another_page(page_env) -> None:  # noqa: ANN001
     assert at.selectbox(key="copy_tone").value == "professional"
 
 
-def test_empty_brief_shows_an_error(page_env) -> None:  # noqa: ANN001
+def test_empty_brief_shows_an_error(page_env) -> None:
     at = _app()
     at.button(key="copy_generate").click().run()
     assert not at.exception and at.error and "empty" in at.error[0].value
 
 
-def test_brand_kit_editor_saves(page_env) -> None:  # noqa: ANN001
+def test_brand_kit_editor_saves(page_env) -> None:
     at = _app()
     at.text_input(key="copy_kit_name_new").input("Acme")
     at.text_area(key="copy_kit_comp_new").input("HydroMax")

@@ -14,6 +14,8 @@ import pytest
 
 from aigc_core.settings import Settings, get_settings, reset_settings
 
+pytest_plugins = ["tests.fixtures.tiny_models"]
+
 
 @pytest.fixture()
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:

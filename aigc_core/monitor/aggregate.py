@@ -132,6 +132,16 @@ class MonitorData:
         )
         if isinstance(source, pd.DataFrame) or not Path(source).exists():
             self._con.unregister("src_frame")
+        # Pre-aggregation: counts per hour x topic x source x label. Filter changes without a text search and
+        # with hour-aligned bounds (the page's dates) read this small table instead of every row.
+        self._con.execute(
+            """CREATE TABLE cube AS SELECT date_trunc('hour', ts) AS ts, topic, source, label, count(*) AS n
+               FROM r GROUP BY ALL ORDER BY ts"""
+        )
+        self._con.execute(
+            """CREATE TABLE cube_day AS SELECT date_trunc('day', ts) AS ts, topic, source, label, sum(n) AS n
+               FROM cube GROUP BY ALL ORDER BY ts"""
+        )
         self.n_rows: int = self._scalar("SELECT count(*) FROM r")
         lo, hi = self._con.execute("SELECT min(ts), max(ts) FROM r").fetchone()
         self.min_ts: datetime | None = lo
@@ -149,6 +159,14 @@ class MonitorData:
     def close(self) -> None:
         """Release the DuckDB connection."""
         self._con.close()
+
+    def _table(self, f: Filters, *bounds: datetime | None, unit: str = "day") -> tuple[str, str]:
+        """(table, count expression): the daily or hourly cube when it answers exactly, else the rows."""
+        if f.search.strip() or any(b is not None and b != _hour(b) for b in bounds):
+            return "r", "count(*)"
+        if unit != "hour" and all(b is None or b.hour == 0 for b in bounds):
+            return "cube_day", "sum(n)"
+        return "cube", "sum(n)"
 
     def _where(self, f: Filters, *, with_range: bool = True, with_labels: bool = True) -> tuple[str, list[Any]]:
         parts: list[str] = ["TRUE"]
@@ -186,8 +204,8 @@ class MonitorData:
         if self.min_ts is None or self.max_ts is None:
             now = datetime(2000, 1, 1)
             return _naive(f.start) or now, _naive(f.end) or now
-        start = _naive(f.start) or self.min_ts
-        end = _naive(f.end) or (self.max_ts + timedelta(microseconds=1))
+        start = _naive(f.start) or _hour(self.min_ts)
+        end = _naive(f.end) or (_hour(self.max_ts) + timedelta(hours=1))
         if end <= start:
             raise UserInputError("The end of the date range is not after its start.", hint="Pick a later end date.")
         return start, end
@@ -198,14 +216,15 @@ class MonitorData:
         start, end = self.resolve_range(f)
         prev_start = start - (end - start)
         where, params = self._where(f, with_range=False)
+        table, n = self._table(f, start, end, prev_start)
         sql = f"""SELECT
-            count(*) FILTER (WHERE ts >= ?) AS vol,
-            count(*) FILTER (WHERE ts >= ? AND label = 'negative') AS neg,
-            count(*) FILTER (WHERE ts >= ? AND label = 'positive') AS pos,
-            count(*) FILTER (WHERE ts < ?) AS pvol,
-            count(*) FILTER (WHERE ts < ? AND label = 'negative') AS pneg,
-            count(*) FILTER (WHERE ts < ? AND label = 'positive') AS ppos
-            FROM r WHERE ts >= ? AND ts < ? AND {where}"""
+            {n} FILTER (WHERE ts >= ?) AS vol,
+            {n} FILTER (WHERE ts >= ? AND label = 'negative') AS neg,
+            {n} FILTER (WHERE ts >= ? AND label = 'positive') AS pos,
+            {n} FILTER (WHERE ts < ?) AS pvol,
+            {n} FILTER (WHERE ts < ? AND label = 'negative') AS pneg,
+            {n} FILTER (WHERE ts < ? AND label = 'positive') AS ppos
+            FROM {table} WHERE ts >= ? AND ts < ? AND {where}"""
         with self._lock:
             row = self._con.execute(
                 sql, [start, start, start, start, start, start, prev_start, end, *params]
@@ -236,11 +255,12 @@ class MonitorData:
         start, end = self.resolve_range(f)
         where, params = self._where(f)
         group = "bucket, topic" if by_topic else "bucket"
+        table, n = self._table(f, _naive(f.start), _naive(f.end), unit=unit)
         sql = f"""SELECT date_trunc('{unit}', ts) AS bucket{", topic" if by_topic else ""},
-            count(*) FILTER (WHERE label = 'negative') AS negative,
-            count(*) FILTER (WHERE label = 'neutral') AS neutral,
-            count(*) FILTER (WHERE label = 'positive') AS positive
-            FROM r WHERE {where} GROUP BY {group} ORDER BY {group}"""
+            coalesce({n} FILTER (WHERE label = 'negative'), 0) AS negative,
+            coalesce({n} FILTER (WHERE label = 'neutral'), 0) AS neutral,
+            coalesce({n} FILTER (WHERE label = 'positive'), 0) AS positive
+            FROM {table} WHERE {where} GROUP BY {group} ORDER BY {group}"""
         df = self._df(sql, params)
         buckets = pd.date_range(
             _floor(start, unit), _floor(end - timedelta(microseconds=1), unit), freq=_PANDAS_FREQ[unit]
@@ -286,7 +306,8 @@ class MonitorData:
     def count(self, f: Filters) -> int:
         """Rows matching the filters."""
         where, params = self._where(f)
-        return int(self._scalar(f"SELECT count(*) FROM r WHERE {where}", params))
+        table, n = self._table(f, _naive(f.start), _naive(f.end))
+        return int(self._scalar(f"SELECT coalesce({n}, 0) FROM {table} WHERE {where}", params))
 
     def rows(self, f: Filters, *, columns: tuple[str, ...] | None = None, limit: int | None = None) -> pd.DataFrame:
         """The filtered rows, oldest first."""
@@ -346,6 +367,10 @@ def _floor(ts: datetime, unit: str) -> pd.Timestamp:
         day = t.floor("D")
         return day - pd.Timedelta(days=day.weekday())
     return t.floor(_PANDAS_FREQ[unit])
+
+
+def _hour(ts: datetime) -> datetime:
+    return ts.replace(minute=0, second=0, microsecond=0)
 
 
 def _naive(ts: datetime | pd.Timestamp | None) -> datetime | None:

@@ -93,3 +93,63 @@ def test_empty_monitor(tmp_path) -> None:
     d = MonitorData(tmp_path / "missing.parquet")
     assert d.n_rows == 0
     assert d.overview(Filters(), "day").kpis.volume == 0
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        Filters(),
+        Filters(start=datetime(2026, 1, 3), end=datetime(2026, 1, 9)),  # day-aligned: daily cube
+        Filters(start=datetime(2026, 1, 3, 5), end=datetime(2026, 1, 9, 17)),  # hour-aligned: hourly cube
+        Filters(start=datetime(2026, 1, 3, 5, 30), end=datetime(2026, 1, 9, 17, 45), topics=("t1",)),  # raw rows
+        Filters(start=datetime(2026, 1, 2), end=datetime(2026, 1, 6), sources=("app",), labels=("negative",)),
+        Filters(search="word3"),
+    ],
+)
+def test_pre_aggregation_matches_raw_rows(f: Filters) -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    n = 3000
+    rows = [
+        (
+            (datetime(2026, 1, 1) + pd.Timedelta(seconds=int(s))).isoformat(),
+            f"t{t}",
+            ["negative", "neutral", "positive"][lab],
+            f"word{w} text",
+        )
+        for s, t, lab, w in zip(
+            rng.integers(0, 10 * 86400, n),
+            rng.integers(0, 3, n),
+            rng.integers(0, 3, n),
+            rng.integers(0, 5, n),
+            strict=True,
+        )
+    ]
+    frame = scored_frame(rows)
+    data = MonitorData(frame)
+    start, end = data.resolve_range(f)
+    m = pd.Series(True, index=frame.index)
+    if f.topics:
+        m &= frame["topic"].isin(f.topics)
+    if f.sources:
+        m &= frame["source"].isin(f.sources)
+    if f.labels:
+        m &= frame["label"].isin(f.labels)
+    if f.search:
+        m &= frame["text"].str.contains(f.search)
+    cur = frame[m & (frame["ts"] >= start) & (frame["ts"] < end)]
+    prev = frame[m & (frame["ts"] >= start - (end - start)) & (frame["ts"] < start)]
+    k = data.kpis(f)
+    assert (k.volume, k.negative, k.positive, k.prev_volume) == (
+        len(cur),
+        int((cur["label"] == "negative").sum()),
+        int((cur["label"] == "positive").sum()),
+        len(prev),
+    )
+    s = data.series(f, "day")
+    assert s["volume"].sum() == len(cur)
+    assert s["negative"].sum() == (cur["label"] == "negative").sum()
+    t = data.series(f, "hour", by_topic=True)
+    assert t["volume"].sum() == len(cur)

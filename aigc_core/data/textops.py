@@ -1,0 +1,73 @@
+"""Vectorised string operations on pandas Series through pyarrow compute (no per-row Python)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# RE2 syntax (pyarrow): \p{..} classes are Unicode-aware, unlike \w which is ASCII-only there.
+URL_RE = r"(?i)\b(?:https?://|www\.)\S+"
+MENTION_RE = r"(?:^|\s)@\w+"
+HTML_TAG_RE = r"<[^>\n]{1,200}>"
+HTML_ENTITY_RE = r"&(?:amp|lt|gt|quot|apos|nbsp|#\d{1,6});"
+RT_RE = r"^\s*RT\s+(?:@\w+\s*:?\s*)?"
+PUNCT_RE = r"[\p{P}\p{S}]+"
+SPACE_RE = r"\s+"
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def to_arrow(s: pd.Series) -> pa.ChunkedArray:
+    """The Series as a pyarrow string array (zero-copy when already pyarrow-backed)."""
+    arr = s.array
+    pa_arr = getattr(arr, "_pa_array", None)
+    if isinstance(pa_arr, pa.ChunkedArray) and _is_text(pa_arr.type):
+        return pa_arr
+    values = s.astype(object).where(s.notna(), None)
+    values = values.map(lambda v: v if v is None or isinstance(v, str) else str(v))
+    return pa.chunked_array([pa.array(values.to_numpy(), type=pa.string(), from_pandas=True)])
+
+
+def to_series(arr: pa.ChunkedArray | pa.Array, index: pd.Index, name: object = None) -> pd.Series:
+    """A pandas ``str`` Series from a pyarrow string array."""
+    if isinstance(arr, pa.Array):
+        arr = pa.chunked_array([arr])
+    if pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.string())
+    return pd.Series(pd.arrays.ArrowStringArray(arr), index=index, name=name).astype("str")
+
+
+def as_text(s: pd.Series) -> pd.Series:
+    """The Series as pyarrow-backed strings (missing stays missing)."""
+    return to_series(to_arrow(s), s.index, s.name)
+
+
+def replace(arr: pa.ChunkedArray, pattern: str, repl: str = "") -> pa.ChunkedArray:
+    """Regex replace (RE2) over a whole column."""
+    return pc.replace_substring_regex(arr, pattern=pattern, replacement=repl)
+
+
+def squeeze_spaces(arr: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Collapse runs of whitespace to one space and trim the ends."""
+    return pc.utf8_trim_whitespace(replace(arr, SPACE_RE, " "))
+
+
+def normalise_for_dedup(s: pd.Series) -> pd.Series:
+    """Key for near-duplicate detection: casefold, no URLs/mentions/RT/punctuation, single spaces."""
+    arr = to_arrow(s)
+    arr = replace(arr, RT_RE)
+    arr = replace(arr, URL_RE)
+    arr = replace(arr, MENTION_RE, " ")
+    arr = replace(arr, HTML_ENTITY_RE, " ")
+    arr = pc.utf8_lower(pc.utf8_normalize(arr, form="NFKC"))
+    arr = replace(arr, PUNCT_RE, " ")
+    return to_series(squeeze_spaces(arr), s.index, s.name)
+
+
+def lengths(s: pd.Series) -> pd.Series:
+    """Character length of every text (missing -> 0)."""
+    out = pc.utf8_length(to_arrow(s)).fill_null(0)
+    return pd.Series(out.to_numpy(), index=s.index)

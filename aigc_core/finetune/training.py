@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from aigc_core.errors import AigcError, ModelUnavailableError, UserInputError
-from aigc_core.finetune.params import CLASSIFIER_TASK, TrainParams
+from aigc_core.finetune.params import CAUSAL_LM_TASK, CLASSIFIER_TASK, TrainParams
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -107,8 +107,13 @@ def embedded_encoder_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
+# What "auto" means for fine-tuning: the small offline models (the catalog's auto may pick a larger hub model).
+AUTO_BASE = {CAUSAL_LM_TASK: "smollm2-135m-instruct"}
+
+
 def resolve_base(task: str, value: str | None) -> Path:
-    """A local folder with the base model for ``task``: a folder, ``registry:<id>``, or the model catalog."""
+    """A local folder with the base model for ``task``: a folder, ``registry:<id>``, or the model catalog
+    (GGUF models are converted once into a cached safetensors folder)."""
     value = (value or "auto").strip()
     if value.startswith("registry:"):
         from aigc_core.finetune.registry import get_version
@@ -117,24 +122,36 @@ def resolve_base(task: str, value: str | None) -> Path:
     candidate = Path(value).expanduser()
     if candidate.is_dir():
         return candidate
-    try:
-        from aigc_core.models import catalog  # the model layer (resolves catalog keys, hub ids, GGUF conversion)
-    except ImportError:
-        catalog = None
-    if catalog is not None:
-        resolved = catalog.resolve(task, value)
-        path = getattr(resolved, "local_path", None) or getattr(resolved, "path", None)
-        if path and Path(path).is_dir():
-            return Path(path)
-        raise ModelUnavailableError(
-            f"The base model {value!r} has no local folder to train from.",
-            hint="Pick a model that is downloaded, or a local folder with config.json and weights.",
-        )
     if value == "auto" and task == CLASSIFIER_TASK:
         return embedded_encoder_dir()
+    try:
+        from aigc_core.models import catalog  # the model layer (catalog keys, hub ids, GGUF conversion)
+    except ImportError as exc:
+        raise ModelUnavailableError(
+            f"The base model {value!r} was not found.",
+            hint="Give a local folder with config.json and safetensors weights, or registry:<version id>.",
+        ) from exc
+    resolved = catalog.resolve(task, AUTO_BASE.get(task, value) if value == "auto" else value)
+    local = resolved.local_path
+    if resolved.gguf_file and local is not None:
+        from aigc_core.models.gguf_cache import ensure_converted
+
+        return Path(ensure_converted(Path(local) / resolved.gguf_file))
+    if local is not None and Path(local).is_dir():
+        return Path(local)
+    if resolved.hub_id:
+        from huggingface_hub import snapshot_download
+
+        try:
+            return Path(snapshot_download(resolved.hub_id, revision=resolved.revision or None))
+        except Exception as exc:
+            raise ModelUnavailableError(
+                f"The base model {resolved.hub_id} could not be downloaded: {exc}",
+                hint="Check the connection (or AIGC_OFFLINE), or pick a model that is already on this machine.",
+            ) from exc
     raise ModelUnavailableError(
-        f"The base model {value!r} was not found.",
-        hint="Give a local folder with config.json and safetensors weights, or registry:<version id>.",
+        f"The base model {value!r} has no local folder to train from.",
+        hint="Pick a model that is downloaded, or a local folder with config.json and weights.",
     )
 
 

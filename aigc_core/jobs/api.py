@@ -1,0 +1,372 @@
+"""The job runner's public API: submit, look up, list, cancel and resume jobs; read their logs.
+
+The ``jobs`` table of the store is the source of truth (and the queue): a job is a row that moves
+queued -> running -> succeeded | failed | cancelled. The worker supervisor (``python -m aigc_core.jobs.worker``)
+claims queued rows and runs each job in its own process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import func, select, update
+
+from aigc_core.errors import NotFoundError, UserInputError
+from aigc_core.jobs.registry import get_kind
+from aigc_core.storage import folder
+from aigc_core.store.db import session_scope
+from aigc_core.store.models import Job
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+FINISHED = ("succeeded", "failed", "cancelled")
+LOG_FILE = "log.txt"
+HEARTBEAT_S = 2.0  # the supervisor refreshes heartbeat_at of its running jobs this often
+STALE_AFTER_S = 60.0  # a running job without a heartbeat for this long is considered orphaned
+ERROR_LOG_LINES = 20  # log lines appended to the error text of a crashed job
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes: they are UTC."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def now() -> datetime:
+    """Timezone-aware now in UTC."""
+    return datetime.now(UTC)
+
+
+def hostname() -> str:
+    """This machine's name, as stored in ``worker_host``."""
+    return socket.gethostname()
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """A snapshot of one job row."""
+
+    id: str
+    kind: str
+    params: dict[str, Any]
+    owner: str
+    status: str
+    resource: str
+    progress: float
+    message: str
+    eta_s: float | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    heartbeat_at: datetime | None
+    worker_pid: int | None
+    worker_host: str
+    cancel_requested: bool
+    result: dict[str, Any]
+    error: str
+    log_path: str
+    resumed_from: str | None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> bool:
+        """True once the job succeeded, failed or was cancelled."""
+        return self.status in FINISHED
+
+    @property
+    def duration_s(self) -> float | None:
+        """Run time so far (or in total once finished); None before it starts."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at or now()
+        return max((end - self.started_at).total_seconds(), 0.0)
+
+    @classmethod
+    def from_row(cls, row: Job) -> JobInfo:
+        """Copy an ORM row into a detached snapshot."""
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            params=dict(row.params or {}),
+            owner=row.owner or "",
+            status=row.status,
+            resource=row.resource or "cpu",
+            progress=float(row.progress or 0.0),
+            message=row.message or "",
+            eta_s=row.eta_s,
+            created_at=_aware(row.created_at) or now(),
+            started_at=_aware(row.started_at),
+            finished_at=_aware(row.finished_at),
+            heartbeat_at=_aware(row.heartbeat_at),
+            worker_pid=row.worker_pid,
+            worker_host=row.worker_host or "",
+            cancel_requested=bool(row.cancel_requested),
+            result=dict(row.result or {}),
+            error=row.error or "",
+            log_path=row.log_path or "",
+            resumed_from=row.resumed_from,
+            meta=dict(row.meta or {}),
+        )
+
+
+# Paths ------------------------------------------------------------------------------------
+def work_dir(job_id: str) -> Path:
+    """The job's own folder (checkpoints, outputs, log): ``<data_dir>/jobs/<id>``."""
+    return folder("jobs") / job_id
+
+
+def log_path(job_id: str) -> Path:
+    """The job's log file."""
+    return work_dir(job_id) / LOG_FILE
+
+
+def _tail_lines(path: Path, n: int) -> list[str]:
+    if n <= 0 or not path.is_file():
+        return []
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        block, data = 8192, b""
+        while size > 0 and data.count(b"\n") <= n:
+            step = min(block, size)
+            size -= step
+            fh.seek(size)
+            data = fh.read(step) + data
+            block *= 2
+    return data.decode("utf-8", errors="replace").splitlines()[-n:]
+
+
+def log_tail(job_id: str, n: int = 50) -> list[str]:
+    """The last ``n`` lines of a job's log (empty when it has not written any)."""
+    info = get(job_id)
+    return _tail_lines(Path(info.log_path) if info.log_path else log_path(job_id), n)
+
+
+# Submit -----------------------------------------------------------------------------------
+def _json_params(params: Any) -> dict[str, Any]:
+    if isinstance(params, BaseModel):
+        params = params.model_dump(mode="json")
+    if not isinstance(params, Mapping):
+        raise UserInputError(
+            f"Job parameters must be a mapping of names to values, not {type(params).__name__}.",
+            hint="Pass a dict such as {'steps': 10}.",
+        )
+    try:
+        return json.loads(json.dumps(dict(params), allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise UserInputError(
+            f"Job parameters must be plain JSON values (text, numbers, lists, dicts): {exc}.",
+            hint="Store files under the data dir and pass their paths instead of objects.",
+        ) from exc
+
+
+def _validation_text(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ())) or "params"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def validate_params(kind: str, params: Any) -> dict[str, Any]:
+    """The params of a job of ``kind`` as stored (JSON, defaults filled in); UserInputError when invalid."""
+    spec = get_kind(kind)
+    data = _json_params(params)
+    if spec.params is None:
+        return data
+    try:
+        model = spec.params.model_validate(data)
+    except ValidationError as exc:
+        raise UserInputError(
+            f"Invalid parameters for a {kind} job: {_validation_text(exc)}.",
+            hint="Correct the values named above and submit again.",
+        ) from exc
+    return model.model_dump(mode="json")
+
+
+def submit(kind: str, params: Any, *, owner: str = "", resumed_from: str | None = None) -> str:
+    """Queue a job and return its id at once; nothing is written when the kind or params are invalid."""
+    spec = get_kind(kind)
+    stored = validate_params(kind, params)
+    if resumed_from is not None:
+        get(resumed_from)  # NotFoundError for an unknown id
+    with session_scope() as s:
+        row = Job(kind=kind, params=stored, owner=str(owner)[:200], status="queued", resource=spec.resource)
+        row.meta = {"module": spec.fn.__module__}
+        row.resumed_from = resumed_from
+        s.add(row)
+        s.flush()
+        row.log_path = str(log_path(row.id))
+        job_id = row.id
+    log.info("queued job %s (%s)", job_id, kind)
+    return job_id
+
+
+# Read -------------------------------------------------------------------------------------
+def get(job_id: str) -> JobInfo:
+    """One job; NotFoundError when the id is unknown."""
+    with session_scope() as s:
+        row = s.get(Job, job_id)
+        if row is None:
+            raise NotFoundError(f"Job {job_id!r} does not exist.", hint="Pick a job from the list on Models & jobs.")
+        return JobInfo.from_row(row)
+
+
+def list_jobs(
+    status: str | Sequence[str] | None = None,
+    kind: str | Sequence[str] | None = None,
+    owner: str | None = None,
+    limit: int = 200,
+) -> list[JobInfo]:
+    """Jobs, newest first, optionally filtered by status(es), kind(s) and owner."""
+    q = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(max(int(limit), 1))
+    if status:
+        q = q.where(Job.status.in_([status] if isinstance(status, str) else list(status)))
+    if kind:
+        q = q.where(Job.kind.in_([kind] if isinstance(kind, str) else list(kind)))
+    if owner:
+        q = q.where(Job.owner == owner)
+    with session_scope() as s:
+        return [JobInfo.from_row(r) for r in s.scalars(q)]
+
+
+def active_summary() -> tuple[int, int, list[JobInfo]]:
+    """(running count, queued count, running jobs) for the sidebar: one small query."""
+    with session_scope() as s:
+        rows = list(s.scalars(select(Job).where(Job.status.in_(("running", "queued"))).order_by(Job.created_at)))
+        infos = [JobInfo.from_row(r) for r in rows]
+    running = [j for j in infos if j.status == "running"]
+    return len(running), len(infos) - len(running), running
+
+
+def kind_names() -> list[str]:
+    """Kinds that appear in the store (for filters), sorted."""
+    with session_scope() as s:
+        return sorted(s.scalars(select(Job.kind).group_by(Job.kind)))
+
+
+def count_by_status() -> dict[str, int]:
+    """How many jobs are in each status."""
+    with session_scope() as s:
+        return {k: int(v) for k, v in s.execute(select(Job.status, func.count()).group_by(Job.status))}
+
+
+# Cancel / resume --------------------------------------------------------------------------
+def cancel(job_id: str) -> JobInfo:
+    """Cancel a queued job at once, or ask a running one to stop (terminated after the grace period)."""
+    info = get(job_id)
+    if info.finished:
+        raise UserInputError(
+            f"Job {job_id} has already finished ({info.status}); there is nothing to cancel.",
+            hint="Only queued or running jobs can be cancelled.",
+        )
+    with session_scope() as s:
+        done = s.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == "queued")
+            .values(status="cancelled", cancel_requested=True, finished_at=now(), message="Cancelled before it started")
+        ).rowcount
+        if not done:
+            s.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(cancel_requested=True))
+    log.info("cancel requested for job %s", job_id)
+    return get(job_id)
+
+
+def resume(job_id: str) -> str:
+    """Start a new job that continues a failed or cancelled resumable one; returns the new job's id."""
+    info = get(job_id)
+    spec = get_kind(info.kind)
+    if not spec.resumable:
+        raise UserInputError(
+            f"Jobs of kind {info.kind} cannot be resumed.", hint="Submit a new job with the same settings instead."
+        )
+    if info.status not in ("failed", "cancelled"):
+        raise UserInputError(
+            f"Job {job_id} is {info.status}; only failed or cancelled jobs can be resumed.",
+            hint="Wait for it to finish, or cancel it first.",
+        )
+    return submit(info.kind, info.params, owner=info.owner, resumed_from=job_id)
+
+
+# Finishing and recovery (used by the worker) ----------------------------------------------
+def failure_text(job_id: str, reason: str, path: Path | str | None = None) -> str:
+    """``reason`` followed by the last lines of the job's log."""
+    tail = _tail_lines(Path(path) if path else log_path(job_id), ERROR_LOG_LINES)
+    return reason + ("\n\nLast log lines:\n" + "\n".join(tail) if tail else "")
+
+
+def finish(
+    job_id: str,
+    status: str,
+    *,
+    result: dict[str, Any] | None = None,
+    error: str = "",
+    message: str | None = None,
+    only_from: Sequence[str] = ("running",),
+) -> bool:
+    """Move a job to a final status (only from ``only_from``); False when it already left those statuses."""
+    if status not in FINISHED:
+        raise ValueError(f"not a final status: {status}")
+    values: dict[str, Any] = {"status": status, "finished_at": now(), "eta_s": None, "error": error}
+    if result is not None:
+        values["result"] = result
+    if message is not None:
+        values["message"] = message[:2000]
+    if status == "succeeded":
+        values["progress"] = 1.0
+    with session_scope() as s:
+        changed = s.execute(update(Job).where(Job.id == job_id, Job.status.in_(list(only_from))).values(**values))
+        return bool(changed.rowcount)
+
+
+def pid_alive(pid: int | None) -> bool:
+    """True when a process with this id exists on this machine and is not a zombie."""
+    if not pid:
+        return False
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:  # exists, owned by someone else
+        return True
+
+
+def recover_stale(*, stale_after_s: float = STALE_AFTER_S) -> list[str]:
+    """Mark ``running`` jobs whose worker is gone as failed (with the log tail); returns their ids.
+
+    A job is orphaned when its heartbeat is older than ``stale_after_s``, or when it ran on this machine
+    and neither its job process nor its supervisor process is alive.
+    """
+    host = hostname()
+    limit = now() - timedelta(seconds=stale_after_s)
+    recovered: list[str] = []
+    with session_scope() as s:
+        rows = [JobInfo.from_row(r) for r in s.scalars(select(Job).where(Job.status == "running"))]
+    for job in rows:
+        beat = job.heartbeat_at or job.started_at or job.created_at
+        supervisor = job.meta.get("supervisor_pid")
+        local_dead = job.worker_host == host and not pid_alive(job.worker_pid) and not pid_alive(supervisor)
+        if beat < limit:
+            reason = f"The worker stopped sending heartbeats at {beat:%Y-%m-%d %H:%M:%S} UTC; the job was abandoned."
+        elif local_dead:
+            reason = "The worker running this job is gone (it was stopped or crashed)."
+        else:
+            continue
+        reason += " Resume it or submit it again."
+        if finish(job.id, "failed", error=failure_text(job.id, reason, job.log_path), message="Worker lost"):
+            recovered.append(job.id)
+            log.warning("job %s marked failed: %s", job.id, reason)
+    return recovered

@@ -1,0 +1,139 @@
+"""One job in its own process: ``python -m aigc_core.jobs.child <job id>`` (started by the supervisor).
+
+Its stdout and stderr go to the job's log file. It loads the kind, validates the stored params, runs the
+function with a :class:`JobContext` and writes the final status. SIGTERM asks the job to stop (a second one
+ends the process); if the supervisor dies, the job is marked failed and the process exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from aigc_core.errors import AigcError
+from aigc_core.jobs import api
+from aigc_core.jobs.context import JobContext
+from aigc_core.jobs.registry import get_kind
+from aigc_core.store.db import dispose_engines
+from aigc_core.store.models import Job
+
+log = logging.getLogger("aigc_core.jobs.child")
+
+
+def _json_safe(result: Any) -> dict[str, Any]:
+    if not isinstance(result, dict):
+        result = {"value": result}
+    return json.loads(json.dumps(result, default=str))
+
+
+def _watch_parent(job_id: str, ctx: JobContext) -> None:
+    """Exit when the supervisor that started this process is gone (no orphan keeps a GPU busy)."""
+    parent = os.getppid()
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            ctx.log("the worker supervisor is gone: stopping this job")
+            api.finish(job_id, "failed", error=api.failure_text(job_id, "The worker supervisor stopped unexpectedly."))
+            os._exit(70)
+
+
+def run(job_id: str) -> int:
+    """Run job ``job_id`` (already claimed as running); the process exit code."""
+    dispose_engines()  # never share pooled connections with a parent
+    job = api.get(job_id)
+    module = job.meta.get("module")
+    if module:
+        with contextlib.suppress(Exception):  # else the full module list is tried; its error shows up there
+            importlib.import_module(module)
+    work = api.work_dir(job_id)
+    ctx = JobContext(
+        job_id,
+        work,
+        Path(job.log_path or api.log_path(job_id)),
+        resumed_from=job.resumed_from,
+        resume_from=api.work_dir(job.resumed_from) if job.resumed_from else None,
+    )
+    signals = {"term": 0}
+
+    def on_term(_sig: int, _frame: FrameType | None) -> None:
+        signals["term"] += 1
+        if signals["term"] > 1:
+            os._exit(143)
+        ctx.request_stop()
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the supervisor, which decides
+    threading.Thread(target=_watch_parent, args=(job_id, ctx), daemon=True).start()
+
+    ctx.log(f"job {job_id} ({job.kind}) started in process {os.getpid()}")
+    try:
+        spec = get_kind(job.kind)
+        params = spec.params.model_validate(job.params) if spec.params is not None else dict(job.params)
+        result = _json_safe(spec.fn(ctx, params))
+    except BaseException as exc:  # the job's own failure: record it with the traceback in the log
+        for line in traceback.format_exc().rstrip().splitlines():
+            ctx.log(line)
+        reason = str(exc) if isinstance(exc, AigcError) else f"{type(exc).__name__}: {exc}"
+        stopped = signals["term"] > 0 or ctx.should_stop()
+        status = "cancelled" if stopped and _cancel_requested(job_id) else "failed"
+        api.finish(job_id, status, error=api.failure_text(job_id, f"The job failed: {reason}"), message="Failed")
+        return 1
+    with contextlib.suppress(Exception):  # progress is cosmetic at this point
+        ctx.flush()
+    if _cancel_requested(job_id):
+        ctx.log("stopped on request; what was saved is kept")
+        api.finish(job_id, "cancelled", result=result, message="Cancelled: stopped cleanly")
+    elif signals["term"]:
+        ctx.log("stopped because the worker was shut down")
+        api.finish(
+            job_id,
+            "failed",
+            result=result,
+            error="The worker was shut down while the job was running. Resume it or submit it again.",
+            message="Interrupted",
+        )
+    else:
+        ctx.log("finished")
+        api.finish(job_id, "succeeded", result=result, message=_done_message(job_id))
+    return 0
+
+
+def _cancel_requested(job_id: str) -> bool:
+    from aigc_core.store.db import session_scope
+
+    with session_scope() as s:
+        row = s.get(Job, job_id)
+        return bool(row and row.cancel_requested)
+
+
+def _done_message(job_id: str) -> str:
+    msg = api.get(job_id).message
+    return msg or "Done"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m aigc_core.jobs.child <job id>", file=sys.stderr)
+        return 2
+    from aigc_core.settings import get_settings
+
+    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the schema check is not the job's business
+    return run(args[0])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

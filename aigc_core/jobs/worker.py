@@ -1,0 +1,343 @@
+"""The worker supervisor: ``python -m aigc_core.jobs.worker``.
+
+It claims queued jobs from the store in order (an atomic ``UPDATE … WHERE status='queued'``), runs each in its
+own process (``python -m aigc_core.jobs.child``), keeps their heartbeats fresh, enforces cancel grace periods
+(SIGTERM, then SIGKILL) and records how a job process ended when it could not (killed, out of memory).
+A crash of one job never takes the supervisor down. Jobs left running by a dead worker are failed on start-up
+and every ``recover_every_s`` seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from sqlalchemy import select, update
+
+from aigc_core.jobs import api
+from aigc_core.settings import Settings, get_settings
+from aigc_core.store.db import dispose_engines, init_store, session_scope
+from aigc_core.store.models import Job
+
+log = logging.getLogger("aigc_core.jobs.worker")
+
+
+@dataclass
+class Running:
+    """A job process this supervisor started."""
+
+    job_id: str
+    proc: subprocess.Popen[bytes]
+    slot: str  # "cpu" or "gpu:<device>"
+    log_path: Path
+    cancel_seen: float | None = None
+    term_sent: float | None = None
+    kill_sent: bool = False
+
+
+def gpu_devices(settings: Settings) -> list[str]:
+    """Device slots for GPU-class jobs: one per CUDA device, or a single shared slot without one."""
+    dev = settings.device
+    if dev.startswith("cuda:"):
+        return [dev]
+    if dev in ("cpu", "mps"):
+        return [dev]
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        ids = [v for v in visible.split(",") if v.strip() and v.strip() != "-1"]
+        return [f"cuda:{i}" for i in range(len(ids))] or ["cpu"]
+    proc_gpus = Path("/proc/driver/nvidia/gpus")
+    n = len(list(proc_gpus.iterdir())) if proc_gpus.is_dir() else 0
+    return [f"cuda:{i}" for i in range(n)] or ["cpu"]
+
+
+def open_store(settings: Settings, attempts: int = 6) -> None:
+    """Migrate/open the store, retrying while another process (the app) creates the schema at the same time."""
+    for attempt in range(attempts):
+        try:
+            init_store(settings)
+            return
+        except Exception:
+            if attempt == attempts - 1:
+                raise
+            dispose_engines()
+            time.sleep(0.5 * (attempt + 1))
+
+
+class Supervisor:
+    """Runs queued jobs in child processes within the configured capacity."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        poll_s: float = 0.5,
+        kill_after_s: float = 5.0,
+        recover_every_s: float = 30.0,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.slots = self.settings.job_workers
+        self.gpu_per_device = self.settings.gpu_jobs_per_device
+        self.grace_s = self.settings.job_cancel_grace_s
+        self.devices = gpu_devices(self.settings)
+        self.poll_s = poll_s
+        self.kill_after_s = kill_after_s
+        self.recover_every_s = recover_every_s
+        self.running: dict[str, Running] = {}
+        self.stopping = False
+        self._last_beat = 0.0
+        self._last_recover = 0.0
+        self.host = api.hostname()
+
+    # Loop ------------------------------------------------------------------------------
+    def run(self) -> int:
+        """Serve until SIGTERM/SIGINT; then stop the running jobs and return 0."""
+        open_store(self.settings)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+        recovered = api.recover_stale()
+        self._last_recover = time.monotonic()
+        log.info(
+            "worker %s ready: %d slot(s), GPU slots %s x%d, grace %.1fs%s",
+            os.getpid(),
+            self.slots,
+            ",".join(self.devices),
+            self.gpu_per_device,
+            self.grace_s,
+            f"; marked {len(recovered)} orphaned job(s) failed" if recovered else "",
+        )
+        while not self.stopping:
+            try:
+                self.tick()
+            except Exception:  # a store hiccup must not end the supervisor
+                log.exception("worker tick failed")
+            time.sleep(self.poll_s)
+        self.shutdown()
+        return 0
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("worker got %s: shutting down", signal.Signals(signum).name)
+        self.stopping = True
+
+    def tick(self) -> None:
+        """One round: reap finished processes, enforce cancels, heartbeat, recover orphans, start jobs."""
+        self.reap()
+        self.enforce_cancels()
+        now = time.monotonic()
+        if now - self._last_beat >= api.HEARTBEAT_S:
+            self.heartbeat()
+            self._last_beat = now
+        if now - self._last_recover >= self.recover_every_s:
+            api.recover_stale()
+            self._last_recover = now
+        if not self.stopping:
+            self.claim()
+
+    # Starting --------------------------------------------------------------------------
+    def _free_slot(self, resource: str) -> str | None:
+        if len(self.running) >= self.slots:
+            return None
+        if resource != "gpu":
+            return "cpu"
+        for dev in self.devices:
+            if sum(1 for r in self.running.values() if r.slot == f"gpu:{dev}") < self.gpu_per_device:
+                return f"gpu:{dev}"
+        return None
+
+    def claim(self) -> None:
+        """Start queued jobs in submission order while there is capacity."""
+        if len(self.running) >= self.slots:
+            return
+        with session_scope() as s:
+            queued = list(
+                s.execute(
+                    select(Job.id, Job.resource, Job.meta)
+                    .where(Job.status == "queued")
+                    .order_by(Job.created_at, Job.id)
+                    .limit(100)
+                )
+            )
+        for job_id, resource, meta in queued:
+            if len(self.running) >= self.slots:
+                return
+            slot = self._free_slot("gpu" if str(resource).startswith("gpu") else "cpu")
+            if slot is None:
+                continue  # this resource is busy; a later job of another resource may start
+            new_meta = {**(meta or {}), "supervisor_pid": os.getpid(), "slot": slot}
+            with session_scope() as s:
+                won = s.execute(
+                    update(Job)
+                    .where(Job.id == job_id, Job.status == "queued")
+                    .values(
+                        status="running",
+                        started_at=api.now(),
+                        heartbeat_at=api.now(),
+                        worker_host=self.host,
+                        resource=slot,
+                        message="Starting",
+                        meta=new_meta,
+                    )
+                ).rowcount
+            if won:
+                self.start(job_id, slot)
+
+    def start(self, job_id: str, slot: str) -> None:
+        """Start the process of a claimed job."""
+        path = api.log_path(job_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        env["AIGC_DATA_DIR"] = str(self.settings.resolved_data_dir)
+        if self.settings.database_url:
+            env["AIGC_DATABASE_URL"] = self.settings.database_url
+        dev = slot.removeprefix("gpu:")
+        if slot.startswith("gpu:cuda:") and len(self.devices) > 1 and self.settings.device in ("auto", "cuda"):
+            env["CUDA_VISIBLE_DEVICES"] = self._visible_id(dev)
+        with open(path, "ab") as out:
+            try:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "aigc_core.jobs.child", job_id],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env=env,
+                    start_new_session=True,  # Ctrl-C in the terminal reaches the supervisor only
+                )
+            except OSError as exc:
+                api.finish(job_id, "failed", error=f"Could not start the job process: {exc}")
+                return
+        self.running[job_id] = Running(job_id, proc, slot, path)
+        with session_scope() as s:
+            s.execute(update(Job).where(Job.id == job_id).values(worker_pid=proc.pid))
+        log.info("started job %s in process %d (%s)", job_id, proc.pid, slot)
+
+    @staticmethod
+    def _visible_id(dev: str) -> str:
+        index = int(dev.removeprefix("cuda:"))
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        if visible:
+            ids = [v.strip() for v in visible.split(",") if v.strip()]
+            return ids[index]
+        return str(index)
+
+    # Watching --------------------------------------------------------------------------
+    def heartbeat(self) -> None:
+        """Refresh heartbeat_at of the jobs this supervisor runs."""
+        if not self.running:
+            return
+        with session_scope() as s:
+            s.execute(
+                update(Job)
+                .where(Job.id.in_(list(self.running)), Job.status == "running")
+                .values(heartbeat_at=api.now())
+            )
+
+    def enforce_cancels(self) -> None:
+        """Terminate jobs that did not stop within the grace period after a cancel."""
+        if not self.running:
+            return
+        with session_scope() as s:
+            wanted = set(
+                s.scalars(select(Job.id).where(Job.id.in_(list(self.running)), Job.cancel_requested.is_(True)))
+            )
+        now = time.monotonic()
+        for job_id in wanted:
+            r = self.running[job_id]
+            if r.cancel_seen is None:
+                r.cancel_seen = now
+            elif r.term_sent is None and now - r.cancel_seen >= self.grace_s:
+                self._note(r, f"did not stop within {self.grace_s:g}s of the cancel: terminating")
+                r.proc.terminate()
+                r.term_sent = now
+            elif r.term_sent is not None and not r.kill_sent and now - r.term_sent >= self.kill_after_s:
+                self._note(r, "still running after SIGTERM: killing")
+                r.proc.kill()
+                r.kill_sent = True
+
+    @staticmethod
+    def _note(r: Running, line: str) -> None:
+        try:
+            with open(r.log_path, "a", encoding="utf-8") as fh:
+                fh.write(f"{time.strftime('%H:%M:%S', time.gmtime())} [worker] {line}\n")
+        except OSError:
+            pass
+
+    def reap(self) -> None:
+        """Record how finished processes ended when they could not say so themselves."""
+        for job_id, r in list(self.running.items()):
+            code = r.proc.poll()
+            if code is None:
+                continue
+            del self.running[job_id]
+            job = api.get(job_id)
+            if job.status != "running":
+                log.info("job %s ended: %s", job_id, job.status)
+                continue
+            if job.cancel_requested:
+                how = "terminated after the grace period" if r.term_sent else "stopped"
+                api.finish(job_id, "cancelled", message=f"Cancelled ({how})", error="")
+                log.info("job %s cancelled (%s)", job_id, how)
+                continue
+            if code < 0:
+                name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+                reason = f"The job's process was killed by {name}"
+                if -code == signal.SIGKILL:
+                    reason += " (often: out of memory, or killed by hand)"
+            else:
+                reason = f"The job's process exited unexpectedly with code {code}"
+            reason += ". Resume it or submit it again."
+            api.finish(job_id, "failed", error=api.failure_text(job_id, reason, r.log_path), message="Crashed")
+            log.warning("job %s failed: %s", job_id, reason)
+
+    def shutdown(self) -> None:
+        """Ask running jobs to stop, wait up to the grace period, kill the rest and record them."""
+        for r in self.running.values():
+            self._note(r, "worker shutting down: asking the job to stop")
+            if r.proc.poll() is None:
+                r.proc.terminate()
+        deadline = time.monotonic() + max(self.grace_s, 1.0)
+        while self.running and time.monotonic() < deadline:
+            self.reap()
+            time.sleep(0.1)
+        for r in self.running.values():
+            if r.proc.poll() is None:
+                r.proc.kill()
+            r.proc.wait()
+        for job_id in list(self.running):
+            api.finish(
+                job_id,
+                "failed",
+                error="The worker was shut down while the job was running. Resume it or submit it again.",
+                message="Interrupted",
+            )
+        self.running.clear()
+        log.info("worker %s stopped", os.getpid())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description="Run AIGC Studio background jobs.")
+    parser.add_argument("--poll", type=float, default=0.5, help="Seconds between queue checks.")
+    parser.add_argument("--kill-after", type=float, default=5.0, help="Seconds between SIGTERM and SIGKILL.")
+    parser.add_argument("--recover-every", type=float, default=30.0, help="Seconds between orphaned-job checks.")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.queue_url:
+        log.warning(
+            "AIGC_QUEUE_URL is set but the store's jobs table is the queue; workers on several machines share "
+            "it through AIGC_DATABASE_URL (see docs/jobs.md)."
+        )
+    sup = Supervisor(settings, poll_s=args.poll, kill_after_s=args.kill_after, recover_every_s=args.recover_every)
+    return sup.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

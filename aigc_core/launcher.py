@@ -1,0 +1,84 @@
+"""Start everything with one command: ``python -m aigc_core.launcher [streamlit args]``.
+
+Runs the job worker supervisor and ``streamlit run app.py`` as child processes, forwards SIGINT/SIGTERM to
+both, and when one of them exits stops the other and exits non-zero (zero after a requested shutdown).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+log = logging.getLogger("aigc_core.launcher")
+
+ROOT = Path(__file__).resolve().parent.parent
+STOP_TIMEOUT_S = 30.0
+
+
+def commands(streamlit_args: list[str]) -> dict[str, list[str]]:
+    """The command line of each child process."""
+    return {
+        "worker": [sys.executable, "-m", "aigc_core.jobs.worker"],
+        "app": [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), *streamlit_args],
+    }
+
+
+def _stop(procs: dict[str, subprocess.Popen[bytes]], timeout_s: float) -> None:
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    for name, proc in procs.items():
+        try:
+            proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not stop in %.0fs: killing it", name, timeout_s)
+            proc.kill()
+            proc.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the worker and the app until one exits or a signal arrives; the exit code."""
+    from aigc_core.settings import get_settings
+    from aigc_core.store import init_store
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    init_store(settings)  # once, before the children, so they never race to create the schema
+    env = dict(os.environ, AIGC_DATA_DIR=str(settings.resolved_data_dir))
+    requested = {"signal": 0}
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        requested["signal"] = signum
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    for name, cmd in commands(list(sys.argv[1:] if argv is None else argv)).items():
+        # Own process groups: a Ctrl-C in the terminal reaches the launcher only, which stops both in order.
+        procs[name] = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+        log.info("started %s (pid %d)", name, procs[name].pid)
+    code = 0
+    while True:
+        if requested["signal"]:
+            log.info("got %s: stopping the app and the worker", signal.Signals(requested["signal"]).name)
+            break
+        dead = [(n, p.returncode) for n, p in procs.items() if p.poll() is not None]
+        if dead:
+            name, rc = dead[0]
+            log.error("%s exited with code %s: stopping the rest", name, rc)
+            code = rc if rc else 1
+            break
+        time.sleep(0.3)
+    _stop(procs, max(STOP_TIMEOUT_S, settings.job_cancel_grace_s + 10))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -112,10 +112,15 @@ def generation_kwargs(brief: Brief, lm: LanguageModel, *, static_cache: bool | N
     eos = lm.tokenizer.eos_token_id
     if eos is not None:
         kwargs["eos_token_id"] = eos
-    use_static = static_cache if static_cache is not None else str(lm.device).startswith("cuda")
-    if use_static:
-        kwargs["cache_implementation"] = "static"
+    kwargs.update(fast_decoding_kwargs(lm.device, static_cache))
     return kwargs
+
+
+def fast_decoding_kwargs(device: Any, static_cache: bool | None = None) -> dict[str, Any]:
+    """Decoding options for speed: on CUDA a static KV cache, with which ``generate`` compiles its decode step
+    (CUDA graphs); off on the CPU, where compiling costs more than it saves for short copy."""
+    use = static_cache if static_cache is not None else str(device).startswith("cuda")
+    return {"cache_implementation": "static"} if use else {}
 
 
 # Streaming ----------------------------------------------------------------------------------------
@@ -194,17 +199,28 @@ def preprocess(
     return Prepared(brief, kit, fitted, kwargs, seed)
 
 
+def sample_batch(
+    model: Any, enc: dict[str, Any], n: int, gen_kwargs: dict[str, Any], *, seed: int, streamer: Any = None
+) -> Any:
+    """ONE ``generate`` call that samples ``n`` continuations of the encoded prompt(s) (seeded).
+
+    ``gen_kwargs`` comes from :func:`generation_kwargs` (static KV cache on CUDA, which makes ``generate``
+    compile its decoding step: the first call per shape pays the compile)."""
+    import torch
+
+    with torch.inference_mode():
+        torch.manual_seed(seed)
+        return model.generate(**enc, num_return_sequences=n, streamer=streamer, **gen_kwargs)
+
+
 def _forward(
     prep: Prepared, lm: LanguageModel, n: int, *, seed: int, streamer: Any = None
 ) -> tuple[list[tuple[str, bool]], int]:
     """ONE batched ``generate`` call returning ``n`` samples: (text, hit the token limit) each, and new tokens."""
-    import torch
-
     enc = lm.tokenizer(prep.prompt.text, return_tensors="pt", add_special_tokens=False)
     enc = {k: v.to(lm.device) for k, v in enc.items()}
-    with lm.lock, torch.inference_mode():
-        torch.manual_seed(seed)
-        out = lm.model.generate(**enc, num_return_sequences=n, streamer=streamer, **prep.gen_kwargs)
+    with lm.lock:
+        out = sample_batch(lm.model, enc, n, prep.gen_kwargs, seed=seed, streamer=streamer)
     start = enc["input_ids"].shape[1]
     pad = lm.tokenizer.pad_token_id
     eos = lm.tokenizer.eos_token_id

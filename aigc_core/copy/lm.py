@@ -180,10 +180,19 @@ def _via_manager(value: str) -> LanguageModel | None:
     tok = getattr(loaded, "tokenizer", None)
     if model is None or tok is None:  # an unexpected shape: fall back to the local loader
         return None
-    spec = getattr(loaded, "spec", None) or getattr(loaded, "resolved", None)
-    name = str(getattr(spec, "hub_id", "") or getattr(spec, "key", "") or getattr(loaded, "key", "") or value)
-    revision = str(getattr(spec, "revision", "") or "")
-    return LanguageModel(model, _prepare_tokenizer(tok), name, revision)
+    resolved = getattr(loaded, "resolved", None)
+    name = str(getattr(resolved, "hub_id", "") or getattr(loaded, "key", "") or value)
+    revision = str(getattr(loaded, "revision", "") or "")
+    return LanguageModel(model, _prepare_tokenizer(tok), name, revision, lock=_model_lock(model))
+
+
+_model_locks: dict[int, threading.Lock] = {}
+
+
+def _model_lock(model: Any) -> threading.Lock:
+    """One generation lock per model object (the manager may hand out the same model many times)."""
+    with _cache_lock:
+        return _model_locks.setdefault(id(model), threading.Lock())
 
 
 def load_language_model(value: str | None = None) -> LanguageModel:
@@ -195,21 +204,22 @@ def load_language_model(value: str | None = None) -> LanguageModel:
         if value in _cache and not value.startswith("registry:"):
             return _cache[value]
     lm: LanguageModel | None = None
+    manager_error: Exception | None = None
     try:
         lm = _via_manager(value)
-    except AigcError:
-        raise
     except Exception as exc:
-        log.warning("model manager could not load %s (%s); trying the local loader", value, exc)
+        manager_error = exc
+        log.warning("model manager could not load %s (%s); trying the copy engine's loader", value, exc)
     if lm is None:
         try:
             lm = _load_local(value)
         except AigcError:
-            raise
+            raise  # the copy engine's message names the setting to change
         except Exception as exc:
             raise ModelUnavailableError(
                 f"The language model {value!r} could not be loaded: {exc}", hint=SETTING_HINT
             ) from exc
-    with _cache_lock:
-        _cache[value] = lm
+    if manager_error is not None or lm.lock is not _model_locks.get(id(lm.model)):
+        with _cache_lock:  # loaded here, not by the manager: keep it (the manager caches its own)
+            _cache[value] = lm
     return lm

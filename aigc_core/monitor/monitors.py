@@ -834,3 +834,129 @@ def demo_next_batch(monitor_id: str) -> IngestReport:
     report = append_batch(monitor_id, pd.read_parquet(files[0]))
     files[0].unlink()
     return report
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers for the page: inputs, choices, label mapping
+# --------------------------------------------------------------------------------------------
+def read_table(data: bytes, filename: str) -> pd.DataFrame:
+    """An uploaded batch as a frame (any format the Data page reads)."""
+    if importlib.util.find_spec("aigc_core.data.readers") is not None:
+        from aigc_core.data.readers import read_file
+
+        return read_file(data, filename).df
+    import io
+
+    name = filename.lower()
+    buf = io.BytesIO(data)
+    try:
+        if name.endswith(".parquet"):
+            return pd.read_parquet(buf)
+        if name.endswith(".xlsx"):
+            return pd.read_excel(buf)
+        if name.endswith((".jsonl", ".ndjson")):
+            return pd.read_json(buf, lines=True)
+        if name.endswith(".json"):
+            return pd.read_json(buf)
+        return pd.read_csv(buf, sep=None, engine="python")
+    except Exception as exc:
+        raise UserInputError(f"Could not read {filename}: {exc}", hint="Upload CSV, XLSX, JSON(L) or Parquet.") from exc
+
+
+def dataset_versions() -> list[tuple[str, str]]:
+    """(version id, label) of every dataset version, newest first."""
+    from aigc_core.store import Dataset, DatasetVersion
+
+    with session_scope() as s:
+        rows = s.execute(
+            select(DatasetVersion.id, Dataset.name, DatasetVersion.version, DatasetVersion.kind)
+            .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
+            .order_by(DatasetVersion.created_at.desc())
+        ).all()
+    return [(vid, f"{name} · v{ver} ({kind})") for vid, name, ver, kind in rows]
+
+
+def registry_classifiers() -> list[tuple[str, str]]:
+    """(``registry:<id>``, label) of the fine-tuned text classifiers, promoted first."""
+    from aigc_core.store import ModelVersion
+
+    with session_scope() as s:
+        rows = s.execute(
+            select(ModelVersion.id, ModelVersion.name, ModelVersion.promoted)
+            .where(ModelVersion.task == "text-classification")
+            .order_by(ModelVersion.promoted.desc(), ModelVersion.created_at.desc())
+        ).all()
+    return [(f"registry:{vid}", f"{name}{' (promoted)' if promoted else ''}") for vid, name, promoted in rows]
+
+
+def guess_mapping(columns: list[str]) -> dict[str, str]:
+    """A first guess of the column roles from common column names."""
+    names = {c.lower(): c for c in map(str, columns)}
+    hints = {
+        "text": ("text", "content", "body", "message", "review", "tweet", "comment"),
+        "timestamp": ("timestamp", "replay_time", "created_at", "time", "date", "datetime", "posted_at"),
+        "topic": ("topic", "category", "subject", "product"),
+        "source": ("source", "channel", "platform"),
+        "author": ("author", "user", "username", "handle"),
+        "id": ("id", "tweet_id", "message_id", "review_id"),
+    }
+    out: dict[str, str] = {}
+    for role, options in hints.items():
+        for o in options:
+            if o in names and names[o] not in out.values():
+                out[role] = names[o]
+                break
+    return out
+
+
+def model_raw_labels(model: str) -> list[str]:
+    """The labels a classifier folder or hub model defines (for the label-mapping editor)."""
+    import json
+
+    spec = (model or "").strip()
+    if spec.startswith("registry:"):
+        from aigc_core.store import ModelVersion
+
+        with session_scope() as s:
+            row = s.get(ModelVersion, spec.removeprefix("registry:"))
+            spec = row.path if row is not None else spec
+    cfg_path = Path(spec).expanduser() / "config.json"
+    if cfg_path.is_file():
+        cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+    else:
+        try:
+            from huggingface_hub import hf_hub_download
+
+            ref, _, rev = spec.partition("@")
+            cfg = json.loads(
+                Path(
+                    hf_hub_download(
+                        ref, "config.json", revision=rev or None, local_files_only=get_settings().is_offline
+                    )
+                ).read_text(encoding="utf-8")
+            )
+        except Exception as exc:
+            raise UserInputError(
+                f"Could not read the labels of {model!r}.", hint="Type the mapping as LABEL_0=negative,..."
+            ) from exc
+    id2label = cfg.get("id2label") or {}
+    n = int(cfg.get("num_labels", len(id2label) or 0))
+    return [str(id2label.get(str(i), id2label.get(i, f"LABEL_{i}"))) for i in range(n)]
+
+
+def job_status(job_id: str) -> dict[str, Any]:
+    """status / progress (0..1) / message / error / result of a scoring job, from the job runner."""
+    from aigc_core import jobs
+
+    job = jobs.get(job_id)
+
+    def pick(name: str, default: Any = None) -> Any:
+        return job.get(name, default) if isinstance(job, dict) else getattr(job, name, default)
+
+    return {
+        "status": str(pick("status", "unknown")),
+        "progress": float(pick("progress", 0.0) or 0.0),
+        "message": str(pick("message", "") or ""),
+        "error": str(pick("error", "") or ""),
+        "result": pick("result", {}) or {},
+    }

@@ -154,3 +154,9 @@ def build_reply_brief(
         },
     }
     return ReplyDraft(kind=kind, prefill=prefill, quotes=quotes, terms=terms)
+
+
+def brand_kit_names() -> list[str]:
+    """Names of the stored brand kits."""
+    with session_scope() as s:
+        return list(s.scalars(select(BrandKit.name).order_by(BrandKit.name)))

@@ -1,0 +1,165 @@
+"""AppTest of the Sentiment monitor page through the router: demo stream (fast fake scorer), filters, alerts,
+drill-down, terms, and 'Draft a reply' opening the Ad copy page with the brief."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from aigc_core.monitor import monitors as mon
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+PAGE = str(ROOT / "pages" / "sentiment.py")
+
+
+@pytest.fixture()
+def sample_tweets(tmp_path, monkeypatch):
+    texts, labels = [], []
+    for i in range(400):
+        if i % 4 == 0:
+            texts.append(f"@united flight delayed and bag lost again {i}")
+            labels.append("negative")
+        elif i % 4 == 1:
+            texts.append(f"@apple love the new phone {i}")
+            labels.append("positive")
+        elif i % 4 == 2:
+            texts.append(f"@google meeting about the update {i}")
+            labels.append("neutral")
+        else:
+            texts.append(f"@JetBlue great crew thanks {i}")
+            labels.append("positive")
+    path = tmp_path / "tweets_sample.csv"
+    pd.DataFrame({"text": texts, "sentiment": labels}).to_csv(path, index=False)
+    monkeypatch.setattr(mon, "SAMPLE_TWEETS", path)
+    return path
+
+
+def _page(settings) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _router(settings) -> AppTest:
+    """The page inside the app's router (needed for st.switch_page); skipped while a routed page is missing."""
+    import re
+
+    missing = [p for p in re.findall(r'st\.Page\("([^"]+)"', (ROOT / "app.py").read_text()) if not (ROOT / p).exists()]
+    if missing:
+        pytest.skip(f"router pages not in this checkout yet: {missing}")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("pages/sentiment.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_empty_page_offers_demo_and_creator(settings) -> None:
+    at = _page(settings)
+    _ok(at)
+    assert at.title[0].value == "Sentiment monitor"
+    assert any("No monitor yet" in i.value for i in at.info)
+    assert at.button(key="sent_demo_start")
+    assert any("assigned for the demo" in c.value for c in at.caption)
+
+
+def test_demo_stream_filters_drilldown_and_reply(settings, fake_scorer, sample_tweets, monkeypatch) -> None:
+    monkeypatch.setattr(mon, "start_demo_stream", _small_demo)
+    at = _page(settings)
+    at.button(key="sent_demo_start").click().run()
+    _ok(at)
+    info = mon.list_monitors()[0]
+    assert info.is_demo and info.n_rows > 0
+    assert any("assigned for this demo" in i.value for i in at.info)  # the UI says the timestamps are assigned
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Volume"] == f"{info.n_rows:,}"
+    assert "%" in metrics["Share negative"]
+    # filters
+    at.multiselect(key=f"sent_topics_{info.id}").set_value(["airlines"]).run()
+    _ok(at)
+    airline = int(at.metric[0].value.replace(",", ""))
+    assert 0 < airline < info.n_rows
+    rows = mon.load_rows(info.id)
+    air = rows[rows["topic"] == "airlines"]
+    assert airline == len(air)
+    assert at.metric[1].value == f"{(air['label'] == 'negative').mean():.1%}"
+    at.text_input(key=f"sent_search_{info.id}").input("bag lost").run()
+    _ok(at)
+    hits = air["text"].str.lower().str.contains("bag") & air["text"].str.lower().str.contains("lost")
+    assert int(at.metric[0].value.replace(",", "")) == int(hits.sum()) > 0
+    at.segmented_control(key=f"sent_freq_{info.id}").set_value("hour").run()
+    _ok(at)
+    at.text_input(key=f"sent_search_{info.id}").input("no such words here").run()
+    _ok(at)
+    assert at.metric[0].value == "0"
+    assert any("No texts match" in i.value for i in at.info)
+    at.text_input(key=f"sent_search_{info.id}").input("").run()
+    at.multiselect(key=f"sent_topics_{info.id}").set_value([]).run()
+    # drill-down of a period
+    period = at.selectbox(key=f"sent_period_{info.id}")
+    period.set_value(period.options[1]).run()
+    _ok(at)
+    assert any("most negative first" in c.value for c in at.caption)
+    # next demo batches: only new rows are scored; the planted spike arrives and fires the demo's rule
+    for _ in range(2):
+        fake_scorer.calls.clear()
+        before = mon.get_monitor(info.id).n_rows
+        at.button(key=f"sent_demo_next_{info.id}").click().run()
+        _ok(at)
+        after = mon.get_monitor(info.id).n_rows
+        assert after > before and sum(len(c) for c in fake_scorer.calls) <= after - before
+    assert mon.demo_batches_left(info.id) == 0
+    assert any("Alert:" in w.value for w in at.warning)  # the banner
+    # add a rule in the editor
+    at.selectbox(key=f"sent_rule_kind_{info.id}").set_value("zscore")
+    at.number_input(key=f"sent_rule_threshold_{info.id}").set_value(3.0)
+    at.button(key=f"sent_rule_add_{info.id}").click().run()
+    _ok(at)
+    from aigc_core.monitor import alerts
+
+    assert len(alerts.list_rules(info.id)) == 2
+    # acknowledge the alert: it leaves the banner, stays in the log
+    open_alerts = alerts.list_alerts(info.id, unacknowledged=True)
+    n_banner = sum("Alert:" in w.value for w in at.warning)
+    assert n_banner == min(len(open_alerts), 3)
+    at.button(key=f"sent_ack_{open_alerts[0].id}").click().run()
+    _ok(at)
+    assert len(alerts.list_alerts(info.id, unacknowledged=True)) == len(open_alerts) - 1
+    assert len(alerts.list_alerts(info.id)) == len(open_alerts)  # still in the log
+
+
+def test_draft_reply_opens_ad_copy(settings, fake_scorer, sample_tweets, monkeypatch) -> None:
+    monkeypatch.setattr(mon, "start_demo_stream", _small_demo)
+    at = _router(settings)
+    at.button(key="sent_demo_start").click().run()
+    _ok(at)
+    from aigc_core.monitor import alerts
+
+    info = mon.list_monitors()[0]
+    for _ in range(2):
+        at.button(key=f"sent_demo_next_{info.id}").click().run()
+    alert = alerts.list_alerts(info.id, unacknowledged=True)[0]
+    at.selectbox(key=f"sent_reply_kind_banner_{alert.id}").set_value("holding_statement")
+    at.button(key=f"sent_reply_banner_{alert.id}").click().run()
+    assert not at.exception, at.exception
+    assert at.title[0].value != "Sentiment monitor"
+    assert at.session_state["copy_channel"] == "social_post"
+    assert "aware of reports" in at.session_state["copy_points"]
+
+
+def _small_demo(**kwargs):
+    return _orig_demo(n_rows=300, days=7, batches=3)
+
+
+_orig_demo = mon.start_demo_stream

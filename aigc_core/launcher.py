@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         if dead:
             name, rc = dead[0]
             log.error("%s exited with code %s: stopping the rest", name, rc)
-            code = rc if rc else 1
+            code = rc if rc and rc > 0 else 1
             break
         time.sleep(0.3)
     _stop(procs, max(STOP_TIMEOUT_S, settings.job_cancel_grace_s + 10))

@@ -8,6 +8,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
@@ -264,13 +265,10 @@ def add_training_examples(
 ) -> str:
     """Append the variants (default: all favourites) to a new version of the brand-voice dataset.
 
-    The version holds all earlier examples plus the new ones (deduplicated), columns ``prompt`` and
-    ``completion``, roles ``{"prompt": "prompt", "text": "completion"}``; returns the new version id.
-    Written straight to the Dataset/DatasetVersion tables as a Parquet file under ``datasets/``."""
+    The version holds all earlier examples plus the new ones (deduplicated), columns ``prompt`` (the brief as
+    text) and ``completion`` (the copy), roles ``{"text": "completion"}`` and ``meta.prompt_column = "prompt"``
+    (the fine-tune's prompt column). Saved through ``aigc_core.data`` versions; returns the new version id."""
     import pandas as pd
-
-    from aigc_core.storage import atomic_path, folder
-    from aigc_core.store import Dataset, DatasetVersion
 
     items = favourites() if items is None else items
     pairs = training_pairs(items)
@@ -278,38 +276,68 @@ def add_training_examples(
         raise UserInputError(
             "There are no favourite variants to use as training examples.", hint="Mark the best variants with ☆ first."
         )
+    frame = pd.DataFrame(pairs, columns=["prompt", "completion"])
+    try:
+        from aigc_core import data as data_api
+    except ImportError:  # the datasets module is optional: write the version rows directly
+        return _save_examples_direct(frame, dataset_name, len(pairs))
+    existing = next((d for d in data_api.list_datasets() if d.name == dataset_name), None)
+    if existing is None:
+        existing = data_api.create_dataset(
+            dataset_name, "Favourite ad copy (brief -> copy) for the brand-voice fine-tune."
+        )
+    versions = data_api.list_versions(existing.id)
+    parent = versions[0] if versions else None
+    if parent is not None:
+        old = data_api.load_version(parent.id)
+        if {"prompt", "completion"} <= set(old.columns):
+            frame = pd.concat([old[["prompt", "completion"]], frame], ignore_index=True)
+    frame = frame.drop_duplicates(ignore_index=True)
+    info = data_api.save_version(
+        existing.id,
+        frame,
+        kind="synthetic",
+        parent_id=parent.id if parent else None,
+        roles={"text": "completion"},
+        source={"from": "ad_copy favourites", "added": len(pairs)},
+        meta={"prompt_column": "prompt"},
+    )
+    return info.id
+
+
+def _save_examples_direct(frame: Any, dataset_name: str, added: int) -> str:
+    """Fallback without ``aigc_core.data``: the Dataset/DatasetVersion rows and a Parquet file, written here."""
+    import pandas as pd
+
+    from aigc_core.storage import atomic_path, folder
+    from aigc_core.store import Dataset, DatasetVersion
+
     with session_scope() as s:
         ds = s.scalars(select(Dataset).where(Dataset.name == dataset_name)).first()
         if ds is None:
-            ds = Dataset(
-                name=dataset_name,
-                description="Favourite ad copy (brief -> copy) for the brand-voice fine-tune.",
-                meta={"source": "ad_copy"},
-            )
+            ds = Dataset(name=dataset_name, description="Favourite ad copy for the brand-voice fine-tune.")
             s.add(ds)
             s.flush()
         last = s.scalars(
             select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id).order_by(DatasetVersion.version.desc())
         ).first()
-        old = pd.read_parquet(last.path) if last is not None and last.path.endswith(".parquet") else None
-        frame = pd.DataFrame(pairs, columns=["prompt", "completion"])
-        if old is not None and {"prompt", "completion"} <= set(old.columns):
-            frame = pd.concat([old[["prompt", "completion"]], frame], ignore_index=True)
+        if last is not None and (Path(last.path) / "data.parquet").is_file():
+            frame = pd.concat([pd.read_parquet(Path(last.path) / "data.parquet"), frame], ignore_index=True)
         frame = frame.drop_duplicates(ignore_index=True)
         version = (last.version + 1) if last is not None else 1
-        path = folder("datasets") / ds.id / f"v{version}" / "data.parquet"
-        with atomic_path(path) as tmp:
+        target = folder("datasets") / ds.id / f"v{version}"
+        with atomic_path(target / "data.parquet") as tmp:
             frame.to_parquet(tmp, index=False)
         row = DatasetVersion(
             dataset_id=ds.id,
             version=version,
             parent_id=last.id if last else None,
-            kind="original",
-            path=str(path),
-            schema={"prompt": "string", "completion": "string"},
-            roles={"prompt": "prompt", "text": "completion"},
-            row_counts={"all": len(frame)},
-            source={"from": "ad_copy favourites", "added": len(pairs)},
+            kind="synthetic",
+            path=str(target),
+            roles={"text": "completion"},
+            row_counts={"total": len(frame)},
+            source={"from": "ad_copy favourites", "added": added},
+            meta={"prompt_column": "prompt"},
         )
         s.add(row)
         s.flush()

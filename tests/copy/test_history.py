@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
 import pytest
 
 from aigc_core.copy import generate as gen
@@ -81,12 +80,11 @@ def test_favourites_become_a_dataset_version(saved: str) -> None:
     v1 = history.add_training_examples()
     history.set_favourite(saved, 1, True)
     v2 = history.add_training_examples()
-    from aigc_core.store import DatasetVersion, session_scope
+    from aigc_core import data as data_api
 
-    with session_scope() as s:
-        r1, r2 = s.get(DatasetVersion, v1), s.get(DatasetVersion, v2)
-        assert (r1.version, r2.version, r2.parent_id) == (1, 2, v1)
-        assert r2.roles == {"prompt": "prompt", "text": "completion"}
-        df = pd.read_parquet(r2.path)
-    assert list(df.columns) == ["prompt", "completion"] and len(df) == 2  # deduplicated cumulative examples
+    r1, r2 = data_api.get_version(v1), data_api.get_version(v2)
+    assert (r1.version, r2.version, r2.parent_id) == (1, 2, v1)
+    df = data_api.load_version(v2)
+    assert list(df.columns[:2]) == ["prompt", "completion"] and len(df) == 2  # cumulative, deduplicated
     assert df["prompt"].str.contains("Product: AquaPure").all()
+    assert r2.roles.get("text") == "completion"

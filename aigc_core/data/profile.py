@@ -114,7 +114,9 @@ def infer_roles(df: pd.DataFrame, sample: int = 2000) -> Roles:
     )
     pick(
         "label",
-        lambda c, st: 2 <= st["n_unique"] <= 50 and st["unique_ratio"] < 0.5 and _name_score(c, "label") > 0,
+        lambda c, st: (
+            2 <= st["n_unique"] <= 50 and (st["unique_ratio"] <= 0.5 or len(head) < 50) and _name_score(c, "label") > 0
+        ),
         lambda c: _name_score(c, "label"),
     )
     for role in ("topic", "source"):

@@ -231,7 +231,7 @@ def _read_delimited(text: str, delimiter: str, skip_bad_lines: bool, filename: s
                 skipped.append(len(skipped) + 1)
                 return None
 
-            df = pd.read_csv(buf, sep=delimiter, engine="python", on_bad_lines=_bad)
+            df = pd.read_csv(buf, sep=delimiter, engine="python", on_bad_lines=_bad, index_col=False)
         else:
             df = pd.read_csv(buf, sep=delimiter, low_memory=False)
     except pd.errors.EmptyDataError as exc:

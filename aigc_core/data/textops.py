@@ -7,7 +7,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 # RE2 syntax (pyarrow): \p{..} classes are Unicode-aware, unlike \w which is ASCII-only there.
-URL_RE = r"(?i)\b(?:https?://|www\.)\S+"
+# full URLs, and URLs cut off by a retweet ("http…", "http:äó_", the mojibake of "…")
+URL_RE = r"(?i)\b(?:https?://|www\.)\S+|\bhttps?:?/{0,2}(?:…|äó\S*)"
 MENTION_RE = r"(?:^|\s)@\w+"
 HTML_TAG_RE = r"<[^>\n]{1,200}>"
 HTML_ENTITY_RE = r"&(?:amp|lt|gt|quot|apos|nbsp|#\d{1,6});"

@@ -7,6 +7,7 @@ folder (fast). Build it ahead of time with ``python -m aigc_core.models.gguf_cac
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import json
@@ -75,8 +76,15 @@ def _convert(gguf_path: Path, out: Path) -> None:
 
     src, name = str(gguf_path.parent), gguf_path.name
     tok = AutoTokenizer.from_pretrained(src, gguf_file=name)
-    model = AutoModelForCausalLM.from_pretrained(src, gguf_file=name)
-    model.save_pretrained(str(out), safe_serialization=True)
+    dequantised = AutoModelForCausalLM.from_pretrained(src, gguf_file=name)
+    # transformers marks a GGUF-loaded model as quantized and refuses to save it: copy the (already
+    # dequantised) weights into a plain model built from the same config without the quantization entry.
+    config = copy.deepcopy(dequantised.config)
+    if hasattr(config, "quantization_config"):
+        delattr(config, "quantization_config")
+    plain = AutoModelForCausalLM.from_config(config)
+    plain.load_state_dict(dequantised.state_dict(), strict=True)
+    plain.save_pretrained(str(out))
     tok.save_pretrained(str(out))
 
 

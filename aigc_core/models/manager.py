@@ -249,6 +249,34 @@ def _load_text_to_image(resolved: ResolvedModel, device: str, dtype: str) -> dic
     return {"pipeline": pipe}
 
 
+ARCH_SUFFIXES: dict[str, tuple[str, ...]] = {
+    TEXT_GENERATION: ("ForCausalLM", "LMHeadModel", "ForConditionalGeneration"),
+    TEXT_CLASSIFICATION: ("ForSequenceClassification",),
+}
+
+
+def check_architecture(resolved: ResolvedModel) -> None:
+    """Refuse a local folder whose config.json says it is another kind of model (it would load with random heads)."""
+    import json
+
+    suffixes = ARCH_SUFFIXES.get(resolved.task)
+    path = resolved.local_path
+    if not suffixes or path is None or resolved.kind != "transformers" or not (path / "config.json").is_file():
+        return
+    try:
+        archs = json.loads((path / "config.json").read_text(encoding="utf-8")).get("architectures") or []
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailableError(
+            f"{path / 'config.json'} is not valid JSON.",
+            hint=f"Fix or replace the folder, or set {setting_env(resolved.task)}.",
+        ) from exc
+    if archs and not any(str(a).endswith(suffixes) for a in archs):
+        raise ModelUnavailableError(
+            f"The model in {path} is a {', '.join(archs)}, which cannot do {resolved.task}.",
+            hint=f"Set {setting_env(resolved.task)} to a {resolved.task} model.",
+        )
+
+
 LOADERS = {
     TEXT_GENERATION: _load_text_generation,
     TEXT_CLASSIFICATION: _load_text_classification,
@@ -353,6 +381,7 @@ class ModelManager:
 
         task = normalize_task(task)
         resolved = resolve(task, value, settings=self.settings)
+        check_architecture(resolved)
         dev = resolve_device(device, settings=self.settings)
         dt = _dtype_name(dtype) if dtype is not None else _dtype_name(resolve_dtype(dev, settings=self.settings))
         if dt not in DTYPE_BYTES:

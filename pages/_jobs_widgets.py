@@ -1,0 +1,39 @@
+"""Job widgets shared by the pages: the compact running-jobs block of the sidebar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from aigc_core import jobs
+
+LIVE_EVERY = "5s"
+
+
+def _block(target: Any) -> None:
+    n_running, n_queued, running = jobs.active_summary()
+    target.markdown(f"**Jobs:** {n_running} running, {n_queued} queued")
+    for job in running[:5]:
+        text = f"{job.kind} · {job.message}" if job.message else job.kind
+        target.progress(min(max(job.progress, 0.0), 1.0), text=text[:80])
+    if n_running > 5:
+        target.caption(f"… and {n_running - 5} more on Models & jobs")
+
+
+def render_running_jobs(container: Any = None) -> None:
+    """Running/queued counts and a progress bar per running job; refreshes itself while jobs are active."""
+    target = container if container is not None else st
+    n_running, n_queued, _ = jobs.active_summary()
+    if n_running + n_queued == 0:
+        target.markdown("**Jobs:** none running")
+        return
+    if container is not None:  # a fragment cannot draw into a container created outside it
+        _block(target)
+        return
+
+    @st.fragment(run_every=LIVE_EVERY)
+    def _live() -> None:
+        _block(st)
+
+    _live()

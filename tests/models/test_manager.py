@@ -146,3 +146,17 @@ def test_importing_models_is_cheap() -> None:
            "print(any(m in sys.modules for m in ('torch', 'transformers', 'diffusers')))"  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_lora_adapter_version_loads_merged(tiny_causal_lm_dir: Path, tmp_path: Path) -> None:
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    version = tmp_path / "version"
+    base = AutoModelForCausalLM.from_pretrained(str(tiny_causal_lm_dir))
+    peft_model = get_peft_model(base, LoraConfig(r=2, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
+    peft_model.save_pretrained(str(version / "adapter"))
+    AutoTokenizer.from_pretrained(str(tiny_causal_lm_dir)).save_pretrained(str(version))
+    loaded = get_manager().load("text-generation", str(version))
+    assert type(loaded.model).__name__ == "LlamaForCausalLM"  # merged, no PEFT wrapper
+    assert loaded.tokenizer.chat_template

@@ -212,7 +212,8 @@ def _creator() -> None:
 def _demo_button() -> None:
     st.caption(
         "**Demo stream:** replays the sample tweets. They have no real timestamps, so **replay timestamps are "
-        "assigned for the demo** (the last two weeks, with a planted complaint spike); the scores are real."
+        "assigned for the demo** (with a planted complaint spike); the scores are real. Two daily alert rules are "
+        "added; stream the rest of the replay with 'Next demo batch'."
     )
     if st.button("Start demo stream", key="sent_demo_start", icon=":material/play_circle:"):
         result = guard(mon.start_demo_stream)
@@ -220,7 +221,6 @@ def _demo_button() -> None:
             info, report = result
             st.session_state["sent_monitor"] = info.id
             st.session_state["sent_flash_report"] = report.summary()
-            guard(al.create_rule, info.id, "share_negative", 0.6, window="6h", min_volume=15, cooldown_s=6 * 3600)
             _score(info.id)
             st.rerun()
 
@@ -694,7 +694,7 @@ c_sel, c_new = st.columns([3, 2])
 with c_sel:
     monitor_id = st.selectbox("Monitor", list(names), format_func=names.get, key="sent_monitor")
 with c_new, st.expander("New monitor / demo", icon=":material/add:"):
-    if not any(m.name == "Demo: sample tweets" for m in monitors):
+    if not any(m.name == mon.DEMO_NAME for m in monitors):
         _demo_button()
     _creator()
 current = next(m for m in monitors if m.id == monitor_id)

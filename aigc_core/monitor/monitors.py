@@ -722,11 +722,12 @@ def monitor_data(monitor_id: str):  # noqa: ANN201 - aggregate.MonitorData
 # --------------------------------------------------------------------------------------------
 DEMO_NOTE = (
     "Demo stream: the sample tweets have no real timestamps. Replay timestamps were assigned for this demo "
-    "(spread over the last days, with a planted complaint spike); the sentiment scores are real."
+    "(with a planted complaint spike about airlines); the sentiment scores are real. Press 'Next demo batch' "
+    "to stream in the next part of the replay."
 )
 _TOPIC_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
-        "airlines",
+        "airline",
         ("@united", "@southwestair", "@jetblue", "@americanair", "@usairways", "@virginamerica", "@delta", "flight"),
     ),
     ("apple", ("apple", "iphone", "ipad", "ios", "@apple", "itunes", "mac")),
@@ -777,7 +778,7 @@ def demo_frame(n_rows: int = 1200, *, days: int = 14, seed: int = 0, now: dateti
         label_col = "sentiment" if "sentiment" in df.columns else None
         if label_col is not None:
             spike_idx = [
-                i for i in range(len(df)) if df.at[i, label_col] == "negative" and df.at[i, "topic"] == "airlines"
+                i for i in range(len(df)) if df.at[i, label_col] == "negative" and df.at[i, "topic"] == "airline"
             ]
             rng.shuffle(spike_idx)
             spike_start = end - timedelta(days=2)
@@ -788,16 +789,23 @@ def demo_frame(n_rows: int = 1200, *, days: int = 14, seed: int = 0, now: dateti
     return df.drop(columns=["_t"]).reset_index(drop=True)
 
 
+DEMO_NAME = "Demo: sample tweets"
+
+
 def start_demo_stream(
     *,
-    name: str = "Demo: sample tweets",
-    n_rows: int = 1200,
+    name: str = DEMO_NAME,
+    n_rows: int = 2000,
     days: int = 14,
     batches: int = 4,
     model: str = "embedded",
     seed: int = 0,
+    with_rules: bool = True,
 ) -> tuple[MonitorInfo, IngestReport]:
-    """Create the demo monitor: the first part of the replay is queued now, the rest comes as demo batches."""
+    """Create the demo monitor: the first 60% of the replay is queued now, the rest comes as demo batches.
+
+    ``with_rules`` adds two daily alert rules (share negative above 55%, negative volume z-score above 3).
+    """
     if batches < 1:
         raise UserInputError("The demo needs at least one batch.", hint="Use 1 or more.")
     existing = [m for m in list_monitors() if m.name == name]
@@ -816,6 +824,11 @@ def start_demo_stream(
     for i, idx in enumerate(chunks):
         with atomic_path(queue / f"{i:04d}.parquet") as tmp:
             rest.iloc[idx].to_parquet(tmp, index=False)
+    if with_rules:
+        from aigc_core.monitor import alerts
+
+        alerts.create_rule(info.id, "share_negative", 0.55, window="1D", min_volume=30, cooldown_s=86400)
+        alerts.create_rule(info.id, "zscore", 3.0, window="1D", min_volume=30, cooldown_s=86400)
     return get_monitor(info.id), report
 
 

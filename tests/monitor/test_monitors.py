@@ -116,7 +116,7 @@ def test_start_scoring_inline_and_demo_stream(settings, fake_scorer, tmp_path, m
     mon.demo_next_batch(info.id)
     assert mon.start_scoring(info.id).run.n_rows == 72
     rows = mon.load_rows(info.id)
-    assert set(rows["topic"]) == {"airlines", "apple"}
+    assert set(rows["topic"]) == {"airline", "apple"}
     assert rows["ts"].is_monotonic_increasing
 
 

@@ -86,12 +86,12 @@ def test_demo_stream_filters_drilldown_and_reply(settings, fake_scorer, sample_t
     assert metrics["Volume"] == f"{info.n_rows:,}"
     assert "%" in metrics["Share negative"]
     # filters
-    at.multiselect(key=f"sent_topics_{info.id}").set_value(["airlines"]).run()
+    at.multiselect(key=f"sent_topics_{info.id}").set_value(["airline"]).run()
     _ok(at)
     airline = int(at.metric[0].value.replace(",", ""))
     assert 0 < airline < info.n_rows
     rows = mon.load_rows(info.id)
-    air = rows[rows["topic"] == "airlines"]
+    air = rows[rows["topic"] == "airline"]
     assert airline == len(air)
     assert at.metric[1].value == f"{(air['label'] == 'negative').mean():.1%}"
     at.text_input(key=f"sent_search_{info.id}").input("bag lost").run()
@@ -128,7 +128,7 @@ def test_demo_stream_filters_drilldown_and_reply(settings, fake_scorer, sample_t
     _ok(at)
     from aigc_core.monitor import alerts
 
-    assert len(alerts.list_rules(info.id)) == 2
+    assert len(alerts.list_rules(info.id)) == 3  # the two demo rules + the new one
     # acknowledge the alert: it leaves the banner, stays in the log
     open_alerts = alerts.list_alerts(info.id, unacknowledged=True)
     n_banner = sum("Alert:" in w.value for w in at.warning)

@@ -55,11 +55,11 @@ def _score(monitor_id: str) -> None:
         bar.empty()
         if "label" in exc.message.lower():  # a model whose labels are not negative/neutral/positive
             st.session_state[MAPPING_ERROR_KEY] = {"monitor_id": monitor_id, "message": str(exc)}
-        show_error(exc)
+        st.session_state["sent_flash_error"] = exc
         return
-    except Exception as exc:
+    except Exception as exc:  # shown after the rerun; the rows stay queued
         bar.empty()
-        show_error(exc)
+        st.session_state["sent_flash_error"] = exc
         return
     bar.empty()
     if started.job_id:
@@ -264,6 +264,9 @@ def _monitor_header(info: mon.MonitorInfo) -> None:
         msg = st.session_state.pop(key, None)
         if msg:
             fn(msg)
+    err = st.session_state.pop("sent_flash_error", None)
+    if err is not None:
+        show_error(err)
     _job_progress()
     running = bool(st.session_state.get(JOB_KEY))
     cols = st.columns([1, 1, 2])
@@ -315,7 +318,7 @@ def _filters(info: mon.MonitorInfo, data: Any) -> tuple[Filters, str]:
     with c1:
         picked = st.date_input(
             "Dates (UTC)", value=(lo, hi), min_value=lo - timedelta(days=365), max_value=hi + timedelta(days=365),
-            key=f"sent_dates_{info.id}",
+            key=f"sent_dates_{info.id}_{lo}_{hi}",  # new days of data reset the range
         )  # fmt: skip
     with c2:
         search = st.text_input("Text contains", placeholder="e.g. refund", key=f"sent_search_{info.id}")

@@ -163,3 +163,44 @@ def _small_demo(**kwargs):
 
 
 _orig_demo = mon.start_demo_stream
+
+
+def test_label_mapping_editor_for_a_model_with_generic_labels(settings, fake_scorer, monkeypatch) -> None:
+    from aigc_core.errors import UserInputError
+    from aigc_core.sentiment import scoring
+
+    def load_model(spec="embedded", *, label_map=None, **_):
+        if spec != "embedded" and not label_map:
+            raise UserInputError(
+                "The model's labels (LABEL_0, LABEL_1, LABEL_2) are not negative/neutral/positive.",
+                hint="Give a label mapping.",
+            )
+        return fake_scorer
+
+    monkeypatch.setattr(scoring, "load_model", load_model)
+    monkeypatch.setattr(mon, "model_raw_labels", lambda model: ["LABEL_0", "LABEL_1", "LABEL_2"])
+    frame = pd.DataFrame(
+        {
+            "when": ["2026-01-01T10:00:00+02:00", "2026-01-01 09:00", "not a time", "2026-01-02T00:00:00Z"],
+            "text": ["flight delayed", "great crew", "lost bag", "thanks"],
+        }
+    )
+    info, report = mon.create_monitor(
+        "generic", mapping={"text": "text", "timestamp": "when"}, frame=frame, model="org/generic-model"
+    )
+    assert report.n_bad_timestamps == 1
+    at = _page(settings)
+    assert not at.exception, at.exception
+    assert any("timestamps that do not parse" in e.label for e in at.expander)
+    assert any("No scored rows yet" in i.value for i in at.info)  # a friendly empty state
+    at.button(key=f"sent_score_{info.id}").click().run()
+    assert not at.exception, at.exception
+    assert any("not negative/neutral/positive" in e.value for e in at.error)
+    assert at.selectbox(key=f"sent_map_{info.id}_0").value == "negative"
+    at.selectbox(key=f"sent_map_{info.id}_2").set_value("positive")
+    at.button(key=f"sent_map_save_{info.id}").click().run()
+    _ok(at)
+    saved = mon.get_monitor(info.id)
+    assert saved.label_map == {"LABEL_0": "negative", "LABEL_1": "neutral", "LABEL_2": "positive"}
+    assert saved.n_rows == 3 and saved.n_pending == 0
+    assert at.metric[0].value == "3"

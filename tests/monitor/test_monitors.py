@@ -126,3 +126,22 @@ def test_update_model_rescores_everything(settings, fake_scorer) -> None:
     info = mon.update_model(info.id, "embedded", {"LABEL_0": "negative", "LABEL_1": "neutral", "LABEL_2": "positive"})
     assert info.n_rows == 0 and info.n_pending == 12 and info.label_map["LABEL_0"] == "negative"
     assert mon.score_pending(info.id).n_rows == 12
+
+
+def test_monitor_from_a_dataset_version(settings, fake_scorer) -> None:
+    data_api = pytest.importorskip("aigc_core.data")
+    df = pd.DataFrame(
+        {
+            "tweet": ["flight delayed", "great crew", "lost my bag", "thanks"],
+            "posted": ["2026-01-01 10:00", "2026-01-01 11:00", "2026-01-02 09:00", "2026-01-02 10:00"],
+            "topic": ["air", "air", "air", "app"],
+        }
+    )
+    version = data_api.import_dataframe("tweets", df, roles={"text": "tweet", "timestamp": "posted", "topic": "topic"})
+    roles = mon.dataset_roles(version.id)
+    assert roles == {"text": "tweet", "timestamp": "posted", "topic": "topic"}
+    assert any(vid == version.id for vid, _ in mon.dataset_versions())
+    info, rep = mon.create_monitor("from-dataset", mapping=roles, dataset_version_id=version.id)
+    assert info.dataset_version_id == version.id and rep.n_kept == 4
+    assert mon.score_pending(info.id).n_rows == 4
+    assert mon.monitor_data(info.id).count(Filters(topics=("air",))) == 3

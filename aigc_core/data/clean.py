@@ -23,7 +23,9 @@ from aigc_core.data.textops import (
     MENTION_RE,
     RT_RE,
     URL_RE,
+    duplicated,
     normalise_for_dedup,
+    parse_iso_timestamps,
     replace,
     squeeze_spaces,
     to_arrow,
@@ -168,17 +170,41 @@ def _drop(df: pd.DataFrame, keep: np.ndarray, col: str, name: str) -> tuple[pd.D
     return out, StepReport(name, len(df), len(out), changed=0, examples=ex)
 
 
-def _fix_unicode(arr: pa.ChunkedArray) -> pa.ChunkedArray:
+# the same prefilter for Python's re (\x{hhh} -> \uhhhh)
+_MOJIBAKE_PY = re.compile(re.sub(r"\\x\{([0-9a-f]+)\}", lambda m: "\\u" + m.group(1).zfill(4), MOJIBAKE_RE))
+
+
+def _fix_tokens(values: list[str]) -> list[str]:
+    """ftfy on the space-separated tokens that look broken, each distinct token fixed once.
+
+    Mojibake sequences sit inside tokens, so this matches whole-text ftfy on them while the cost
+    grows with the number of distinct broken tokens rather than with the number of rows.
+    """
     import ftfy
 
+    cache: dict[str, str] = {}
+    search = _MOJIBAKE_PY.search
+    out = []
+    for text in values:
+        parts = text.split(" ")
+        for i, tok in enumerate(parts):
+            if search(tok):
+                fixed = cache.get(tok)
+                if fixed is None:
+                    fixed = cache[tok] = ftfy.fix_text(tok, normalization="NFKC", unescape_html=False)
+                parts[i] = fixed
+        out.append(" ".join(parts))
+    return out
+
+
+def _fix_unicode(arr: pa.ChunkedArray) -> pa.ChunkedArray:
     arr = pc.utf8_normalize(arr, form="NFKC")
     suspect = pc.fill_null(pc.match_substring_regex(arr, MOJIBAKE_RE), False).to_numpy(zero_copy_only=False)
     idx = np.flatnonzero(suspect)
     if len(idx) == 0:
         return arr
-    values = arr.take(pa.array(idx)).to_pylist()
-    fixed = [ftfy.fix_text(v, normalization="NFKC", unescape_html=False) for v in values]
     whole = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    fixed = _fix_tokens(whole.take(pa.array(idx)).to_pylist())
     mask = np.zeros(len(whole), dtype=bool)
     mask[idx] = True
     repl = pa.array(fixed, type=whole.type)
@@ -236,8 +262,9 @@ def parse_timestamps(s: pd.Series, timezone: str = "UTC") -> tuple[pd.Series, pd
         parsed = pd.to_datetime(s, errors="coerce", unit=unit, utc=True)
     else:
         text = s.astype("str")
+        fast = parse_iso_timestamps(s) if pd.api.types.is_string_dtype(s) else None
         try:
-            parsed = pd.to_datetime(text, errors="coerce")
+            parsed = fast if fast is not None else pd.to_datetime(text, errors="coerce")
         except (ValueError, TypeError):
             parsed = pd.to_datetime(text, errors="coerce", utc=True)
         retry = parsed.isna() & s.notna()
@@ -310,7 +337,7 @@ def clean(df: pd.DataFrame, recipe: Recipe | None = None, roles: Roles | None = 
         reports.append(rep)
     if recipe.dedup != "none":
         key = df[col] if recipe.dedup == "exact" else normalise_for_dedup(df[col])
-        keep = ~key.duplicated().to_numpy()
+        keep = ~duplicated(key)
         df, rep = _drop(df, keep, col, f"dedup_{recipe.dedup}")
         reports.append(rep)
     if recipe.normalise_labels:

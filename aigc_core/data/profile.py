@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aigc_core.data.textops import lengths, normalise_for_dedup
+from aigc_core.data.textops import duplicated, lengths, normalise_for_dedup, parse_iso_timestamps
 
 ROLE_NAMES = ("text", "label", "timestamp", "topic", "source", "id")
 _NAME_HINTS: dict[str, tuple[str, ...]] = {
@@ -169,8 +169,8 @@ def profile(df: pd.DataFrame, roles: Roles | None = None, *, sample_rows: int = 
     text_col = roles.text
     if text_col:
         text = df[text_col]
-        exact = int(text.duplicated().sum())
-        near = int(normalise_for_dedup(text).duplicated().sum())
+        exact = int(duplicated(text).sum())
+        near = int(duplicated(normalise_for_dedup(text)).sum())
     else:
         exact = int(df.duplicated().sum())
         near = exact
@@ -208,9 +208,11 @@ def profile(df: pd.DataFrame, roles: Roles | None = None, *, sample_rows: int = 
 
 def timestamp_summary(s: pd.Series) -> dict[str, Any]:
     """Range, unparseable count and the largest gaps of a timestamp column."""
-    parsed = (
-        s if pd.api.types.is_datetime64_any_dtype(s) else pd.to_datetime(s, errors="coerce", utc=True, format="mixed")
-    )
+    parsed = s if pd.api.types.is_datetime64_any_dtype(s) else None
+    if parsed is None and pd.api.types.is_string_dtype(s):
+        parsed = parse_iso_timestamps(s)
+    if parsed is None:
+        parsed = pd.to_datetime(s, errors="coerce", utc=True, format="mixed")
     bad = int((parsed.isna() & s.notna()).sum())
     valid = parsed.dropna().sort_values().reset_index(drop=True)
     if valid.empty:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -15,6 +18,7 @@ HTML_ENTITY_RE = r"&(?:amp|lt|gt|quot|apos|nbsp|#\d{1,6});"
 RT_RE = r"^\s*RT\s+(?:@\w+\s*:?\s*)?"
 PUNCT_RE = r"[\p{P}\p{S}]+"
 SPACE_RE = r"\s+"
+CHUNK_ROWS = 65_536  # rows per slice for multi-step chains (bounds the temporaries)
 
 
 def _is_text(t: pa.DataType) -> bool:
@@ -56,19 +60,53 @@ def squeeze_spaces(arr: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.utf8_trim_whitespace(replace(arr, SPACE_RE, " "))
 
 
-def normalise_for_dedup(s: pd.Series) -> pd.Series:
-    """Key for near-duplicate detection: casefold, no URLs/mentions/RT/punctuation, single spaces."""
-    arr = to_arrow(s)
+def in_chunks(arr: pa.ChunkedArray, fn: Callable[[pa.Array], pa.Array], rows: int = CHUNK_ROWS) -> pa.ChunkedArray:
+    """Apply a chain of column operations slice by slice, so only one slice's temporaries are alive."""
+    parts = [fn(arr.slice(off, rows)) for off in range(0, len(arr), rows)]
+    parts = [p for part in parts for p in (part.chunks if isinstance(part, pa.ChunkedArray) else [part])]
+    return pa.chunked_array(parts, type=arr.type) if parts else arr
+
+
+def _dedup_key(arr: pa.Array) -> pa.Array:
     arr = replace(arr, RT_RE)
     arr = replace(arr, URL_RE)
     arr = replace(arr, MENTION_RE, " ")
     arr = replace(arr, HTML_ENTITY_RE, " ")
     arr = pc.utf8_lower(pc.utf8_normalize(arr, form="NFKC"))
     arr = replace(arr, PUNCT_RE, " ")
-    return to_series(squeeze_spaces(arr), s.index, s.name)
+    return squeeze_spaces(arr)
+
+
+def normalise_for_dedup(s: pd.Series) -> pd.Series:
+    """Key for near-duplicate detection: casefold, no URLs/mentions/RT/punctuation, single spaces."""
+    return to_series(in_chunks(to_arrow(s), _dedup_key), s.index, s.name)
 
 
 def lengths(s: pd.Series) -> pd.Series:
     """Character length of every text (missing -> 0)."""
     out = pc.utf8_length(to_arrow(s)).fill_null(0)
     return pd.Series(out.to_numpy(), index=s.index)
+
+
+def duplicated(s: pd.Series) -> np.ndarray:
+    """Boolean mask of rows whose value appeared earlier (missing values count as equal), like
+    ``Series.duplicated`` but without materialising Python strings."""
+    enc = to_arrow(s).dictionary_encode(null_encoding="encode")  # one dictionary shared by all chunks
+    chunks = [c.indices.to_numpy(zero_copy_only=False) for c in enc.chunks]
+    codes = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int32)
+    first = np.zeros(len(codes), dtype=bool)
+    _, idx = np.unique(codes, return_index=True)
+    first[idx] = True
+    return ~first
+
+
+def parse_iso_timestamps(s: pd.Series) -> pd.Series | None:
+    """ISO-8601 strings parsed by Arrow (naive, or UTC when they carry offsets); None if any value is not ISO."""
+    arr = to_arrow(s)
+    for typ in (pa.timestamp("us"), pa.timestamp("us", tz="UTC")):
+        try:
+            out = pc.cast(arr, typ)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        return pd.Series(out.to_pandas(), index=s.index, name=s.name)
+    return None

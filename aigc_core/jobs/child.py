@@ -122,6 +122,25 @@ def _done_message(job_id: str) -> str:
     return msg or "Done"
 
 
+def forked_main(job_id: str, log_file: str, env: dict[str, str]) -> None:
+    """Entry point in a forkserver child: own session, output to the job log, then :func:`run`."""
+    os.setsid()  # a Ctrl-C in the terminal reaches the supervisor only
+    os.environ.update(env)
+    fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115 - process-wide
+    sys.stderr = open(2, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115 - process-wide
+    from aigc_core.settings import reset_settings
+
+    reset_settings()
+    code = main([job_id])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     args = sys.argv[1:] if argv is None else argv

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
+import multiprocessing.process
 import os
 import signal
 import subprocess
@@ -29,13 +31,41 @@ from aigc_core.store.models import Job
 
 log = logging.getLogger("aigc_core.jobs.worker")
 
+# Imported once by the forkserver, so each job process starts with them (no connections are opened).
+PRELOAD = ["aigc_core.jobs.child", "aigc_core.jobs.demo", "alembic.command", "alembic.config", "alembic.script"]
+
+
+class ForkedProcess:
+    """A forkserver ``multiprocessing.Process`` with the ``subprocess.Popen`` methods the supervisor uses."""
+
+    def __init__(self, process: multiprocessing.process.BaseProcess) -> None:
+        self.process = process
+        self.pid = process.pid
+
+    def poll(self) -> int | None:
+        """The exit code (negative: killed by that signal), or None while running."""
+        return None if self.process.is_alive() else self.process.exitcode
+
+    def terminate(self) -> None:
+        """SIGTERM."""
+        self.process.terminate()
+
+    def kill(self) -> None:
+        """SIGKILL."""
+        self.process.kill()
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """Wait for the end; the exit code."""
+        self.process.join(timeout)
+        return self.process.exitcode
+
 
 @dataclass
 class Running:
     """A job process this supervisor started."""
 
     job_id: str
-    proc: subprocess.Popen[bytes]
+    proc: subprocess.Popen[bytes] | ForkedProcess
     slot: str  # "cpu" or "gpu:<device>"
     log_path: Path
     cancel_seen: float | None = None
@@ -82,6 +112,7 @@ class Supervisor:
         poll_s: float = 0.5,
         kill_after_s: float = 5.0,
         recover_every_s: float = 30.0,
+        fork: bool = True,
     ) -> None:
         self.settings = settings or get_settings()
         self.slots = self.settings.job_workers
@@ -96,6 +127,12 @@ class Supervisor:
         self._last_beat = 0.0
         self._last_recover = 0.0
         self.host = api.hostname()
+        self.mp = None
+        if fork and "forkserver" in multiprocessing.get_all_start_methods():
+            # A clean, single-threaded process with the job runner pre-imported forks each job: fast start,
+            # no inherited connections or CUDA state. Otherwise each job is a fresh interpreter.
+            self.mp = multiprocessing.get_context("forkserver")
+            self.mp.set_forkserver_preload(PRELOAD)
 
     # Loop ------------------------------------------------------------------------------
     def run(self) -> int:
@@ -103,6 +140,10 @@ class Supervisor:
         open_store(self.settings)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
+        if self.mp is not None:
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()  # pay the forkserver's start-up now, not on the first job
         recovered = api.recover_stale()
         self._last_recover = time.monotonic()
         log.info(
@@ -200,23 +241,33 @@ class Supervisor:
         dev = slot.removeprefix("gpu:")
         if slot.startswith("gpu:cuda:") and len(self.devices) > 1 and self.settings.device in ("auto", "cuda"):
             env["CUDA_VISIBLE_DEVICES"] = self._visible_id(dev)
-        with open(path, "ab") as out:
-            try:
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "aigc_core.jobs.child", job_id],
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    env=env,
-                    start_new_session=True,  # Ctrl-C in the terminal reaches the supervisor only
-                )
-            except OSError as exc:
-                api.finish(job_id, "failed", error=f"Could not start the job process: {exc}")
-                return
+        try:
+            proc = self._spawn(job_id, path, env)
+        except OSError as exc:
+            api.finish(job_id, "failed", error=f"Could not start the job process: {exc}")
+            return
         self.running[job_id] = Running(job_id, proc, slot, path)
         with session_scope() as s:
             s.execute(update(Job).where(Job.id == job_id).values(worker_pid=proc.pid))
         log.info("started job %s in process %d (%s)", job_id, proc.pid, slot)
+
+    def _spawn(self, job_id: str, path: Path, env: dict[str, str]) -> subprocess.Popen[bytes] | ForkedProcess:
+        if self.mp is not None:
+            from aigc_core.jobs import child
+
+            extra = {k: v for k, v in env.items() if os.environ.get(k) != v}
+            process = self.mp.Process(target=child.forked_main, args=(job_id, str(path), extra), name=f"job-{job_id}")
+            process.start()
+            return ForkedProcess(process)
+        with open(path, "ab") as out:
+            return subprocess.Popen(
+                [sys.executable, "-m", "aigc_core.jobs.child", job_id],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,  # Ctrl-C in the terminal reaches the supervisor only
+            )
 
     @staticmethod
     def _visible_id(dev: str) -> str:
@@ -327,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll", type=float, default=0.5, help="Seconds between queue checks.")
     parser.add_argument("--kill-after", type=float, default=5.0, help="Seconds between SIGTERM and SIGKILL.")
     parser.add_argument("--recover-every", type=float, default=30.0, help="Seconds between orphaned-job checks.")
+    parser.add_argument(
+        "--no-fork", action="store_true", help="Start each job as a fresh interpreter instead of a forkserver child."
+    )
     args = parser.parse_args(argv)
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -335,7 +389,13 @@ def main(argv: list[str] | None = None) -> int:
             "AIGC_QUEUE_URL is set but the store's jobs table is the queue; workers on several machines share "
             "it through AIGC_DATABASE_URL (see docs/jobs.md)."
         )
-    sup = Supervisor(settings, poll_s=args.poll, kill_after_s=args.kill_after, recover_every_s=args.recover_every)
+    sup = Supervisor(
+        settings,
+        poll_s=args.poll,
+        kill_after_s=args.kill_after,
+        recover_every_s=args.recover_every,
+        fork=not args.no_fork,
+    )
     return sup.run()
 
 

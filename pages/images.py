@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 import streamlit as st
 
-from pages._ui import empty_state, page_header
+from aigc_core.errors import UserInputError
+from aigc_core.images import gallery
+from aigc_core.images.brand import kit_names
+from aigc_core.images.generate import generate_images
+from aigc_core.images.jobs import jobs_available, submit_batch
+from aigc_core.images.presets import ASPECT_PRESETS, STYLE_PRESETS, expand_style
+from aigc_core.images.request import BATCH_JOB_THRESHOLD, MAX_IMAGES, ImageRequest
+from aigc_core.images.status import ModelStatus, model_status
+from pages._ui import empty_state, guard, page_header, show_error
 
-page_header(
-    "Images",
-    "Draft product visuals from a prompt or a sketch; reproduce any image exactly from its saved settings.",
-)
-empty_state(
-    "Image generation is not available yet. It will offer style and aspect-ratio presets, seeds, image-to-image "
-    "from an upload, a per-step progress bar and a gallery that keeps every image's settings.",
-)
-st.subheader("Pointing the studio at a diffusion model")
-st.markdown(
-    """
+CUSTOM = "Custom size"
+ALL_KITS = "Every brand kit"
+HOW_TO = """
 No diffusion weights can be installed from PyPI, so this page needs a model you provide. Set
 `AIGC_TEXT_TO_IMAGE_MODEL` before starting the app to one of:
 
@@ -29,4 +32,421 @@ No diffusion weights can be installed from PyPI, so this page needs a model you 
 For example: `AIGC_TEXT_TO_IMAGE_MODEL=/models/sd-turbo ./run app`. A GPU with 6 GB or more is recommended;
 on a CPU, SD-Turbo makes a 512×512 image in about 10–30 s.
 """
+
+page_header(
+    "Images",
+    "Draft product visuals from a prompt or a sketch; reproduce any image exactly from its saved settings.",
 )
+
+
+# ----------------------------------------------------------------------------------------------
+# Model and form state
+# ----------------------------------------------------------------------------------------------
+def explain_no_model(status: ModelStatus) -> None:
+    """The empty state when no diffusion model can be loaded: why, and how to point at one."""
+    empty_state(
+        "Image generation needs a diffusion model, and none is available yet. Once one is set, this page offers "
+        "style and aspect-ratio presets, seeds, image-to-image from an upload, a per-step progress bar and a "
+        "gallery that keeps every image's settings.",
+    )
+    st.caption(f"Why: {status.reason}" + (f" {status.hint}" if status.hint else ""))
+    st.subheader("Pointing the studio at a diffusion model")
+    st.markdown(HOW_TO)
+
+
+def set_model_defaults(status: ModelStatus) -> None:
+    """Form defaults (set once, so restored settings can overwrite them) and per-model steps/guidance
+    (turbo: 1 step, guidance 0), reset when the model changes."""
+    lp = status.loaded
+    if lp is None:
+        return
+    ss = st.session_state
+    for key, value in {
+        "img_prompt": "",
+        "img_negative": "",
+        "img_style": "None",
+        "img_style_prompt": "",
+        "img_style_negative": "",
+        "img_aspect": "1:1",
+        "img_width": lp.native,
+        "img_height": lp.native,
+        "img_n": 1,
+        "img_seed_mode": "Random",
+        "img_seed": 42,
+        "img_strength": 0.5,
+    }.items():
+        ss.setdefault(key, value)
+    if ss.get("img_defaults_for") == lp.name:
+        return
+    st.session_state["img_defaults_for"] = lp.name
+    st.session_state["img_steps"] = lp.default_steps
+    st.session_state["img_guidance"] = float(lp.default_guidance)
+    st.session_state["img_scheduler"] = status.schedulers[0]
+
+
+def apply_pending_settings(status: ModelStatus) -> None:
+    """Fill the form from settings restored from a PNG or a gallery image (before the widgets exist)."""
+    s = st.session_state.pop("img_pending_settings", None)
+    if not s:
+        return
+    st.session_state["img_prompt"] = str(s.get("user_prompt") or s.get("prompt") or "")
+    st.session_state["img_negative"] = str(s.get("user_negative_prompt") or "")
+    style = str(s.get("style") or "None")
+    st.session_state["img_style"] = style if style in STYLE_PRESETS else "None"
+    st.session_state["img_style_prev"] = st.session_state["img_style"]
+    st.session_state["img_style_prompt"] = str(s.get("style_prompt") or "")
+    st.session_state["img_style_negative"] = str(s.get("style_negative") or "")
+    aspect = str(s.get("aspect") or "")
+    st.session_state["img_aspect"] = aspect if aspect in ASPECT_PRESETS else CUSTOM
+    st.session_state["img_width"] = int(s.get("width") or 512)
+    st.session_state["img_height"] = int(s.get("height") or 512)
+    if s.get("steps"):
+        st.session_state["img_steps"] = int(s["steps"])
+    if s.get("guidance") is not None:
+        st.session_state["img_guidance"] = float(s["guidance"])
+    sched = str(s.get("scheduler") or "")
+    if sched in status.schedulers:
+        st.session_state["img_scheduler"] = sched
+    if s.get("seed") is not None:
+        st.session_state["img_seed_mode"] = "Fixed"
+        st.session_state["img_seed"] = int(s["seed"])
+    st.session_state["img_n"] = 1
+    if s.get("strength"):
+        st.session_state["img_strength"] = float(s["strength"])
+    st.session_state["img_restored_note"] = (
+        f"Settings restored (seed {s.get('seed')}, {s.get('width')}×{s.get('height')}, model {s.get('model')})."
+        + (" It was image-to-image: upload the same source image to repeat it." if s.get("source_hash") else "")
+    )
+
+
+def on_style_change() -> None:
+    """Show the chosen preset's fragments in the editable text areas."""
+    pos, neg = expand_style(st.session_state.get("img_style"))
+    st.session_state["img_style_prompt"] = pos
+    st.session_state["img_style_negative"] = neg
+
+
+# ----------------------------------------------------------------------------------------------
+# Generate tab
+# ----------------------------------------------------------------------------------------------
+def build_request(status: ModelStatus) -> ImageRequest:
+    """The ImageRequest described by the form."""
+    ss = st.session_state
+    aspect = ss.get("img_aspect", "1:1")
+    width = height = None
+    if aspect == CUSTOM:
+        width, height = int(ss.get("img_width", 512)), int(ss.get("img_height", 512))
+    upload = ss.get("img_init")
+    style = ss.get("img_style", "None")
+    kit = ss.get("img_kit", ALL_KITS)
+    return ImageRequest(
+        prompt=ss.get("img_prompt", ""),
+        negative_prompt=ss.get("img_negative", ""),
+        model=status.value,
+        style=None if style == "None" else style,
+        style_prompt=ss.get("img_style_prompt", ""),
+        style_negative=ss.get("img_style_negative", ""),
+        aspect=None if aspect == CUSTOM else aspect,
+        width=width,
+        height=height,
+        steps=int(ss.get("img_steps", 1)),
+        guidance=float(ss.get("img_guidance", 0.0)),
+        scheduler=ss.get("img_scheduler", "Model default"),
+        seed=int(ss.get("img_seed", 0)) if ss.get("img_seed_mode") == "Fixed" else None,
+        num_images=int(ss.get("img_n", 1)),
+        init_image=upload.getvalue() if upload is not None else None,
+        strength=float(ss.get("img_strength", 0.5)),
+        brand_kit=None if kit == ALL_KITS else kit,
+    )
+
+
+def result_payload(result: Any) -> dict[str, Any]:
+    """What the page keeps of a result between reruns (bytes, not PIL images)."""
+    return {
+        "images": [{"png": g.png, "seed": g.seed, "id": g.generation_id, "size": g.image.size} for g in result.images],
+        "notes": list(result.notes),
+        "memory": list(result.memory_actions),
+        "cancelled": result.cancelled,
+        "elapsed_s": result.elapsed_s,
+        "seed": result.settings.get("seed"),
+        "steps": result.settings.get("steps"),
+    }
+
+
+def run_inline(request: ImageRequest) -> None:
+    """Generate here with a per-step progress bar; Cancel (a rerun) interrupts between steps."""
+    bar = st.progress(0.0, text="Starting…")
+    st.button("Cancel", key="img_cancel", on_click=lambda: st.session_state.update(img_cancelled=True))
+    st.session_state["img_cancelled"] = False
+
+    def on_step(done: int, total: int) -> None:
+        bar.progress(min(1.0, done / max(total, 1)), text=f"Step {done} of {total}")
+
+    try:
+        with st.spinner("Generating…"):
+            result = generate_images(
+                request, on_step=on_step, should_stop=lambda: bool(st.session_state.get("img_cancelled"))
+            )
+    except Exception as exc:
+        bar.empty()
+        show_error(exc)
+        return
+    bar.empty()
+    st.session_state["img_result"] = result_payload(result)
+
+
+def render_result() -> None:
+    """The last result: notes, seed, grid with downloads."""
+    res = st.session_state.get("img_result")
+    if not res:
+        return
+    if res["cancelled"]:
+        st.warning("Generation was cancelled.", icon=":material/cancel:")
+    for note in res["notes"]:
+        st.info(note, icon=":material/straighten:")
+    if res["memory"]:
+        st.caption("Memory care: " + "; ".join(res["memory"]))
+    images = res["images"]
+    if not images:
+        return
+    seeds = [i["seed"] for i in images]
+    seed_text = f"Seed {seeds[0]}" if len(seeds) == 1 else f"Seeds {seeds[0]}–{seeds[-1]} (one per image)"
+    st.markdown(f"**{seed_text}** · {res['steps']} step(s) · {res['elapsed_s']:.1f} s · saved to the gallery")
+    cols = st.columns(min(4, len(images)))
+    for n, img in enumerate(images):
+        with cols[n % len(cols)]:
+            st.image(img["png"], caption=f"seed {img['seed']}", width="stretch")
+            st.download_button(
+                "Download PNG",
+                img["png"],
+                file_name=f"aigc_{img['seed']}.png",
+                mime="image/png",
+                key=f"img_dl_{img['id'] or n}",
+            )
+
+
+def generate_tab(status: ModelStatus) -> None:
+    """The form, the Generate button and the result."""
+    lp = status.loaded
+    assert lp is not None
+    st.caption("Model: " + status.line())
+    note = st.session_state.pop("img_restored_note", None)
+    if note:
+        st.success(note, icon=":material/restore:")
+    st.text_area("Prompt", key="img_prompt", placeholder="a glass water bottle on moss, morning light", height=80)
+    st.text_input("Negative prompt (what to avoid)", key="img_negative", placeholder="text, watermark, blurry")
+    c1, c2, c3 = st.columns(3)
+    c1.selectbox("Style preset", list(STYLE_PRESETS), key="img_style", on_change=on_style_change)
+    c2.selectbox(
+        "Aspect ratio",
+        [*ASPECT_PRESETS, CUSTOM],
+        key="img_aspect",
+        format_func=lambda a: a if a == CUSTOM else f"{a} · {ASPECT_PRESETS[a].channels}",
+    )
+    c3.selectbox("Brand kit (banned words)", [ALL_KITS, *(guard(kit_names) or [])], key="img_kit")
+    if st.session_state.get("img_style", "None") != "None":
+        s1, s2 = st.columns(2)
+        s1.text_area("Style words added to the prompt (editable)", key="img_style_prompt", height=80)
+        s2.text_area("Style words added to the negative prompt (editable)", key="img_style_negative", height=80)
+    if st.session_state.get("img_aspect") == CUSTOM:
+        w1, w2 = st.columns(2)
+        w1.number_input("Width (px)", 8, 4096, step=8, key="img_width")
+        w2.number_input("Height (px)", 8, 4096, step=8, key="img_height")
+    d1, d2, d3 = st.columns(3)
+    d1.number_input("Images per prompt", 1, MAX_IMAGES, key="img_n")
+    d2.radio("Seed", ["Random", "Fixed"], horizontal=True, key="img_seed_mode")
+    fixed = st.session_state.get("img_seed_mode") == "Fixed"
+    d3.number_input("Seed value", 0, 2**32 - 1 - MAX_IMAGES, key="img_seed", disabled=not fixed)
+    with st.expander("Image-to-image (start from a sketch or photo)"):
+        st.file_uploader("Source image", type=["png", "jpg", "jpeg", "webp"], key="img_init")
+        st.slider("Strength (how much to change it)", 0.05, 1.0, step=0.05, key="img_strength")
+    with st.expander("Advanced"):
+        a1, a2, a3 = st.columns(3)
+        a1.number_input("Steps", 1, 150, key="img_steps", help=f"This model's default: {lp.default_steps}.")
+        a2.number_input(
+            "Guidance", 0.0, 30.0, step=0.5, key="img_guidance", help=f"This model's default: {lp.default_guidance}."
+        )
+        a3.selectbox("Scheduler", status.schedulers, key="img_scheduler")
+    n = int(st.session_state.get("img_n", 1))
+    use_job = n > BATCH_JOB_THRESHOLD and jobs_available()
+    label = f"Generate {n} images in the background" if use_job else "Generate"
+    if st.button(label, key="img_generate", type="primary"):
+        request = guard(build_request, status)
+        if request is not None:
+            if use_job:
+                job_id = guard(submit_batch, request, owner="images")
+                if job_id:
+                    st.session_state["img_job"] = job_id
+            else:
+                run_inline(request)
+    job_panel()
+    render_result()
+
+
+def job_panel() -> None:
+    """Progress of a background batch; its images land in the gallery."""
+    job_id = st.session_state.get("img_job")
+    if not job_id:
+        return
+    from aigc_core import jobs
+
+    job = guard(jobs.get, job_id)
+    if job is None:
+        return
+    st.progress(float(job.progress or 0.0), text=f"Batch job {job_id} · {job.status}: {job.message}")
+    st.page_link("pages/models_jobs.py", label="Follow it on Models & jobs", icon=":material/memory:")
+    st.button("Refresh", key="img_job_refresh")
+
+
+# ----------------------------------------------------------------------------------------------
+# Gallery tab
+# ----------------------------------------------------------------------------------------------
+def gallery_tab() -> None:
+    """Filters, grid with selection, detail view, zip download and restore-from-PNG."""
+    restore = st.file_uploader("Restore settings from a PNG made here", type=["png"], key="gal_restore")
+    if restore is not None and st.button("Restore these settings", key="gal_restore_go"):
+        try:
+            st.session_state["img_pending_settings"] = gallery.restore_settings(restore.getvalue())
+            st.rerun()
+        except UserInputError as exc:
+            show_error(exc)
+    opts = guard(gallery.filter_options) or {"models": [], "styles": []}
+    f1, f2, f3, f4, f5 = st.columns([2, 2, 2, 3, 1])
+    dates = f1.date_input("Dates", value=(), key="gal_dates")
+    model = f2.selectbox("Model", ["All models", *opts["models"]], key="gal_model")
+    style = f3.selectbox("Style", ["All styles", *opts["styles"]], key="gal_style")
+    search = f4.text_input("Prompt contains", key="gal_search")
+    favs = f5.checkbox("★ only", key="gal_favs")
+    start = end = None
+    if isinstance(dates, tuple | list) and dates:
+        start, end = dates[0], dates[-1]
+    elif isinstance(dates, date):
+        start = end = dates
+    items = guard(
+        gallery.list_images,
+        start=start,
+        end=end,
+        model=None if model == "All models" else model,
+        style=None if style == "All styles" else style,
+        search=search,
+        favourites_only=favs,
+    )
+    if items is None:
+        return
+    if not items:
+        empty_state("No images match.", hint="Generate some on the Generate tab, or loosen the filters.")
+        return
+    open_id = st.session_state.get("gal_open")
+    if open_id and any(i.id == open_id for i in items):
+        detail(next(i for i in items if i.id == open_id))
+        st.divider()
+    st.caption(f"{len(items)} image(s), newest first.")
+    cols = st.columns(4)
+    selected: list[str] = []
+    for n, item in enumerate(items[:120]):
+        with cols[n % 4]:
+            try:
+                st.image(item.png(), width="stretch")
+            except Exception as exc:  # a missing file shows as a message, the row stays deletable
+                show_error(exc)
+            star = "★ " if item.favourite else ""
+            st.caption(f"{star}{item.prompt[:60]} · seed {item.seed}")
+            if st.checkbox("Select", key=f"gal_sel_{item.id}"):
+                selected.append(item.id)
+            st.button(
+                "Details", key=f"gal_open_{item.id}", on_click=lambda i=item.id: st.session_state.update(gal_open=i)
+            )
+    if selected:
+        data = guard(gallery.zip_images, selected)
+        if data:
+            st.download_button(
+                f"Download {len(selected)} selected as a zip",
+                data,
+                file_name="aigc_images.zip",
+                mime="application/zip",
+                key="gal_zip",
+            )
+
+
+def detail(item: Any) -> None:
+    """One image large, its settings, and what can be done with it."""
+    st.subheader("Image detail")
+    left, right = st.columns([3, 2])
+    with left:
+        png = guard(item.png)
+        if png:
+            st.image(png, width="stretch")
+    with right:
+        s = item.settings
+        st.markdown(f"**Prompt:** {s.get('prompt', '')}")
+        if s.get("negative_prompt"):
+            st.markdown(f"**Negative:** {s['negative_prompt']}")
+        rows = {
+            k: s.get(k)
+            for k in (
+                "model",
+                "model_revision",
+                "scheduler",
+                "steps",
+                "guidance",
+                "seed",
+                "width",
+                "height",
+                "strength",
+                "style",
+                "aspect",
+                "mode",
+                "device",
+                "dtype",
+                "created_at",
+            )
+            if s.get(k) not in (None, "")
+        }
+        st.table({"setting": list(rows), "value": [str(v) for v in rows.values()]})
+        b1, b2, b3 = st.columns(3)
+        if b1.button("Reproduce", key="gal_repro", help="Same settings and seed: the same image on this device."):
+            res = guard(gallery.reproduce, item.id)
+            if res is not None:
+                st.session_state["img_result"] = result_payload(res)
+                st.success("Reproduced; the copy is in the gallery and on the Generate tab.")
+        if b2.button("Vary", key="gal_vary", help="Same settings, a new seed."):
+            res = guard(gallery.vary, item.id)
+            if res is not None:
+                st.session_state["img_result"] = result_payload(res)
+                st.success(f"New variation with seed {res.seeds[0]} (on the Generate tab and in the gallery).")
+        fav_label = "Unfavourite" if item.favourite else "★ Favourite"
+        if b3.button(fav_label, key="gal_fav_toggle"):
+            guard(gallery.set_favourite, item.id, not item.favourite)
+            st.rerun()
+        c1, c2, c3 = st.columns(3)
+        if png:
+            c1.download_button("Download", png, file_name=f"aigc_{item.id}.png", mime="image/png", key="gal_dl_one")
+        if c2.button("Use settings", key="gal_use", help="Fill the Generate form with these settings."):
+            st.session_state["img_pending_settings"] = item.settings
+            st.rerun()
+        confirm = c3.checkbox("Confirm delete", key="gal_del_confirm")
+        deleting = st.button("Delete image", key="gal_delete", disabled=not confirm)
+        if deleting and guard(gallery.delete_images, [item.id]):
+            st.session_state.pop("gal_open", None)
+            st.rerun()
+        st.button("Close", key="gal_close", on_click=lambda: st.session_state.pop("gal_open", None))
+
+
+# ----------------------------------------------------------------------------------------------
+# Page
+# ----------------------------------------------------------------------------------------------
+with st.spinner("Loading the image model (the first time can take a minute)…"):
+    status = model_status()
+if not status.available:
+    explain_no_model(status)
+    tab_gallery = st.tabs(["Gallery"])[0]
+    with tab_gallery:
+        gallery_tab()
+else:
+    set_model_defaults(status)
+    apply_pending_settings(status)
+    tab_gen, tab_gallery = st.tabs(["Generate", "Gallery"])
+    with tab_gen:
+        generate_tab(status)
+    with tab_gallery:
+        gallery_tab()

@@ -46,3 +46,9 @@ def check_prompt(prompt: str, kit: str | None = None) -> None:
             "The prompt uses words your brand kit bans: " + ", ".join(f"“{w}”" for w in found) + ".",
             hint="Rephrase the prompt (the negative prompt may name them), or edit the brand kit on the Ad copy page.",
         )
+
+
+def kit_names() -> list[str]:
+    """Names of the brand kits (for the page's selector)."""
+    with session_scope() as s:
+        return list(s.scalars(select(BrandKit.name).order_by(BrandKit.name)))

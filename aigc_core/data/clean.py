@@ -24,6 +24,7 @@ from aigc_core.data.textops import (
     RT_RE,
     URL_RE,
     duplicated,
+    in_chunks,
     normalise_for_dedup,
     parse_iso_timestamps,
     replace,
@@ -157,7 +158,7 @@ def _examples(before: pa.ChunkedArray, after: pa.ChunkedArray, n: int = 3) -> tu
 
 def _transform(df: pd.DataFrame, col: str, name: str, fn: Any) -> StepReport:
     before = to_arrow(df[col])
-    after = fn(before)
+    after = in_chunks(before, fn)  # slice by slice: only one slice's temporaries alive at a time
     changed, ex = _examples(before, after)
     df[col] = to_series(after, df.index, col)
     return StepReport(name, len(df), len(df), changed=changed, examples=ex)
@@ -203,7 +204,7 @@ def _fix_unicode(arr: pa.ChunkedArray) -> pa.ChunkedArray:
     idx = np.flatnonzero(suspect)
     if len(idx) == 0:
         return arr
-    whole = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    whole = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr  # a no-op on a slice
     fixed = _fix_tokens(whole.take(pa.array(idx)).to_pylist())
     mask = np.zeros(len(whole), dtype=bool)
     mask[idx] = True
@@ -234,7 +235,7 @@ def _mask_pii(arr: pa.ChunkedArray) -> pa.ChunkedArray:
     cand = pc.fill_null(pc.match_substring_regex(arr, CARD_CANDIDATE_RE), False).to_numpy(zero_copy_only=False)
     idx = np.flatnonzero(cand)
     if len(idx):
-        whole = arr.combine_chunks()
+        whole = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
         fixed = [_mask_card(v) for v in whole.take(pa.array(idx)).to_pylist()]
         mask = np.zeros(len(whole), dtype=bool)
         mask[idx] = True

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from aigc_core.errors import NotFoundError, UserInputError
 from aigc_core.store import Generation, session_scope
@@ -102,7 +102,6 @@ def save_result(result: CopyResult, *, job_id: str | None = None) -> str:
                 "new_tokens": result.new_tokens,
                 "seconds": round(result.seconds, 3),
                 "first_token_s": result.first_token_s,
-                "search": " ".join([brief.as_text(), *(v.text for v in result.variants)]).lower(),
             },
         )
         s.add(row)
@@ -110,25 +109,29 @@ def save_result(result: CopyResult, *, job_id: str | None = None) -> str:
         return row.id
 
 
+SEARCH_WINDOW = 5000  # newest generations scanned by a text search
+
+
+def _haystack(row: Generation) -> str:
+    texts = [row.prompt or "", *(str(v.get("text", "")) for v in row.outputs or [])]
+    return "\n".join(texts).lower()
+
+
 def list_history(
     search: str = "", *, favourites_only: bool = False, limit: int = 50, offset: int = 0
 ) -> list[HistoryEntry]:
-    """Generations, newest first; ``search`` matches brief and variant text (case-insensitive)."""
+    """Generations, newest first; every word of ``search`` must occur in the brief or a variant (any case;
+    matched in Python so Chinese text is found too — JSON columns store it escaped)."""
+    words = [w.lower() for w in (search or "").split()]
     with session_scope() as s:
         q = select(Generation).where(Generation.kind == KIND)
         if favourites_only:
             q = q.where(Generation.favourite.is_(True))
-        for word in (search or "").split():
-            like = f"%{word.lower()}%"
-            q = q.where(or_(Generation.prompt.ilike(like), Generation.outputs.cast(_text()).ilike(like)))
-        q = q.order_by(Generation.created_at.desc()).limit(limit).offset(offset)
-        return [_entry(r) for r in s.scalars(q)]
-
-
-def _text() -> Any:
-    from sqlalchemy import Text
-
-    return Text()
+        q = q.order_by(Generation.created_at.desc())
+        if not words:
+            return [_entry(r) for r in s.scalars(q.limit(limit).offset(offset))]
+        hits = [r for r in s.scalars(q.limit(SEARCH_WINDOW)) if all(w in _haystack(r) for w in words)]
+        return [_entry(r) for r in hits[offset : offset + limit]]
 
 
 def get_entry(generation_id: str) -> HistoryEntry:

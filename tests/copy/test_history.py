@@ -41,6 +41,19 @@ def test_search(saved: str) -> None:
     assert [e.id for e in history.list_history("aquapure")] == [saved]
     assert [e.id for e in history.list_history("summit")] == [saved]  # variant text is searchable
     assert history.list_history("nothing-like-this") == []
+    assert [e.id for e in history.list_history("AQUAPURE summit")] == [saved]  # every word, any case
+
+
+def test_search_finds_chinese_text(tiny_lm, monkeypatch) -> None:
+    monkeypatch.setattr(gen, "_forward", lambda prep, lm, n, *, seed, streamer=None: ([ROWS[2]] * n, 8))
+    res = gen.generate_copy(
+        {"product": "保温杯", "channel": "social_post", "language": "zh", "n_variants": 1, "max_new_tokens": 16},
+        lm=tiny_lm,
+        sentiment=False,
+        save=True,
+    )
+    assert [e.id for e in history.list_history("冰爽")] == [res.generation_id]
+    assert [e.id for e in history.list_history("保温杯")] == [res.generation_id]
 
 
 def test_rating_and_favourites(saved: str) -> None:

@@ -300,6 +300,23 @@ def _monitor_header(info: mon.MonitorInfo) -> None:
                 st.session_state["sent_flash_report"] = report.summary()
                 _score(info.id)
                 st.rerun()
+    with st.expander("Watch a folder", icon=":material/folder_open:"):
+        st.caption("New files dropped into this folder (same columns as the mapping) are appended as batches.")
+        folder = st.text_input(
+            "Folder on the server", value=info.meta.get("watch_folder", ""), key=f"sent_watch_{info.id}"
+        )
+        c1, c2 = st.columns(2)
+        if c1.button("Save folder", key=f"sent_watch_save_{info.id}") and guard(mon.set_watch_folder, info.id, folder):
+            st.rerun()
+        if info.meta.get("watch_folder") and c2.button("Check for new files now", key=f"sent_watch_poll_{info.id}"):
+            found = guard(mon.poll_folder, info.id)
+            if found is not None:
+                st.session_state["sent_flash_report"] = (
+                    " ".join(f"{name}: {rep.summary()}" for name, rep in found) or "No new files in the folder."
+                )
+                if found:
+                    _score(info.id)
+                st.rerun()
     _label_mapping_editor(info)
     batches = info.meta.get("batches") or []
     last = batches[-1] if batches else None

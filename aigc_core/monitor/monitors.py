@@ -566,6 +566,44 @@ def delete_monitor(monitor_id: str) -> None:
     shutil.rmtree(monitor_dir(info.id), ignore_errors=True)
 
 
+WATCH_SUFFIXES = (".csv", ".tsv", ".xlsx", ".json", ".jsonl", ".parquet")
+
+
+def set_watch_folder(monitor_id: str, folder: str | Path | None) -> MonitorInfo:
+    """Set (or clear, with None/'') the folder whose new files are appended as batches by :func:`poll_folder`."""
+    if folder:
+        path = Path(folder).expanduser()
+        if not path.is_dir():
+            raise UserInputError(f"The folder {str(folder)!r} does not exist.", hint="Give an existing folder path.")
+        _update_meta(monitor_id, watch_folder=str(path.resolve()))
+    else:
+        _update_meta(monitor_id, watch_folder="")
+    return get_monitor(monitor_id)
+
+
+def poll_folder(monitor_id: str) -> list[tuple[str, IngestReport]]:
+    """Append every file of the watched folder not seen before (by name, size and modification time)."""
+    info = get_monitor(monitor_id)
+    folder = info.meta.get("watch_folder") or ""
+    if not folder:
+        raise UserInputError("This monitor watches no folder.", hint="Set a folder to watch first.")
+    path = Path(folder)
+    if not path.is_dir():
+        raise UserInputError(f"The watched folder {folder!r} is gone.", hint="Set another folder.")
+    seen = set(info.meta.get("watch_seen", []))
+    out: list[tuple[str, IngestReport]] = []
+    for f in sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in WATCH_SUFFIXES):
+        stamp = f"{f.name}|{f.stat().st_size}|{f.stat().st_mtime_ns}"
+        if stamp in seen:
+            continue
+        report = append_batch(info.id, read_table(f.read_bytes(), f.name))
+        report.notes.append(f"From {f.name}.")
+        seen.add(stamp)
+        _update_meta(info.id, watch_seen=sorted(seen)[-5000:])
+        out.append((f.name, report))
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # Scoring
 # --------------------------------------------------------------------------------------------

@@ -145,3 +145,22 @@ def test_monitor_from_a_dataset_version(settings, fake_scorer) -> None:
     assert info.dataset_version_id == version.id and rep.n_kept == 4
     assert mon.score_pending(info.id).n_rows == 4
     assert mon.monitor_data(info.id).count(Filters(topics=("air",))) == 3
+
+
+def test_watched_folder_appends_new_files_once(settings, fake_scorer, tmp_path) -> None:
+    info, _ = mon.create_monitor("watch", mapping=MAPPING, frame=_frame(5))
+    with pytest.raises(UserInputError):
+        mon.poll_folder(info.id)
+    with pytest.raises(UserInputError):
+        mon.set_watch_folder(info.id, tmp_path / "missing")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    mon.set_watch_folder(info.id, inbox)
+    _frame(4, start=100).to_csv(inbox / "a.csv", index=False)
+    (inbox / "notes.txt").write_text("ignored")
+    found = mon.poll_folder(info.id)
+    assert [name for name, _ in found] == ["a.csv"] and found[0][1].n_kept == 4
+    assert mon.poll_folder(info.id) == []  # seen files are not appended twice
+    _frame(3, start=200).to_parquet(inbox / "b.parquet", index=False)
+    assert [name for name, _ in mon.poll_folder(info.id)] == ["b.parquet"]
+    assert mon.score_pending(info.id).n_rows == 12

@@ -937,7 +937,10 @@ def registry_classifiers() -> list[tuple[str, str]]:
             .where(ModelVersion.task == "text-classification")
             .order_by(ModelVersion.promoted.desc(), ModelVersion.created_at.desc())
         ).all()
-    return [(f"registry:{vid}", f"{name}{' (promoted)' if promoted else ''}") for vid, name, promoted in rows]
+    out = [(f"registry:{vid}", f"{name}{' (promoted)' if promoted else ''}") for vid, name, promoted in rows]
+    if any(promoted for _, _, promoted in rows):  # follows whichever version is promoted when scoring
+        out.insert(0, ("registry:promoted", "The promoted classifier (whichever is promoted)"))
+    return out
 
 
 def guess_mapping(columns: list[str]) -> dict[str, str]:

@@ -164,3 +164,22 @@ def test_watched_folder_appends_new_files_once(settings, fake_scorer, tmp_path) 
     _frame(3, start=200).to_parquet(inbox / "b.parquet", index=False)
     assert [name for name, _ in mon.poll_folder(info.id)] == ["b.parquet"]
     assert mon.score_pending(info.id).n_rows == 12
+
+
+def test_model_choices_and_mapping_guess(settings) -> None:
+    from aigc_core.store import ModelVersion, session_scope
+
+    assert mon.registry_classifiers() == []
+    with session_scope() as s:
+        s.add(ModelVersion(id="v1", task="text-classification", name="brand-sent", path="/x", promoted=True))
+        s.add(ModelVersion(id="v2", task="text-generation", name="lm", path="/y"))
+    assert mon.registry_classifiers() == [
+        ("registry:promoted", "The promoted classifier (whichever is promoted)"),
+        ("registry:v1", "brand-sent (promoted)"),
+    ]
+    assert mon.guess_mapping(["Tweet", "created_at", "topic", "tweet_id"]) == {
+        "text": "Tweet",
+        "timestamp": "created_at",
+        "topic": "topic",
+        "id": "tweet_id",
+    }

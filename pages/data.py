@@ -44,9 +44,16 @@ def _set_work(version_id: str, message: str = "") -> None:
     st.rerun()
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _load(version_id: str) -> pd.DataFrame:
+    """A version's rows, shared (not copied) between reruns; versions are immutable and nothing mutates them."""
     return D.load_version(version_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _profile(version_id: str, roles: tuple[tuple[str, str], ...]) -> D.Profile:
+    """The profile of a version under given roles, computed once."""
+    return D.profile(_load(version_id), D.Roles(**dict(roles)))
 
 
 def _parse(raw: bytes, name: str, options: dict[str, Any]) -> D.ReadResult | None:
@@ -202,7 +209,7 @@ with tab_profile:
         if v is not None and df is not None:
             st.markdown("**Column roles** (inferred; change them if they are wrong)")
             roles = _roles_editor(v, [str(c) for c in df.columns])
-            prof = guard(D.profile, df, roles)
+            prof = guard(_profile, v.id, tuple(sorted(roles.to_dict().items())))
             if prof is not None:
                 m = st.columns(5)
                 m[0].metric("Rows", f"{prof.rows:,}")

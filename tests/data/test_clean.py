@@ -160,3 +160,28 @@ def test_split_stratified_and_fallback(tweets_df: pd.DataFrame) -> None:
         split(big, validation=-0.1)
     with pytest.raises(UserInputError, match="too little for training"):
         split(big, validation=0.5, test=0.45)
+
+
+def test_vectorised_helpers_match_pandas() -> None:
+    import pyarrow.compute as pc
+
+    from aigc_core.data.textops import duplicated, in_chunks, to_arrow
+
+    s = pd.Series(["a", "b", "a", None, "c", None, "b"], dtype="str")
+    assert duplicated(s).tolist() == s.duplicated().tolist()
+    arr = to_arrow(pd.Series([f"x{i}" for i in range(10)], dtype="str"))
+    out = in_chunks(arr, pc.utf8_upper, rows=3)
+    assert out.num_chunks == 4 and out.to_pylist() == [f"X{i}" for i in range(10)]
+
+
+def test_clean_is_slice_independent(monkeypatch: pytest.MonkeyPatch) -> None:
+    import aigc_core.data.textops as T
+
+    texts = ["cafÃ© @bob http://x.co", "mail a@b.co", "  RT @x: hi  ", "ok", "cafÃ© again"] * 3
+    df = pd.DataFrame({"text": texts})
+    recipe = Recipe(mask_pii=True, remove_rt=True, remove_urls=True, remove_mentions=True, dedup="normalised")
+    whole = clean(df, recipe, Roles(text="text")).df["text"].tolist()
+    monkeypatch.setattr(T, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(T.in_chunks, "__defaults__", (2,))
+    sliced = clean(df, recipe, Roles(text="text")).df["text"].tolist()
+    assert sliced == whole == ["café", "mail [EMAIL]", "hi", "ok", "café again"]

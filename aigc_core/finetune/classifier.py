@@ -278,10 +278,10 @@ def train_classifier(
         f"training {len(train_ds)} examples, {len(data.labels)} classes, {plan.total_steps} steps, "
         f"device {device}, precision {plan.precision}, LoRA {'on' if params.lora.enabled else 'off'}"
     )
-    t0 = time.monotonic()
+    t0, c0 = time.monotonic(), time.process_time()
     with oom_guard(device):
         result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    runtime = time.monotonic() - t0
+    runtime, cpu_s = time.monotonic() - t0, time.process_time() - c0
     return TrainOutcome(
         model=trainer.model,
         tokenizer=tokenizer,
@@ -292,7 +292,7 @@ def train_classifier(
         checkpoint_dir=out_dir,
         samples_per_s=float(result.metrics.get("train_samples_per_second") or 0.0) or progress.samples_per_s,
         train_runtime_s=runtime,
-        extra={"plan": plan.__dict__},
+        extra={"plan": plan.__dict__, "train_cpu_s": cpu_s, "n_train": len(train_ds)},
     )
 
 

@@ -7,7 +7,6 @@ folder (fast). Build it ahead of time with ``python -m aigc_core.models.gguf_cac
 
 from __future__ import annotations
 
-import copy
 import functools
 import hashlib
 import json
@@ -76,15 +75,13 @@ def _convert(gguf_path: Path, out: Path) -> None:
 
     src, name = str(gguf_path.parent), gguf_path.name
     tok = AutoTokenizer.from_pretrained(src, gguf_file=name)
-    dequantised = AutoModelForCausalLM.from_pretrained(src, gguf_file=name)
-    # transformers marks a GGUF-loaded model as quantized and refuses to save it: copy the (already
-    # dequantised) weights into a plain model built from the same config without the quantization entry.
-    config = copy.deepcopy(dequantised.config)
-    if hasattr(config, "quantization_config"):
-        delattr(config, "quantization_config")
-    plain = AutoModelForCausalLM.from_config(config)
-    plain.load_state_dict(dequantised.state_dict(), strict=True)
-    plain.save_pretrained(str(out))
+    model = AutoModelForCausalLM.from_pretrained(src, gguf_file=name)
+    # transformers marks a GGUF-loaded model as quantized and refuses to save it, although its weights are
+    # already dequantised: drop the marker so it saves as a plain safetensors model.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        delattr(model.config, "quantization_config")
+    model.save_pretrained(str(out))
     tok.save_pretrained(str(out))
 
 

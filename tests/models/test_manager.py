@@ -48,7 +48,8 @@ def test_classifier_encoder_and_pipeline(
     started = time.perf_counter()
     image = pipe("a red chair", num_inference_steps=2, height=64, width=64,
                  generator=torch.Generator().manual_seed(0)).images[0]  # fmt: skip
-    assert image.size == (64, 64) and time.perf_counter() - started < 10
+    # ~1.5 s on an idle 2-core CPU; the bound is loose because CI machines are shared
+    assert image.size == (64, 64) and time.perf_counter() - started < 60
 
 
 def test_lru_eviction_under_small_budget(

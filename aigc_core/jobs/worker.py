@@ -207,7 +207,7 @@ class Supervisor:
                 )
             )
         for job_id, resource, meta in queued:
-            if len(self.running) >= self.slots:
+            if self.stopping or len(self.running) >= self.slots:
                 return
             slot = self._free_slot("gpu" if str(resource).startswith("gpu") else "cpu")
             if slot is None:

@@ -331,7 +331,7 @@ def _monitor_header(info: mon.MonitorInfo) -> None:
 def _filters(info: mon.MonitorInfo, data: Any) -> tuple[Filters, str]:
     lo: date = data.min_ts.date()
     hi: date = data.max_ts.date()
-    c1, c2, c3 = st.columns([2, 2, 1])
+    c1, c2, c3 = st.columns([2, 2, 1.4])
     with c1:
         picked = st.date_input(
             "Dates (UTC)", value=(lo, hi), min_value=lo - timedelta(days=365), max_value=hi + timedelta(days=365),
@@ -394,7 +394,9 @@ def _series_chart(series: pd.DataFrame, key: str) -> Any:
     )  # fmt: skip
     fig.update_layout(barmode="stack", height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend_orientation="h")
     fig.update_yaxes(title_text="texts", secondary_y=False)
-    fig.update_yaxes(title_text="net (pts)", range=[-100, 100], secondary_y=True)
+    fig.update_yaxes(
+        title_text="net (pts)", range=[-105, 105], tickvals=[-100, -50, 0, 50, 100], showgrid=False, secondary_y=True
+    )
     return st.plotly_chart(fig, key=key, on_select="rerun", selection_mode="points")
 
 
@@ -539,14 +541,25 @@ def _reply_controls(alert: al.AlertInfo, where: str) -> None:
 
 
 def _banner(info: mon.MonitorInfo) -> None:
-    open_alerts = guard(al.list_alerts, info.id, unacknowledged=True, limit=3) or []
-    for a in open_alerts:
-        with st.container(border=True):
-            st.warning(f"**Alert:** {a.headline()}", icon=":material/notifications_active:")
-            _reply_controls(a, "banner")
-            if st.button("Acknowledge", key=f"sent_ack_{a.id}", icon=":material/done:"):
+    open_alerts = guard(al.list_alerts, info.id, unacknowledged=True, limit=50) or []
+    if not open_alerts:
+        return
+    newest = open_alerts[0]
+    more = len(open_alerts) - 1
+    with st.container(border=True):
+        st.warning(
+            f"**Alert:** {newest.headline()}" + (f"  \n+ {more} more open alert(s) in the Alerts tab." if more else ""),
+            icon=":material/notifications_active:",
+        )
+        _reply_controls(newest, "banner")
+        c1, c2 = st.columns(2)
+        if c1.button("Acknowledge", key=f"sent_ack_{newest.id}", icon=":material/done:"):
+            guard(al.acknowledge, newest.id)
+            st.rerun()
+        if more and c2.button(f"Acknowledge all {len(open_alerts)}", key=f"sent_ack_all_{info.id}"):
+            for a in open_alerts:
                 guard(al.acknowledge, a.id)
-                st.rerun()
+            st.rerun()
 
 
 def _rules_editor(info: mon.MonitorInfo, topics: list[str]) -> None:

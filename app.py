@@ -13,7 +13,7 @@ st.set_page_config(page_title="AIGC Studio", page_icon=":material/auto_awesome:"
 # Every page is listed here explicitly (no auto-discovery).
 PAGES = {
     "Studio": [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True, url_path="home"),
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/ad_copy.py", title="Ad copy", icon=":material/campaign:", url_path="ad-copy"),
         st.Page("pages/images.py", title="Images", icon=":material/image:", url_path="images"),
         st.Page("pages/sentiment.py", title="Sentiment monitor", icon=":material/monitoring:", url_path="sentiment"),

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from aigc_core.settings import get_settings
+
 log = logging.getLogger("aigc_core.launcher")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +27,13 @@ def commands(streamlit_args: list[str]) -> dict[str, list[str]]:
     """The command line of each child process."""
     return {
         "worker": [sys.executable, "-m", "aigc_core.jobs.worker"],
-        "app": [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), *streamlit_args],
+        # scripts/serve.py is `streamlit run app.py` with the st.navigation router in charge from the first request.
+        "app": [
+            sys.executable,
+            str(ROOT / "scripts" / "serve.py"),
+            f"--server.maxUploadSize={get_settings().max_upload_mb}",
+            *streamlit_args,
+        ],
     }
 
 
@@ -52,7 +60,6 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    from aigc_core.settings import get_settings
     from aigc_core.store import init_store
 
     settings = get_settings()

@@ -11,24 +11,56 @@ page_header(
     "Generative AI for marketing, analytics and design teams — running on your own hardware.",
 )
 
-cols = st.columns(3)
-cols[0].markdown(
-    "**Marketers** · [Ad copy](/ad-copy)\n\nA brief in, ranked on-brand variants out, checked against channel "
-    "limits and your brand kit."
-)
-cols[1].markdown(
-    "**Analysts** · [Sentiment monitor](/sentiment)\n\nTrends by topic and source over reviews, tweets and tickets, "
-    "drill-down to the texts behind a spike, alerts."
-)
-cols[2].markdown(
-    "**Designers** · [Images](/images)\n\nText-to-image and image-to-image drafts with presets, seeds and a gallery "
-    "that keeps every setting."
-)
-st.markdown(
-    "**Everyone** · start on the [Data](/data) page (upload, clean, split — or load a sample in one click), "
-    "then [Fine-tune](/fine-tune) a classifier or a brand-voice model; tuned models appear on the other pages. "
-    "Long work runs in the background: see [Models & jobs](/models-jobs)."
-)
+ROLES = [
+    (
+        "pages/ad_copy.py",
+        "Ad copy",
+        ":material/campaign:",
+        "Marketers",
+        "A brief in, ranked on-brand variants out, checked against channel limits and your brand kit.",
+    ),
+    (
+        "pages/sentiment.py",
+        "Sentiment monitor",
+        ":material/monitoring:",
+        "Analysts",
+        "Trends by topic and source over reviews, tweets and tickets, drill-down to the texts behind a spike, alerts.",
+    ),
+    (
+        "pages/images.py",
+        "Images",
+        ":material/image:",
+        "Designers",
+        "Text-to-image and image-to-image drafts with presets, seeds and a gallery that keeps every setting.",
+    ),
+    (
+        "pages/data.py",
+        "Data",
+        ":material/table:",
+        "Everyone",
+        "Upload, clean and split data — or load a sample in one click — into versioned datasets.",
+    ),
+    (
+        "pages/finetune.py",
+        "Fine-tune",
+        ":material/model_training:",
+        "Everyone",
+        "Train a sentiment/topic classifier or a brand-voice model; tuned models appear on the other pages.",
+    ),
+    (
+        "pages/models_jobs.py",
+        "Models & jobs",
+        ":material/memory:",
+        "Everyone",
+        "The model catalog, loaded models, and long work running in the background.",
+    ),
+]
+for row_start in (0, 3):
+    cols = st.columns(3)
+    for col, (target, label, icon, who, what) in zip(cols, ROLES[row_start : row_start + 3], strict=True):
+        with col.container(border=True):
+            st.page_link(target, label=label, icon=icon)
+            st.caption(f"**{who}** · {what}")
 
 st.subheader("Try the language model")
 st.caption(

@@ -33,7 +33,7 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 PAGES = [
-    ("home", "AIGC Studio"),
+    ("", "AIGC Studio"),  # the default page lives at the root URL
     ("ad-copy", "Ad copy"),
     ("images", "Images"),
     ("sentiment", "Sentiment monitor"),
@@ -95,7 +95,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser():  # noqa: ANN201
+def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -104,16 +104,22 @@ def browser():  # noqa: ANN201
         b.close()
 
 
-def _wait_idle(page) -> None:  # noqa: ANN001
-    """Wait until Streamlit has finished running the script."""
+IDLE_JS = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return app && app.getAttribute('data-test-script-state') === 'notRunning'
+        && !document.querySelector('[data-testid="stSkeleton"]');
+}"""
+
+
+def _wait_idle(page) -> None:
+    """Wait until Streamlit has finished running the script and rendering (idle twice, a second apart)."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=90_000, polling=250
-    )
-    page.wait_for_timeout(500)
+    for _ in range(2):
+        page.wait_for_timeout(1000)
+        page.wait_for_function(IDLE_JS, timeout=90_000, polling=250)
 
 
-def test_every_page_opens_without_an_error(app_url: str, browser) -> None:  # noqa: ANN001
+def test_every_page_opens_without_an_error(app_url: str, browser) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     problems = []
@@ -121,8 +127,14 @@ def test_every_page_opens_without_an_error(app_url: str, browser) -> None:  # no
         page.goto(f"{app_url}/{path}", wait_until="domcontentloaded")
         _wait_idle(page)
         page.get_by_role("heading", name=title).first.wait_for(timeout=30_000)
-        page.screenshot(path=str(SHOTS / f"{path}.png"), full_page=True)
-        errors = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
+        page.screenshot(path=str(SHOTS / f"{path or 'home'}.png"), full_page=True)
+        # The shared frame (router sidebar) is there on every page, deep links on a fresh server included.
+        sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+        if "Device:" not in sidebar or "Models & jobs" not in sidebar:
+            problems.append(f"{path}: the router's sidebar is missing: {sidebar[:200]!r}")
+        errors = page.locator(
+            '[data-testid="stException"], [data-testid="stAlertContentError"], [role="dialog"]:has-text("not found")'
+        )
         if errors.count():
             problems.append(f"{path}: {errors.first.inner_text()[:300]}")
     assert problems == []

@@ -498,7 +498,12 @@ def _terms(info: mon.MonitorInfo, data: Any, f: Filters, window: tuple[datetime,
     terms, sizes = result
     st.caption(
         f"Terms and phrases distinctive of the {sizes['negative_in_window']:,} negative texts in the period vs "
-        f"{sizes['baseline']:,} texts outside it (log-odds with an informative prior; z > 2 is notable)."
+        + (
+            f"{sizes['baseline']:,} texts outside it"
+            if sizes.get("baseline_outside", 1)
+            else f"the {sizes['baseline']:,} neutral and positive texts of the period"
+        )
+        + " (log-odds with an informative prior; z > 2 is notable). Pick a period in the Drill-down tab."
     )
     if not terms:
         empty_state("Not enough negative texts in this period to find distinctive terms.")
@@ -548,7 +553,8 @@ def _banner(info: mon.MonitorInfo) -> None:
     more = len(open_alerts) - 1
     with st.container(border=True):
         st.warning(
-            f"**Alert:** {newest.headline()}" + (f"  \n+ {more} more open alert(s) in the Alerts tab." if more else ""),
+            f"**Alert:** {newest.headline()}"
+            + (f"  \nAnd {more} more open alert(s): see the Alerts tab." if more else ""),
             icon=":material/notifications_active:",
         )
         _reply_controls(newest, "banner")

@@ -169,7 +169,9 @@ def complaint_terms(
     """Distinctive terms of the negative texts in a window (default: the filter's range) vs the rest of the data.
 
     The baseline is every text matching the other filters outside the window (all labels), so terms that
-    are merely common in the stream (brand names) do not rank. Returns the terms and corpus sizes.
+    are merely common in the stream (brand names) do not rank; when nothing lies outside the window, the
+    non-negative texts of the window are the baseline. Returns the terms and corpus sizes
+    (``baseline_outside`` is 1 for the first kind of baseline, 0 for the second).
     """
     ws = window_start or filters.start
     we = window_end or filters.end
@@ -191,6 +193,10 @@ def complaint_terms(
         _sampled(f"SELECT text FROM r WHERE {where} AND NOT ({inside})"),
         [*params, *range_params],
     )["text"].tolist()
+    outside = 1
     if not range_sql or not base:  # the window is the whole stream: compare negatives with the other labels
-        base = data._df(_sampled(f"SELECT text FROM r WHERE {where} AND label <> 'negative'"), params)["text"].tolist()
-    return distinctive_terms(target, base, top=top), {"negative_in_window": len(target), "baseline": len(base)}
+        sql = _sampled(f"SELECT text FROM r WHERE {where} AND {inside} AND label <> 'negative'")
+        base = data._df(sql, [*params, *range_params])["text"].tolist()
+        outside = 0
+    sizes = {"negative_in_window": len(target), "baseline": len(base), "baseline_outside": outside}
+    return distinctive_terms(target, base, top=top), sizes

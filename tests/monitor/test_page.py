@@ -133,7 +133,7 @@ def test_demo_stream_filters_drilldown_and_reply(settings, fake_scorer, sample_t
     open_alerts = alerts.list_alerts(info.id, unacknowledged=True)
     assert sum("Alert:" in w.value for w in at.warning) == 1  # one banner: the newest alert, and how many more
     if len(open_alerts) > 1:
-        assert f"{len(open_alerts) - 1} more" in next(w.value for w in at.warning if "Alert:" in w.value)
+        assert f"And {len(open_alerts) - 1} more" in next(w.value for w in at.warning if "Alert:" in w.value)
     at.button(key=f"sent_ack_{open_alerts[0].id}").click().run()
     _ok(at)
     assert len(alerts.list_alerts(info.id, unacknowledged=True)) == len(open_alerts) - 1

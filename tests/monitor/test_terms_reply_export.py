@@ -52,6 +52,10 @@ def test_complaint_terms_find_planted_term() -> None:
     assert fee.count == 30 and fee.baseline_count == 0 and fee.examples and "baggage fee" in fee.examples[0]
     assert all(t.term not in {"slow", "rude", "app"} for t in terms)
     assert distinctive_terms([], ["x"]) == []
+    # The whole stream as the window: negatives vs the neutral/positive texts.
+    whole, sizes2 = complaint_terms(data, Filters())
+    assert sizes2 == {"negative_in_window": 97, "baseline": 133, "baseline_outside": 0}
+    assert whole[0].term == "baggage fee"
 
 
 def test_reply_brief_from_alert(settings, fake_scorer) -> None:

@@ -217,7 +217,9 @@ def _forward(
     prep: Prepared, lm: LanguageModel, n: int, *, seed: int, streamer: Any = None
 ) -> tuple[list[tuple[str, bool]], int]:
     """ONE batched ``generate`` call returning ``n`` samples: (text, hit the token limit) each, and new tokens."""
-    enc = lm.tokenizer(prep.prompt.text, return_tensors="pt", add_special_tokens=False)
+    # With a static cache (compiled decode step) every new shape recompiles: left-pad prompts to buckets of 64.
+    bucket = {"padding": True, "pad_to_multiple_of": 64} if "cache_implementation" in prep.gen_kwargs else {}
+    enc = lm.tokenizer(prep.prompt.text, return_tensors="pt", add_special_tokens=False, **bucket)
     enc = {k: v.to(lm.device) for k, v in enc.items()}
     with lm.lock:
         out = sample_batch(lm.model, enc, n, prep.gen_kwargs, seed=seed, streamer=streamer)

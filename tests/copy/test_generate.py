@@ -28,7 +28,7 @@ class Spy:
     """Wraps ``model.generate`` and records every call's batch arguments."""
 
     def __init__(self, model: Any) -> None:
-        self.model, self.inner, self.calls = model, model.generate, []
+        self.model, self.inner, self.calls, self.kwargs = model, model.generate, [], []
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self.calls.append(
@@ -38,6 +38,7 @@ class Spy:
                 "streamer": kwargs.get("streamer") is not None,
             }
         )
+        self.kwargs.append(kwargs)
         return self.inner(*args, **kwargs)
 
 
@@ -60,6 +61,15 @@ def test_one_batched_generate_call_returns_the_requested_count(tiny_lm, spy) -> 
         assert set(v.scores) == {"limits", "guardrails", "sentiment", "readability", "uniqueness"}
         assert v.scores["sentiment"] is None and v.limit.ok and v.text == v.text.strip()
     assert any("Sentiment" in n for n in res.notes)
+
+
+def test_static_cache_pads_prompts_to_buckets(tiny_lm, spy) -> None:
+    res = gen.generate_copy(BRIEF, lm=tiny_lm, sentiment=False, static_cache=True)
+    kw = spy.kwargs[0]
+    assert kw["cache_implementation"] == "static" and kw["input_ids"].shape[1] % 64 == 0
+    assert len(res.variants) == 4 and spy.calls[0]["n"] == 4
+    default = gen.generation_kwargs(validate_brief(BRIEF), tiny_lm)
+    assert "cache_implementation" not in default  # CPU default: dynamic cache (static only on CUDA)
 
 
 def test_same_seed_same_variants(tiny_lm) -> None:

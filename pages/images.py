@@ -294,7 +294,10 @@ def job_panel() -> None:
     if job is None:
         return
     st.progress(float(job.progress or 0.0), text=f"Batch job {job_id} · {job.status}: {job.message}")
-    st.page_link("pages/models_jobs.py", label="Follow it on Models & jobs", icon=":material/memory:")
+    try:
+        st.page_link("pages/models_jobs.py", label="Follow it on Models & jobs", icon=":material/memory:")
+    except Exception:  # the page opened on its own (no router): no link target
+        st.caption("Follow it on the Models & jobs page.")
     st.button("Refresh", key="img_job_refresh")
 
 

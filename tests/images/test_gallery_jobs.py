@@ -234,3 +234,21 @@ def test_optimize_pipeline_fast_path_keeps_output(loaded) -> None:
     assert optimize_pipeline(pipe, "off")["applied"] == []
     out = pipe("a cup", num_inference_steps=1, height=64, width=64, guidance_scale=0.0, output_type="np")
     assert out.images.shape == (1, 64, 64, 3) and np.isfinite(out.images).all()
+
+
+def test_submit_batch_queues_a_valid_job(loaded) -> None:
+    pytest.importorskip("aigc_core.jobs")
+    from aigc_core import jobs
+    from aigc_core.images.jobs import BATCH_KIND, ImageBatchParams, submit_batch
+
+    src = io.BytesIO()
+    from PIL import Image
+
+    Image.new("RGB", (64, 64)).save(src, format="PNG")
+    job_id = submit_batch(ImageRequest(prompt="a tent", num_images=6, init_image=src.getvalue(), seed=2))
+    info = jobs.get(job_id)
+    assert info.kind == BATCH_KIND and info.status == "queued"
+    params = ImageBatchParams(**info.params)
+    assert params.num_images == 6 and Path(params.init_image_path).read_bytes() == src.getvalue()
+    assert params.to_request().init_image == src.getvalue()
+    assert jobs.get_kind(BATCH_KIND).resource == "gpu"

@@ -106,3 +106,18 @@ def test_gallery_detail_favourite_restore(page: AppTest, loaded) -> None:
     page.button(key="gal_delete").click().run()
     assert not page.exception
     assert gallery.list_images() == []
+
+
+def test_large_batch_goes_to_the_job_runner(page: AppTest) -> None:
+    pytest.importorskip("aigc_core.jobs")
+    from aigc_core import jobs
+
+    page.text_area(key="img_prompt").input("a tent")
+    page.number_input(key="img_n").set_value(6).run()
+    assert "in the background" in page.button(key="img_generate").label
+    page.button(key="img_generate").click().run()
+    assert not page.exception and not page.error
+    queued = jobs.list_jobs(kind="images.batch")
+    assert len(queued) == 1 and queued[0].params["num_images"] == 6
+    assert page.session_state["img_job"] == queued[0].id
+    assert page.get("progress") and page.button(key="img_job_refresh")

@@ -10,12 +10,17 @@ when CUDA is available (target 1.5x there).
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-import tempfile
-import time
 from pathlib import Path
+
+# Running ``python bench/finetune.py`` puts bench/ first on sys.path, where bench/copy.py would shadow the standard
+# library's ``copy`` module; keep only the repository root.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

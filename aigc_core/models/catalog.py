@@ -323,9 +323,10 @@ def _spec_local_path(spec: ModelSpec, settings: Settings) -> Path | None:
         base = package_dir(spec.package)
         if base is None:
             return None
-        path = base / spec.file if spec.file and not spec.file.endswith(".gguf") else base
         target = base / spec.file if spec.file else base
-        return path if target.exists() else None
+        if not target.exists():
+            return None
+        return base if spec.file.endswith(".gguf") else target
     if spec.source == "local":
         for cand in _embedded_local_candidates(spec, settings):
             if cand.is_dir() and any(cand.iterdir()):

@@ -13,20 +13,24 @@ Ends with ``RESULT dashboard_filter_s value=<median s> baseline=<median s> ratio
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import sys
-import tempfile
-import time
-from datetime import datetime, timedelta
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+# bench/ holds scripts named like stdlib modules (copy.py): keep this folder off the import path.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from datetime import datetime, timedelta  # noqa: E402
 
-from aigc_core.monitor.aggregate import Filters, MonitorData
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from aigc_core.monitor.aggregate import Filters, MonitorData  # noqa: E402
 
 TOPICS = ["airlines", "apple", "google", "self-driving", "deflategate", "other"]
 SOURCES = ["twitter", "reviews", "support", "forum"]

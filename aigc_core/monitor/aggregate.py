@@ -107,7 +107,9 @@ class MonitorData:
 
         self._con = duckdb.connect(":memory:")
         self._con.execute("SET TimeZone='UTC'")
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._hit_tables: dict[tuple[str, ...], str] = {}
+        self._hit_seq = 0
         if isinstance(source, pd.DataFrame):
             frame = _ensure_core(source)
             self._con.register("src_frame", frame)
@@ -160,9 +162,30 @@ class MonitorData:
         """Release the DuckDB connection."""
         self._con.close()
 
+    def _hits(self, search: str) -> str:
+        """A temp table of the rows containing every word of ``search`` (built once per search, a few kept)."""
+        words = tuple(sorted(set(search.lower().split())))
+        with self._lock:
+            name = self._hit_tables.pop(words, None)
+            if name is None:
+                self._hit_seq += 1
+                name = f"hits_{self._hit_seq}"
+                conds = " AND ".join("contains(text_lc, ?)" for _ in words)
+                self._con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM r WHERE {conds} ORDER BY ts", list(words))
+            self._hit_tables[words] = name  # most recent last
+            while len(self._hit_tables) > 16:
+                old = self._hit_tables.pop(next(iter(self._hit_tables)))
+                self._con.execute(f"DROP TABLE IF EXISTS {old}")
+            return name
+
+    def _rows_table(self, f: Filters) -> str:
+        return self._hits(f.search) if f.search.strip() else "r"
+
     def _table(self, f: Filters, *bounds: datetime | None, unit: str = "day") -> tuple[str, str]:
-        """(table, count expression): the daily or hourly cube when it answers exactly, else the rows."""
-        if f.search.strip() or any(b is not None and b != _hour(b) for b in bounds):
+        """(table, count expression): the daily or hourly cube when it answers exactly, else the (matching) rows."""
+        if f.search.strip():
+            return self._hits(f.search), "count(*)"
+        if any(b is not None and b != _hour(b) for b in bounds):
             return "r", "count(*)"
         if unit != "hour" and all(b is None or b.hour == 0 for b in bounds):
             return "cube_day", "sum(n)"
@@ -299,7 +322,8 @@ class MonitorData:
         g = f.with_range(start or f.start, end or f.end)
         where, params = self._where(g)
         probs = ", ".join(f"prob_{x}" for x in LABELS)
-        sql = f"""SELECT row_id, ts, topic, source, author, text, label, score, {probs} FROM r WHERE {where}
+        src = self._rows_table(g)
+        sql = f"""SELECT row_id, ts, topic, source, author, text, label, score, {probs} FROM {src} WHERE {where}
             ORDER BY prob_negative DESC NULLS LAST, ts DESC LIMIT {int(limit)}"""
         return self._df(sql, params)
 
@@ -314,7 +338,7 @@ class MonitorData:
         where, params = self._where(f)
         cols = ", ".join(columns) if columns else "* EXCLUDE (text_lc)"
         lim = f" LIMIT {int(limit)}" if limit else ""
-        return self._df(f"SELECT {cols} FROM r WHERE {where} ORDER BY ts{lim}", params)
+        return self._df(f"SELECT {cols} FROM {self._rows_table(f)} WHERE {where} ORDER BY ts{lim}", params)
 
     # -- everything at once -----------------------------------------------------------------------
     def overview(

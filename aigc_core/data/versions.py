@@ -162,7 +162,7 @@ def list_versions(dataset_id: str | None = None) -> list[VersionInfo]:
                 raise NotFoundError(f"Dataset {dataset_id!r} does not exist.", hint="Pick one from the list.")
             q = q.where(DatasetVersion.dataset_id == dataset_id)
         q = q.order_by(DatasetVersion.created_at.desc(), DatasetVersion.version.desc())
-        return [_info(v, name) for v, name in s.execute(q).all()]
+        return [_info(v, name) for v, name in s.execute(q).all() if not (v.meta or {}).get("writing")]
 
 
 def get_version(version_id: str) -> VersionInfo:
@@ -273,24 +273,19 @@ def save_version(
     roles_obj = roles if isinstance(roles, Roles) else Roles.from_dict(roles)
     warnings = validate_for_save(whole, roles_obj) if validate and kind != "original" else []
     recipe_d = recipe.model_dump() if isinstance(recipe, Recipe) else dict(recipe or {})
-    with session_scope() as s:
-        if s.get(Dataset, dataset_id) is None:
-            raise NotFoundError(f"Dataset {dataset_id!r} does not exist.", hint="Create it first.")
-        if parent_id and s.get(DatasetVersion, parent_id) is None:
-            raise NotFoundError(f"Parent version {parent_id!r} does not exist.", hint="Pick one from the list.")
-        last = s.scalar(select(func.max(DatasetVersion.version)).where(DatasetVersion.dataset_id == dataset_id))
-        number = int(last or 0) + 1
-    target = folder("datasets") / dataset_id / f"v{number}"
-    counts: dict[str, int] = {"total": len(whole)}
-    with atomic_dir(target) as tmp:
-        if frames:
-            for name, frame in frames.items():
-                _parquet_safe(frame).to_parquet(tmp / f"{name}.parquet", index=False)
-                counts[name] = len(frame)
-        else:
-            _parquet_safe(whole).to_parquet(tmp / "data.parquet", index=False)
+    counts: dict[str, int] = {"total": len(whole), **{name: len(f) for name, f in frames.items()}}
+    row_meta = {**(meta or {}), "warnings": warnings} if warnings else dict(meta or {})
+    # 1) reserve the version number with a committed row (unique per dataset), marked as being written,
+    #    so two concurrent saves can never write into the same folder
     try:
         with session_scope() as s:
+            if s.get(Dataset, dataset_id) is None:
+                raise NotFoundError(f"Dataset {dataset_id!r} does not exist.", hint="Create it first.")
+            if parent_id and s.get(DatasetVersion, parent_id) is None:
+                raise NotFoundError(f"Parent version {parent_id!r} does not exist.", hint="Pick one from the list.")
+            last = s.scalar(select(func.max(DatasetVersion.version)).where(DatasetVersion.dataset_id == dataset_id))
+            number = int(last or 0) + 1
+            target = folder("datasets") / dataset_id / f"v{number}"
             row = DatasetVersion(
                 dataset_id=dataset_id,
                 version=number,
@@ -302,17 +297,34 @@ def save_version(
                 row_counts=counts,
                 recipe=recipe_d,
                 source=dict(source or {}),
-                meta={**(meta or {}), "warnings": warnings} if warnings else dict(meta or {}),
+                meta={**row_meta, "writing": True},
             )
             s.add(row)
             s.flush()
-            ds = s.get(Dataset, dataset_id)
-            return _info(row, ds.name if ds else "")
+            version_id = row.id
     except IntegrityError as exc:
-        shutil.rmtree(target, ignore_errors=True)
         raise ConflictError(
             "Another version of this dataset was saved at the same moment.", hint="Save again."
         ) from exc
+    # 2) write the files atomically, 3) mark the row complete; on any failure the row goes away
+    try:
+        with atomic_dir(target) as tmp:
+            if frames:
+                for name, frame in frames.items():
+                    _parquet_safe(frame).to_parquet(tmp / f"{name}.parquet", index=False)
+            else:
+                _parquet_safe(whole).to_parquet(tmp / "data.parquet", index=False)
+        with session_scope() as s:
+            done = s.get(DatasetVersion, version_id)
+            done.meta = row_meta
+    except BaseException:
+        with session_scope() as s:
+            stale = s.get(DatasetVersion, version_id)
+            if stale is not None:
+                s.delete(stale)
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    return get_version(version_id)
 
 
 def save_original(

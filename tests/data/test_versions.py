@@ -140,3 +140,20 @@ def test_sample_build_is_deterministic(tmp_path: Path) -> None:
     shipped = pd.read_csv(src.parent / "tweets_sample.csv")
     assert built["text"].tolist() == shipped["text"].tolist()
     assert built["replay_time"].tolist() == shipped["replay_time"].tolist()
+
+
+def test_failed_write_leaves_nothing(store: Path, tweets_df: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    import aigc_core.data.versions as V
+
+    v1 = _upload(tweets_df)
+
+    def broken(df: pd.DataFrame) -> pd.DataFrame:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(V, "_parquet_safe", broken)
+    with pytest.raises(OSError, match="disk full"):
+        D.save_version(v1.dataset_id, tweets_df, roles={"text": "text"})
+    assert [v.version for v in D.list_versions(v1.dataset_id)] == [1]
+    assert not (Path(v1.path).parent / "v2").exists()
+    monkeypatch.undo()
+    assert D.save_version(v1.dataset_id, tweets_df, roles={"text": "text"}).version == 2

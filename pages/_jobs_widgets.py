@@ -13,6 +13,9 @@ LIVE_EVERY = "5s"
 
 def _block(target: Any) -> None:
     n_running, n_queued, running = jobs.active_summary()
+    if n_running + n_queued == 0:
+        target.markdown("**Jobs:** none running")
+        return
     target.markdown(f"**Jobs:** {n_running} running, {n_queued} queued")
     for job in running[:5]:
         text = f"{job.kind} · {job.message}" if job.message else job.kind
@@ -22,14 +25,13 @@ def _block(target: Any) -> None:
 
 
 def render_running_jobs(container: Any = None) -> None:
-    """Running/queued counts and a progress bar per running job; refreshes itself while jobs are active."""
-    target = container if container is not None else st
-    n_running, n_queued, _ = jobs.active_summary()
-    if n_running + n_queued == 0:
-        target.markdown("**Jobs:** none running")
-        return
+    """Running/queued counts and a progress bar per running job.
+
+    In the current container (the sidebar) it refreshes itself every few seconds, so a job submitted by the page
+    shows up without a click; drawn into a given ``container`` it is static.
+    """
     if container is not None:  # a fragment cannot draw into a container created outside it
-        _block(target)
+        _block(container)
         return
 
     @st.fragment(run_every=LIVE_EVERY)

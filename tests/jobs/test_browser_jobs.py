@@ -33,7 +33,7 @@ def test_demo_job_progresses_live(app_url: str, browser) -> None:  # noqa: F811 
     )
     page.screenshot(path=str(SHOTS / "models-jobs-running.png"), full_page=True)
     sidebar = page.locator('[data-testid="stSidebar"]')
-    assert "running" in sidebar.inner_text()
+    sidebar.get_by_text("1 running, 0 queued").wait_for(timeout=15_000)  # the sidebar block refreshes itself
     main.locator('[data-testid="stMarkdownContainer"]', has_text="succeeded").first.wait_for(timeout=60_000)
     page.screenshot(path=str(SHOTS / "models-jobs-done.png"), full_page=True)
     assert not page.locator('[data-testid="stException"]').count()

@@ -364,16 +364,17 @@ def _parquet_ids(path: Path) -> set[str]:
     return {str(x) for x in pq.read_table(path, columns=["row_id"]).column("row_id").to_pylist()}
 
 
-_locks: dict[str, threading.Lock] = {}
+_locks: dict[tuple[str, str], threading.Lock] = {}
 _locks_guard = threading.Lock()
 
 
 @contextlib.contextmanager
-def _monitor_lock(monitor_id: str) -> Iterator[None]:
-    """One writer per monitor: a thread lock plus a file lock (workers are other processes)."""
+def _monitor_lock(monitor_id: str, name: str = "files") -> Iterator[None]:
+    """A per-monitor lock across threads and processes (workers): ``files`` guards the rows and pending
+    files for short moments; ``scoring`` lets one scoring run at a time (batches can be added meanwhile)."""
     with _locks_guard:
-        lock = _locks.setdefault(monitor_id, threading.Lock())
-    with lock, open(monitor_dir(monitor_id) / ".lock", "a+b") as fh:
+        lock = _locks.setdefault((monitor_id, name), threading.Lock())
+    with lock, open(monitor_dir(monitor_id) / f".{name}.lock", "a+b") as fh:
         try:
             import fcntl
 
@@ -539,7 +540,7 @@ def update_model(monitor_id: str, model: str, label_map: Mapping[str, str] | str
 
     info = get_monitor(monitor_id)
     lm = parse_label_map(label_map)
-    with _monitor_lock(info.id):
+    with _monitor_lock(info.id, "scoring"), _monitor_lock(info.id):
         with session_scope() as s:
             row = s.get(Monitor, info.id)
             assert row is not None
@@ -646,11 +647,12 @@ def score_pending(
 
     info = get_monitor(monitor_id)
     run = ScoreRun(monitor_id=info.id)
-    with _monitor_lock(info.id):
-        files = _pending_files(info.id)
-        if not files:
-            return run
-        pending = pd.concat([pd.read_parquet(p) for p in files], ignore_index=True)
+    with _monitor_lock(info.id, "scoring"):
+        with _monitor_lock(info.id):
+            files = _pending_files(info.id)
+            if not files:
+                return run
+            pending = pd.concat([pd.read_parquet(p) for p in files], ignore_index=True)
         texts = pending["text"].astype("string").fillna("").tolist()
         total = len(texts)
         labels: list[Any] = []
@@ -684,15 +686,16 @@ def score_pending(
         run.n_unscorable = int((~ok).sum())
         scored = scored[ok.to_numpy()]
         run.n_cached = len(scored) - min(run.n_new_scores, len(scored))
-        path = rows_path(info.id)
-        merged = pd.concat([pd.read_parquet(path), scored], ignore_index=True) if path.exists() else scored
-        merged = merged.sort_values("ts", kind="stable").reset_index(drop=True)
-        with atomic_path(path) as tmp:
-            merged.to_parquet(tmp, index=False)
-        for p in files:
-            p.unlink(missing_ok=True)
-        run.n_rows = len(merged)
-        _update_meta(info.id, model_version=run.model_version, scored_at=datetime.now(UTC).isoformat())
+        with _monitor_lock(info.id):  # batches appended meanwhile stay pending for the next run
+            path = rows_path(info.id)
+            merged = pd.concat([pd.read_parquet(path), scored], ignore_index=True) if path.exists() else scored
+            merged = merged.sort_values("ts", kind="stable").reset_index(drop=True)
+            with atomic_path(path) as tmp:
+                merged.to_parquet(tmp, index=False)
+            for p in files:
+                p.unlink(missing_ok=True)
+            run.n_rows = len(merged)
+            _update_meta(info.id, model_version=run.model_version, scored_at=datetime.now(UTC).isoformat())
     if evaluate_alerts:
         try:
             from aigc_core.monitor import alerts

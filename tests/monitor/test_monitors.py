@@ -183,3 +183,17 @@ def test_model_choices_and_mapping_guess(settings) -> None:
         "topic": "topic",
         "id": "tweet_id",
     }
+
+
+def test_batch_appended_during_scoring_stays_pending(settings, fake_scorer) -> None:
+    info, _ = mon.create_monitor("busy", mapping=MAPPING, frame=_frame(10))
+    appended = []
+
+    def progress(done: int, total: int) -> None:  # a batch arrives while the run scores
+        if not appended:
+            appended.append(mon.append_batch(info.id, _frame(5, start=50)))
+
+    run = mon.score_pending(info.id, progress=progress)
+    assert run.n_rows == 10 and appended[0].n_kept == 5
+    assert mon.pending_rows(info.id) == 5
+    assert mon.score_pending(info.id).n_rows == 15

@@ -263,8 +263,11 @@ def load_pipeline(value: str | None = None) -> LoadedPipeline:
     with _CACHE_LOCK:
         cached = _CACHE.get(v)
         t0 = time.perf_counter()
+        key = v
         if mgr is not None and family != "sdxl":
             entry = mgr.load(TASK, v)
+            key = entry.id  # values naming the same model ("auto", "sd-turbo") share one pipeline and lock
+            cached = _CACHE.get(key)
             if cached is not None and cached.pipe is entry.pipeline:
                 return cached
             loaded = _from_manager(entry, v)
@@ -276,7 +279,7 @@ def load_pipeline(value: str | None = None) -> LoadedPipeline:
 
         loaded.optimize = optimize_for_device(loaded)
         log.info("loaded %s in %.1fs", loaded.describe(), time.perf_counter() - t0)
-        _CACHE[v] = loaded  # replaces a pipeline the manager has evicted meanwhile
+        _CACHE[key] = loaded  # replaces a pipeline the manager has evicted meanwhile
         return loaded
 
 

@@ -252,3 +252,23 @@ def test_submit_batch_queues_a_valid_job(loaded) -> None:
     assert params.num_images == 6 and Path(params.init_image_path).read_bytes() == src.getvalue()
     assert params.to_request().init_image == src.getvalue()
     assert jobs.get_kind(BATCH_KIND).resource == "gpu"
+
+
+def test_optimize_for_device_follows_the_setting(settings, monkeypatch) -> None:
+    from aigc_core.images.loader import LoadedPipeline
+    from aigc_core.images.memory import optimize_for_device
+    from aigc_core.images.tiny import build_tiny_pipeline
+    from aigc_core.settings import reset_settings
+
+    pipe = build_tiny_pipeline()
+    assert optimize_for_device(LoadedPipeline(pipe, "t", "", "sd", 64, True, "cpu", "float32"))["applied"] == []
+    gpu_like = LoadedPipeline(pipe, "t", "", "sd", 64, True, "cuda", "float16")  # runs on CPU, labelled cuda
+    assert optimize_for_device(gpu_like)["applied"] == ["channels_last", "fused_qkv"]  # default: fast
+    monkeypatch.setenv("AIGC_IMAGE_COMPILE", "off")
+    reset_settings()
+    assert optimize_for_device(gpu_like) == {"mode": "off", "applied": [], "compile_s": 0.0}
+    monkeypatch.setenv("AIGC_IMAGE_COMPILE", "fast")
+    reset_settings()
+    broken = LoadedPipeline(object(), "t", "", "sd", 64, True, "cuda", "float16")
+    report = optimize_for_device(broken)  # a failure falls back to the plain pipeline
+    assert report["mode"] == "off" and report["error"]

@@ -729,13 +729,17 @@ class ScoringStart:
 def start_scoring(
     monitor_id: str,
     *,
-    inline_max_rows: int = INLINE_MAX_ROWS,
+    inline_max_rows: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     owner: str = "",
 ) -> ScoringStart:
-    """Score pending rows: inline for small batches, as a ``monitor.score`` job for large ones."""
+    """Score pending rows: inline for small batches, as a ``monitor.score`` job for large ones.
+
+    ``inline_max_rows`` defaults to :data:`INLINE_MAX_ROWS`.
+    """
     n = pending_rows(monitor_id)
-    if n > inline_max_rows and jobs_available():
+    limit = INLINE_MAX_ROWS if inline_max_rows is None else inline_max_rows
+    if n > limit and jobs_available():
         import aigc_core.monitor.jobs  # noqa: F401 - registers the job kind in this process
         from aigc_core import jobs
 

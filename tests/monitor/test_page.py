@@ -205,3 +205,39 @@ def test_label_mapping_editor_for_a_model_with_generic_labels(settings, fake_sco
     assert saved.label_map == {"LABEL_0": "negative", "LABEL_1": "neutral", "LABEL_2": "positive"}
     assert saved.n_rows == 3 and saved.n_pending == 0
     assert at.metric[0].value == "3"
+
+
+def test_large_batch_scores_in_the_background_with_progress(settings, fake_scorer, monkeypatch) -> None:
+    jobs = pytest.importorskip("aigc_core.jobs")
+    from aigc_core.jobs import api
+    from aigc_core.jobs.context import JobContext
+
+    monkeypatch.setattr(mon, "INLINE_MAX_ROWS", 10)
+    frame = pd.DataFrame(
+        {"t": pd.date_range("2026-01-01", periods=30, freq="h").astype(str), "text": [f"thanks {i}" for i in range(30)]}
+    )
+    info, _ = mon.create_monitor("bg", mapping={"text": "text", "timestamp": "t"}, frame=frame)
+    at = _page(settings)
+    at.button(key=f"sent_score_{info.id}").click().run()
+    _ok(at)
+    job_id = at.session_state["sent_job"]["job_id"]
+    assert jobs.get(job_id).kind == "monitor.score"
+    assert any("Waiting for a worker" in (p.text or "") for p in at.get("progress"))
+    # The worker picks it up: run it here, as its child process would.
+    from aigc_core.store import Job, session_scope
+
+    with session_scope() as s:
+        s.get(Job, job_id).status = "running"
+    ctx = JobContext(job_id, jobs.work_dir(job_id), jobs.log_path(job_id))
+    ctx.report(0.5, "Scored 15 of 30 texts", force=True)
+    at.run()
+    _ok(at)
+    assert any("Scored 15 of 30" in (p.text or "") for p in at.get("progress"))
+    spec = jobs.get_kind("monitor.score")
+    result = spec.fn(ctx, spec.params.model_validate(jobs.get(job_id).params))
+    api.finish(job_id, "succeeded", result=result, message="done")
+    at.run()
+    at.run()
+    _ok(at)
+    assert "sent_job" not in at.session_state
+    assert at.metric[0].value == "30"

@@ -202,15 +202,34 @@ def preprocess(
 def sample_batch(
     model: Any, enc: dict[str, Any], n: int, gen_kwargs: dict[str, Any], *, seed: int, streamer: Any = None
 ) -> Any:
-    """ONE ``generate`` call that samples ``n`` continuations of the encoded prompt(s) (seeded).
+    """ONE ``generate`` call that samples ``n`` continuations of one encoded prompt (seeded).
 
-    ``gen_kwargs`` comes from :func:`generation_kwargs` (static KV cache on CUDA, which makes ``generate``
-    compile its decoding step: the first call per shape pays the compile)."""
+    The prompt is encoded once (prefill at batch 1) and its KV cache repeated for the ``n`` rows, instead of
+    ``num_return_sequences`` prefilling ``n`` copies of the same prompt. With a static cache (``gen_kwargs`` from
+    :func:`generation_kwargs` on CUDA: ``generate`` compiles its decoding step) the rows are expanded by
+    ``generate`` itself."""
     import torch
 
+    ids = enc["input_ids"]
+    mask = enc.get("attention_mask")
+    if mask is None:
+        mask = torch.ones_like(ids)
     with torch.inference_mode():
         torch.manual_seed(seed)
-        return model.generate(**enc, num_return_sequences=n, streamer=streamer, **gen_kwargs)
+        if n > 1 and ids.shape[0] == 1 and ids.shape[1] > 1 and "cache_implementation" not in gen_kwargs:
+            prefix = model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], use_cache=True).past_key_values
+            if hasattr(prefix, "batch_repeat_interleave"):
+                prefix.batch_repeat_interleave(n)
+                return model.generate(
+                    input_ids=ids.expand(n, -1),
+                    attention_mask=mask.expand(n, -1),
+                    past_key_values=prefix,
+                    streamer=streamer,
+                    **gen_kwargs,
+                )
+        return model.generate(
+            input_ids=ids, attention_mask=mask, num_return_sequences=n, streamer=streamer, **gen_kwargs
+        )
 
 
 def _forward(

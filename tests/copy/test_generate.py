@@ -33,8 +33,7 @@ class Spy:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self.calls.append(
             {
-                "n": kwargs.get("num_return_sequences"),
-                "batch": kwargs["input_ids"].shape[0],
+                "rows": kwargs["input_ids"].shape[0] * (kwargs.get("num_return_sequences") or 1),
                 "streamer": kwargs.get("streamer") is not None,
             }
         )
@@ -52,7 +51,7 @@ def spy(tiny_lm, monkeypatch) -> Spy:
 def test_one_batched_generate_call_returns_the_requested_count(tiny_lm, spy) -> None:
     res = gen.generate_copy(BRIEF, lm=tiny_lm, sentiment=False)
     assert len(res.variants) == 4 and res.usable
-    assert spy.calls == [{"n": 4, "batch": 1, "streamer": False}]
+    assert spy.calls == [{"rows": 4, "streamer": False}]  # one generate call for all 4 variants
     assert res.attempts == 1 and res.new_tokens > 0 and res.seed == 7
     assert res.template == "product_description@v1" and res.params["max_new_tokens"] == 16
     scores = [v.score for v in res.variants]
@@ -67,7 +66,7 @@ def test_static_cache_pads_prompts_to_buckets(tiny_lm, spy) -> None:
     res = gen.generate_copy(BRIEF, lm=tiny_lm, sentiment=False, static_cache=True)
     kw = spy.kwargs[0]
     assert kw["cache_implementation"] == "static" and kw["input_ids"].shape[1] % 64 == 0
-    assert len(res.variants) == 4 and spy.calls[0]["n"] == 4
+    assert len(res.variants) == 4 and spy.calls[0]["rows"] == 4
     default = gen.generation_kwargs(validate_brief(BRIEF), tiny_lm)
     assert "cache_implementation" not in default  # CPU default: dynamic cache (static only on CUDA)
 
@@ -159,7 +158,7 @@ def test_streaming_first_variant(tiny_lm, spy) -> None:
     chunks = list(run.stream())
     res = run.result(timeout=60)
     assert chunks and "".join(chunks).strip()
-    assert spy.calls[0]["streamer"] and spy.calls[0]["n"] == 4
+    assert spy.calls[0]["streamer"] and spy.calls[0]["rows"] == 4
     assert res.first_token_s is not None and res.first_token_s >= 0 and len(res.variants) == 4
 
 

@@ -348,7 +348,11 @@ def _filters(info: mon.MonitorInfo, data: Any) -> tuple[Filters, str]:
     with c4:
         topics = st.multiselect("Topics", data.values("topic"), key=f"sent_topics_{info.id}")
     with c5:
-        sources = st.multiselect("Sources", data.values("source"), key=f"sent_sources_{info.id}")
+        source_values = data.values("source")
+        sources = st.multiselect(
+            "Sources", source_values, key=f"sent_sources_{info.id}", disabled=source_values in ([], ["(none)"]),
+            help=None if source_values not in ([], ["(none)"]) else "This monitor has no source column.",
+        )  # fmt: skip
     with c6:
         labels = st.multiselect("Labels", list(LABELS), key=f"sent_labels_{info.id}")
     d0, d1 = (picked[0], picked[-1]) if isinstance(picked, tuple | list) and picked else (lo, hi)
@@ -475,7 +479,8 @@ def _drill(
         empty_state("No texts in this period with the current filters.")
         return ws, we
     st.dataframe(
-        rows[["ts", "topic", "source", "label", "prob_negative", "prob_positive", "text", "row_id"]],
+        rows[[c for c in ("ts", "topic", "source", "label", "prob_negative", "prob_positive", "text", "row_id")
+              if c not in {"topic", "source"} or rows[c].ne("(none)").any()]],
         hide_index=True, key=f"sent_drill_{info.id}",
         column_config={
             "ts": st.column_config.DatetimeColumn("time (UTC)", format="YYYY-MM-DD HH:mm"),

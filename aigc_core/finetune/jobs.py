@@ -492,15 +492,20 @@ def run_causal_lm_job(ctx: JobContextLike, params: CausalLMJobParams) -> dict[st
 # --------------------------------------------------------------------------------------------
 def submit_finetune(params: ClassifierJobParams | CausalLMJobParams, *, owner: str = "") -> str:
     """Check the run and queue it as a background job; returns the job id."""
-    from aigc_core import jobs as jobs_api
-
     if isinstance(params, ClassifierJobParams):
         preflight_classifier(params)
         kind = CLASSIFIER_KIND
     else:
         preflight_causal_lm(params)
         kind = CAUSAL_LM_KIND
-    return jobs_api.submit(kind, params.stored(), owner=owner)
+    return str(jobs_api().submit(kind, params.stored(), owner=owner))
+
+
+def jobs_api() -> Any:
+    """The job runner's API (``aigc_core.jobs``)."""
+    from aigc_core import jobs
+
+    return jobs
 
 
 def continue_version(version_id: str, epochs: float, *, owner: str = "") -> str:

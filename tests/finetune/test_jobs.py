@@ -91,7 +91,7 @@ def test_continue_for_more_epochs_makes_a_child_version(settings, splits, ft_ber
             submitted.update(kind=kind, params=params)
             return "job-2"
 
-    monkeypatch.setitem(__import__("sys").modules, "aigc_core.jobs", FakeJobs)
+    monkeypatch.setattr(jobs, "jobs_api", lambda: FakeJobs)
     assert jobs.continue_version(first["model_version_id"], 1) == "job-2"
     params = ClassifierJobParams.model_validate(submitted["params"])
     assert submitted["kind"] == "finetune.classifier" and params.parent_id == first["model_version_id"]

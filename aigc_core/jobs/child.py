@@ -37,15 +37,29 @@ def _json_safe(result: Any) -> dict[str, Any]:
     return json.loads(json.dumps(result, default=str))
 
 
-def _watch_parent(job_id: str, ctx: JobContext) -> None:
-    """Exit when the supervisor that started this process is gone (no orphan keeps a GPU busy)."""
-    parent = os.getppid()
+SUPERVISOR_ENV = "AIGC_JOBS_SUPERVISOR_PID"
+
+
+def _watch_supervisor(job_id: str, ctx: JobContext) -> None:
+    """End the job when the supervisor that started it is gone (no orphan keeps a GPU busy)."""
+    import psutil
+
+    pid = int(os.environ.get(SUPERVISOR_ENV) or os.getppid())
+    try:
+        born = psutil.Process(pid).create_time()
+    except psutil.NoSuchProcess:
+        born = None
     while True:
-        time.sleep(1.0)
-        if os.getppid() != parent:
+        try:
+            proc = psutil.Process(pid)
+            alive = born is not None and proc.create_time() == born and proc.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            alive = False
+        if not alive:
             ctx.log("the worker supervisor is gone: stopping this job")
             api.finish(job_id, "failed", error=api.failure_text(job_id, "The worker supervisor stopped unexpectedly."))
             os._exit(70)
+        time.sleep(1.0)
 
 
 def run(job_id: str) -> int:
@@ -74,7 +88,7 @@ def run(job_id: str) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the supervisor, which decides
-    threading.Thread(target=_watch_parent, args=(job_id, ctx), daemon=True).start()
+    threading.Thread(target=_watch_supervisor, args=(job_id, ctx), daemon=True).start()
 
     ctx.log(f"job {job_id} ({job.kind}) started in process {os.getpid()}")
     try:

@@ -236,6 +236,7 @@ class Supervisor:
         path.parent.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
         env["AIGC_DATA_DIR"] = str(self.settings.resolved_data_dir)
+        env["AIGC_JOBS_SUPERVISOR_PID"] = str(os.getpid())
         if self.settings.database_url:
             env["AIGC_DATABASE_URL"] = self.settings.database_url
         dev = slot.removeprefix("gpu:")

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 
 from aigc_core import jobs
@@ -132,3 +133,16 @@ def test_worker_shutdown_marks_running_job_failed(worker) -> None:
     assert worker.wait(timeout=15) == 0
     info = jobs.get(job_id)
     assert info.status == "failed" and "shut down" in info.error
+
+
+def test_killed_supervisor_takes_its_jobs_down_as_failed(worker) -> None:
+    job_id = jobs.submit("demo.count", {"steps": 500, "seconds_per_step": 0.05})
+    info = wait_for(job_id, lambda j: j.progress > 0 and j.worker_pid, what="progress")
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+    failed = wait_for(job_id, lambda j: j.finished, timeout=15)
+    assert failed.status == "failed" and "supervisor stopped unexpectedly" in failed.error
+    deadline = datetime.now(UTC) + timedelta(seconds=10)
+    while _alive(info.worker_pid) and datetime.now(UTC) < deadline:
+        time.sleep(0.1)
+    assert not _alive(info.worker_pid)  # no orphan keeps running

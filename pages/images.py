@@ -18,6 +18,7 @@ from aigc_core.images.status import ModelStatus, model_status
 from pages._ui import empty_state, guard, page_header, show_error
 
 CUSTOM = "Custom size"
+SOURCE = "Like the source image"
 ALL_KITS = "Every brand kit"
 HOW_TO = """
 No diffusion weights can be installed from PyPI, so this page needs a model you provide. Set
@@ -137,6 +138,9 @@ def build_request(status: ModelStatus) -> ImageRequest:
     if aspect == CUSTOM:
         width, height = int(ss.get("img_width", 512)), int(ss.get("img_height", 512))
     upload = ss.get("img_init")
+    steps: int | None = int(ss.get("img_steps", 1))
+    if upload is not None and status.loaded is not None and steps == status.loaded.default_steps:
+        steps = None  # image-to-image: the engine picks enough steps for the strength (turbo: steps × strength ≥ 1)
     style = ss.get("img_style", "None")
     kit = ss.get("img_kit", ALL_KITS)
     return ImageRequest(
@@ -146,10 +150,10 @@ def build_request(status: ModelStatus) -> ImageRequest:
         style=None if style == "None" else style,
         style_prompt=ss.get("img_style_prompt", ""),
         style_negative=ss.get("img_style_negative", ""),
-        aspect=None if aspect == CUSTOM else aspect,
+        aspect=aspect if aspect in ASPECT_PRESETS else None,  # custom: width/height; source: its ratio
         width=width,
         height=height,
-        steps=int(ss.get("img_steps", 1)),
+        steps=steps,
         guidance=float(ss.get("img_guidance", 0.0)),
         scheduler=ss.get("img_scheduler", "Model default"),
         seed=int(ss.get("img_seed", 0)) if ss.get("img_seed_mode") == "Fixed" else None,
@@ -239,9 +243,9 @@ def generate_tab(status: ModelStatus) -> None:
     c1.selectbox("Style preset", list(STYLE_PRESETS), key="img_style", on_change=on_style_change)
     c2.selectbox(
         "Aspect ratio",
-        [*ASPECT_PRESETS, CUSTOM],
+        [*ASPECT_PRESETS, CUSTOM, SOURCE],
         key="img_aspect",
-        format_func=lambda a: a if a == CUSTOM else f"{a} · {ASPECT_PRESETS[a].channels}",
+        format_func=lambda a: f"{a} · {ASPECT_PRESETS[a].channels}" if a in ASPECT_PRESETS else a,
     )
     c3.selectbox("Brand kit (banned words)", [ALL_KITS, *(guard(kit_names) or [])], key="img_kit")
     if st.session_state.get("img_style", "None") != "None":

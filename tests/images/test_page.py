@@ -121,3 +121,47 @@ def test_large_batch_goes_to_the_job_runner(page: AppTest) -> None:
     assert len(queued) == 1 and queued[0].params["num_images"] == 6
     assert page.session_state["img_job"] == queued[0].id
     assert page.get("progress") and page.button(key="img_job_refresh")
+
+
+def _png_bytes(size=(80, 64)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, (30, 120, 200)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_image_to_image_from_an_upload(page: AppTest) -> None:
+    from aigc_core.images import gallery
+
+    page.text_area(key="img_prompt").input("a sketch of a mug")
+    page.file_uploader(key="img_init").set_value(("sketch.png", _png_bytes(), "image/png"))
+    page.selectbox(key="img_aspect").select("Like the source image")
+    page.button(key="img_generate").click().run()
+    assert not page.exception, page.exception
+    assert not page.error, [e.value for e in page.error]
+    assert page.get("image")
+    (item,) = gallery.list_images()
+    assert item.settings["mode"] == "image-to-image" and item.settings["steps"] == 2  # turbo: steps × 0.5 ≥ 1
+    assert item.size[0] > item.size[1]  # keeps the landscape source
+
+
+def test_restore_settings_from_an_uploaded_png(page: AppTest, loaded) -> None:
+    from aigc_core.images import ImageRequest, generate_images
+
+    r = generate_images(ImageRequest(prompt="a tent at dusk", seed=1234, steps=1, save=False), loaded=loaded)
+    page.file_uploader(key="gal_restore").set_value(("made_here.png", r.images[0].png, "image/png")).run()
+    page.button(key="gal_restore_go").click().run()
+    assert not page.exception, page.exception
+    assert page.text_area(key="img_prompt").value == "a tent at dusk"
+    assert page.number_input(key="img_seed").value == 1234
+    assert any("Settings restored" in s.value for s in page.success)
+
+
+def test_restore_from_a_png_without_settings_is_a_clear_message(page: AppTest) -> None:
+    page.file_uploader(key="gal_restore").set_value(("other.png", _png_bytes(), "image/png")).run()
+    page.button(key="gal_restore_go").click().run()
+    assert not page.exception
+    assert any("carries no AIGC Studio settings" in e.value for e in page.error)

@@ -298,6 +298,11 @@ def job_panel() -> None:
     if job is None:
         return
     st.progress(float(job.progress or 0.0), text=f"Batch job {job_id} · {job.status}: {job.message}")
+    result = job.result or {}
+    if result.get("generation_ids"):
+        st.success(f"{len(result['generation_ids'])} image(s) saved: see the Gallery tab.", icon=":material/photo:")
+    if job.error:
+        st.warning(f"The batch job failed: {job.error}", icon=":material/warning:")
     try:
         st.page_link("pages/models_jobs.py", label="Follow it on Models & jobs", icon=":material/memory:")
     except Exception:  # the page opened on its own (no router): no link target
@@ -353,7 +358,7 @@ def gallery_tab() -> None:
     for n, item in enumerate(items[:120]):
         with cols[n % 4]:
             try:
-                st.image(item.png(), width="stretch")
+                st.image(item.thumbnail(), width="stretch")
             except Exception as exc:  # a missing file shows as a message, the row stays deletable
                 show_error(exc)
             star = "★ " if item.favourite else ""

@@ -51,6 +51,11 @@ class GalleryItem:
         """(width, height)."""
         return int(self.settings.get("width") or 0), int(self.settings.get("height") or 0)
 
+    def thumbnail(self) -> bytes:
+        """A small JPEG for the grid (the PNG when the thumbnail is missing)."""
+        thumb = thumb_path(Path(self.path))
+        return thumb.read_bytes() if thumb.is_file() else self.png()
+
     def png(self) -> bytes:
         """The PNG file's bytes; NotFoundError when the file is gone."""
         p = Path(self.path)
@@ -80,6 +85,25 @@ def _to_item(row: Generation) -> GalleryItem:
 
 
 # Saving ------------------------------------------------------------------------------------------
+THUMB_SIDE = 320
+
+
+def thumb_path(png_path: Path) -> Path:
+    """Where the grid thumbnail of an image lives (beside its PNG)."""
+    return png_path.with_name(png_path.stem + ".thumb.jpg")
+
+
+def _write_thumbnail(png: bytes, path: Path) -> None:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as img:
+        img = img.convert("RGB")
+        img.thumbnail((THUMB_SIDE, THUMB_SIDE))
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=85)
+    atomic_write_bytes(thumb_path(path), buf.getvalue())
+
+
 def save_png(png: bytes, settings: dict[str, Any], *, job_id: str | None = None) -> tuple[str, str]:
     """Write ``png`` atomically and add its ``generations`` row; (generation id, file path)."""
     gid = new_id()
@@ -87,6 +111,7 @@ def save_png(png: bytes, settings: dict[str, Any], *, job_id: str | None = None)
     path = folder("images") / now.strftime("%Y%m%d") / f"{now.strftime('%H%M%S')}_{gid}.png"
     atomic_write_bytes(path, png)
     try:
+        _write_thumbnail(png, path)
         with session_scope() as s:
             s.add(
                 Generation(
@@ -110,6 +135,7 @@ def save_png(png: bytes, settings: dict[str, Any], *, job_id: str | None = None)
             )
     except Exception:
         path.unlink(missing_ok=True)  # no orphan file without its row
+        thumb_path(path).unlink(missing_ok=True)
         raise
     return gid, str(path)
 
@@ -213,6 +239,7 @@ def delete_images(generation_ids: list[str]) -> int:
             s.delete(row)
         if path is not None:
             path.unlink(missing_ok=True)
+            thumb_path(path).unlink(missing_ok=True)
         n += 1
     return n
 

@@ -32,6 +32,7 @@ def test_saved_png_and_row_round_trip(loaded, data_dir: Path) -> None:
         assert item.seed == g.seed and item.style == "Flat illustration" and item.size == (64, 64)
         assert item.model == loaded.name and item.model_revision == loaded.revision
         assert read_png_settings(item.png()) == item.settings == g.settings
+        assert item.thumbnail()[:3] == b"\xff\xd8\xff"  # a JPEG thumbnail for the grid
     assert not list((data_dir / "images").rglob(".*.tmp"))  # atomic writes leave no temp files
 
 
@@ -59,6 +60,7 @@ def test_delete_removes_file_and_row(loaded) -> None:
     a, b = r.images
     assert gallery.delete_images([a.generation_id, "nope"]) == 1
     assert not Path(a.path).exists() and Path(b.path).exists()
+    assert not gallery.thumb_path(Path(a.path)).exists() and gallery.thumb_path(Path(b.path)).exists()
     with pytest.raises(NotFoundError):
         gallery.get_image(a.generation_id)
     assert [i.id for i in gallery.list_images()] == [b.generation_id]

@@ -77,7 +77,7 @@ def test_sentiment_page_in_a_browser(data_dir, fake_scorer) -> None:
             page.goto(f"{url}/sentiment", timeout=120_000)
             page.wait_for_selector("text=Sentiment over time", timeout=120_000)
             page.wait_for_selector(".js-plotly-plot", timeout=60_000)
-            assert page.locator("text=80% negative").count() == 1  # the banner: 24 of 30 texts on 9 January
+            assert page.locator("text=80% negative").count() >= 1  # banner (and log): 24 of 30 texts on 9 January
             assert page.locator("[data-testid='stException']").count() == 0
             assert page.locator("[data-testid='stMetricValue']").first.inner_text() == "300"
             page.get_by_role("button", name="Draft a reply").first.click()

@@ -196,6 +196,7 @@ def run_inline(request: ImageRequest) -> None:
         show_error(exc)
         return
     bar.empty()
+    st.session_state["img_cancelled"] = False
     st.session_state["img_result"] = result_payload(result)
 
 
@@ -234,6 +235,8 @@ def generate_tab(status: ModelStatus) -> None:
     lp = status.loaded
     assert lp is not None
     st.caption("Model: " + status.line())
+    if st.session_state.pop("img_cancelled", False):  # Cancel was clicked: that rerun stopped the generation
+        st.warning("Generation cancelled; nothing from that run was saved.", icon=":material/cancel:")
     note = st.session_state.pop("img_restored_note", None)
     if note:
         st.success(note, icon=":material/restore:")

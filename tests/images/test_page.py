@@ -165,3 +165,12 @@ def test_restore_from_a_png_without_settings_is_a_clear_message(page: AppTest) -
     page.button(key="gal_restore_go").click().run()
     assert not page.exception
     assert any("carries no AIGC Studio settings" in e.value for e in page.error)
+
+
+def test_cancel_click_reports_the_cancel(page: AppTest) -> None:
+    page.session_state["img_cancelled"] = True  # what the Cancel button's on_click sets before its rerun
+    page.run()
+    assert not page.exception
+    assert any("Generation cancelled" in w.value for w in page.warning)
+    page.run()
+    assert not any("Generation cancelled" in w.value for w in page.warning)

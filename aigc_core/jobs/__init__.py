@@ -50,3 +50,6 @@ __all__ = [
     "validate_params",
     "work_dir",
 ]
+
+# The demo kinds are light and always available (the worker check on Models & jobs uses them).
+import aigc_core.jobs.demo  # noqa: F401

@@ -175,41 +175,40 @@ def _drop(df: pd.DataFrame, keep: np.ndarray, col: str, name: str) -> tuple[pd.D
 _MOJIBAKE_PY = re.compile(re.sub(r"\\x\{([0-9a-f]+)\}", lambda m: "\\u" + m.group(1).zfill(4), MOJIBAKE_RE))
 
 
-def _fix_tokens(values: list[str]) -> list[str]:
-    """ftfy on the space-separated tokens that look broken, each distinct token fixed once.
+_BROKEN_TOKEN = re.compile(f"[^ ]*(?:{_MOJIBAKE_PY.pattern})[^ ]*")
+
+
+def _fix_tokens(values: list[str], cache: dict[str, str]) -> list[str]:
+    """ftfy on the space-separated tokens that look broken, each distinct token fixed once (``cache``).
 
     Mojibake sequences sit inside tokens, so this matches whole-text ftfy on them while the cost
     grows with the number of distinct broken tokens rather than with the number of rows.
     """
     import ftfy
 
-    cache: dict[str, str] = {}
-    search = _MOJIBAKE_PY.search
-    out = []
-    for text in values:
-        parts = text.split(" ")
-        for i, tok in enumerate(parts):
-            if search(tok):
-                fixed = cache.get(tok)
-                if fixed is None:
-                    fixed = cache[tok] = ftfy.fix_text(tok, normalization="NFKC", unescape_html=False)
-                parts[i] = fixed
-        out.append(" ".join(parts))
-    return out
+    def fix(m: re.Match[str]) -> str:
+        tok = m.group(0)
+        fixed = cache.get(tok)
+        if fixed is None:
+            fixed = cache[tok] = ftfy.fix_text(tok, normalization="NFKC", unescape_html=False)
+        return fixed
+
+    sub = _BROKEN_TOKEN.sub
+    return [sub(fix, text) for text in values]
 
 
-def _fix_unicode(arr: pa.ChunkedArray) -> pa.ChunkedArray:
+def _fix_unicode(arr: pa.Array | pa.ChunkedArray, cache: dict[str, str] | None = None) -> pa.Array:
     arr = pc.utf8_normalize(arr, form="NFKC")
     suspect = pc.fill_null(pc.match_substring_regex(arr, MOJIBAKE_RE), False).to_numpy(zero_copy_only=False)
     idx = np.flatnonzero(suspect)
     if len(idx) == 0:
         return arr
     whole = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr  # a no-op on a slice
-    fixed = _fix_tokens(whole.take(pa.array(idx)).to_pylist())
+    fixed = _fix_tokens(whole.take(pa.array(idx)).to_pylist(), {} if cache is None else cache)
     mask = np.zeros(len(whole), dtype=bool)
     mask[idx] = True
     repl = pa.array(fixed, type=whole.type)
-    return pa.chunked_array([pc.replace_with_mask(whole, pa.array(mask), repl)])
+    return pc.replace_with_mask(whole, pa.array(mask), repl)
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -305,7 +304,8 @@ def clean(df: pd.DataFrame, recipe: Recipe | None = None, roles: Roles | None = 
     df[col] = to_series(to_arrow(df[col]), df.index, col)
     reports: list[StepReport] = []
     if recipe.unicode:
-        reports.append(_transform(df, col, "unicode", _fix_unicode))
+        cache: dict[str, str] = {}  # fixed broken tokens, shared by all slices
+        reports.append(_transform(df, col, "unicode", lambda a: _fix_unicode(a, cache)))
     if recipe.mask_pii:
         reports.append(_transform(df, col, "mask_pii", _mask_pii))
     if recipe.remove_rt:

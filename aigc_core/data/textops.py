@@ -67,14 +67,15 @@ def in_chunks(arr: pa.ChunkedArray, fn: Callable[[pa.Array], pa.Array], rows: in
     return pa.chunked_array(parts, type=arr.type) if parts else arr
 
 
+# one pass for all the noise the dedup key ignores, one for punctuation/symbols/whitespace runs
+_DEDUP_NOISE_RE = "|".join(f"(?:{p})" for p in (RT_RE, URL_RE, MENTION_RE, HTML_ENTITY_RE))
+_PUNCT_SPACE_RE = r"[\p{P}\p{S}\s]+"
+
+
 def _dedup_key(arr: pa.Array) -> pa.Array:
-    arr = replace(arr, RT_RE)
-    arr = replace(arr, URL_RE)
-    arr = replace(arr, MENTION_RE, " ")
-    arr = replace(arr, HTML_ENTITY_RE, " ")
+    arr = replace(arr, _DEDUP_NOISE_RE, " ")
     arr = pc.utf8_lower(pc.utf8_normalize(arr, form="NFKC"))
-    arr = replace(arr, PUNCT_RE, " ")
-    return squeeze_spaces(arr)
+    return pc.utf8_trim_whitespace(replace(arr, _PUNCT_SPACE_RE, " "))
 
 
 def normalise_for_dedup(s: pd.Series) -> pd.Series:

@@ -145,6 +145,10 @@ def _synthetic_section(version_id: str, text_col: str, label_col: str) -> list[d
         edited = st.data_editor(rows, key="ft_syn_editor", hide_index=True, width="stretch")
         kept = edited[edited["keep"]].drop(columns=["keep"])
         st.caption(f"{len(kept)} of {len(edited)} proposed rows will be added, marked synthetic.")
+        if st.button("Save as a new dataset version (kind: synthetic)", key="ft_syn_save"):
+            new_id = guard(synthetic.save_synthetic_version, version_id, kept.to_dict("records"))
+            if new_id:
+                st.success(f"Saved dataset version {new_id}; pick it above to train on it.")
         return kept.to_dict("records")
 
 

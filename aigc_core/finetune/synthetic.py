@@ -112,3 +112,32 @@ def propose_synthetic(
                 rows.append({text_column: text, label_column: label, "synthetic": True})
                 got += 1
     return pd.DataFrame(rows, columns=[text_column, label_column, "synthetic"])
+
+
+def save_synthetic_version(version_id: str, rows: list[dict[str, Any]]) -> str:
+    """A new dataset version (kind ``synthetic``, parent ``version_id``) whose training split gets the reviewed rows,
+    each marked ``synthetic=True``; validation and test stay real. Returns the new version id."""
+    import pandas as pd
+
+    from aigc_core import data
+
+    if not rows:
+        raise UserInputError("No synthetic rows were kept.", hint="Tick the rows to keep in the review table.")
+    info = data.get_version(version_id)
+    extra = pd.DataFrame(rows).assign(synthetic=True)
+
+    def mark(df: pd.DataFrame) -> pd.DataFrame:
+        return df if "synthetic" in df.columns else df.assign(synthetic=False)
+
+    meta = {"n_synthetic": len(extra), "synthetic_of": version_id}
+    recipe = {"synthetic_rows": len(extra), "note": "LM-written examples for under-represented classes, reviewed"}
+    if info.splits:
+        frames = {s: mark(data.load_version(version_id, split=s)) for s in info.splits}
+        frames["train"] = pd.concat([frames["train"], extra], ignore_index=True)
+        new = data.save_version(info.dataset_id, kind="synthetic", parent_id=version_id, roles=info.roles,
+                                splits=frames, recipe=recipe, meta=meta)  # fmt: skip
+    else:
+        whole = pd.concat([mark(data.load_version(version_id)), extra], ignore_index=True)
+        new = data.save_version(info.dataset_id, whole, kind="synthetic", parent_id=version_id, roles=info.roles,
+                                recipe=recipe, meta=meta)  # fmt: skip
+    return new.id

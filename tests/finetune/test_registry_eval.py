@@ -209,3 +209,21 @@ def test_synthetic_proposals_fill_small_classes_and_are_marked() -> None:
         "first proposal here",
         "second proposal here",
     ]
+
+
+def test_reviewed_synthetic_rows_become_a_synthetic_dataset_version(settings, sentiment_frames) -> None:
+    from aigc_core import data
+    from aigc_core.finetune.synthetic import save_synthetic_version
+
+    train, val, test = sentiment_frames
+    ds = data.create_dataset("small")
+    v = data.save_version(ds.id, kind="split", splits={"train": train, "validation": val, "test": test},
+                          roles={"text": "text", "label": "label"})  # fmt: skip
+    new_id = save_synthetic_version(v.id, [{"text": "awful awful", "label": "negative"}] * 2)
+    info = data.get_version(new_id)
+    assert info.kind == "synthetic" and info.parent_id == v.id and info.roles["text"] == "text"
+    new_train = data.load_version(new_id, split="train")
+    assert len(new_train) == len(train) + 2 and int(new_train["synthetic"].sum()) == 2
+    assert "synthetic" in data.load_version(new_id, split="test").columns
+    with pytest.raises(UserInputError):
+        save_synthetic_version(v.id, [])

@@ -32,9 +32,9 @@ def _render_models() -> None:
     st.markdown(f"**Models loaded:** {len(rows)}")
     for row in rows:
         cols = st.columns([4, 1])
-        cols[0].caption(f"{row.task} · {row.key} · {row.size_gb:.2f} GB")
-        if cols[1].button("", icon=":material/eject:", key=f"sidebar_unload_{row.key}", help=f"Unload {row.key}"):
-            guard(manager.unload, row.key)
+        cols[0].caption(f"{row.task} · {row.key} · {row.dtype} · {row.size_gb:.2f} GB")
+        if cols[1].button("", icon=":material/eject:", key=f"sidebar_unload_{row.id}", help=f"Unload {row.key}"):
+            guard(manager.unload, row.id)
             st.rerun()
     if rows and st.button("Unload all models", key="sidebar_unload_all", icon=":material/layers_clear:"):
         guard(manager.unload_all)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from aigc_core.models import catalog
 from aigc_core.models import manager as manager_mod
 from aigc_core.settings import Settings, reset_settings
 
@@ -33,11 +34,13 @@ def hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture()
 def cache_hub_model(hub_cache: Path) -> Callable[[str, Path | None], Path]:
-    """Put a model folder into the fake hub cache as ``hub_id`` at revision ``main``; returns the snapshot."""
+    """Put a model folder into the fake hub cache as ``hub_id`` at its pinned revision; returns the snapshot."""
 
     def put(hub_id: str, source: Path | None = None) -> Path:
         repo = hub_cache / ("models--" + hub_id.replace("/", "--"))
-        sha = "0" * 40
+        # The snapshot sits at the commit the catalog pins (refs/main points there too).
+        pinned = [spec.revision for spec in catalog.specs() if spec.hub_id == hub_id]
+        sha = pinned[0] if pinned and len(pinned[0]) == 40 else "0" * 40
         snap = repo / "snapshots" / sha
         snap.mkdir(parents=True)
         (repo / "refs").mkdir()

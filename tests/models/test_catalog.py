@@ -54,7 +54,7 @@ def test_auto_prefers_cached_hub_default(cache_hub_model: Callable[..., Path]) -
 def test_auto_online_picks_hub_download(hub_cache: Path, online: None) -> None:
     resolved = catalog.resolve("sentiment", "auto")
     assert resolved.hub_id == "cardiffnlp/twitter-xlm-roberta-base-sentiment"
-    assert resolved.local_path is None and resolved.revision == "main"
+    assert resolved.local_path is None and resolved.revision == "f3e34b6c30bf27b6649f72eca85d0bbe79df1e55"  # pinned
     assert "downloaded" in resolved.trace[-1]
 
 

@@ -99,13 +99,6 @@ class Settings(BaseSettings):
     gpu_jobs_per_device: int = Field(
         default=1, ge=1, le=16, description="How many GPU-heavy jobs may run at once on one device."
     )
-    queue_url: str = Field(
-        default="",
-        description=(
-            "Job queue backend. Empty means the embedded SQLite queue in the data dir; "
-            "`redis://host:6379/0` lets workers on several machines share the queue."
-        ),
-    )
     job_cancel_grace_s: float = Field(
         default=20.0, ge=0.0, description="Seconds a cancelled job may take to stop cleanly before it is terminated."
     )

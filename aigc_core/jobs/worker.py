@@ -385,11 +385,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if settings.queue_url:
-        log.warning(
-            "AIGC_QUEUE_URL is set but the store's jobs table is the queue; workers on several machines share "
-            "it through AIGC_DATABASE_URL (see docs/jobs.md)."
-        )
     sup = Supervisor(
         settings,
         poll_s=args.poll,

@@ -48,6 +48,23 @@ def alembic_config(url: str):  # noqa: ANN201 - alembic.config.Config
     return cfg
 
 
+@contextlib.contextmanager
+def _migration_lock(settings: Settings) -> Iterator[None]:
+    """Serialise schema upgrades between processes sharing the data dir (app, worker, job processes)."""
+    lock_path = settings.resolved_data_dir / ".store-migrate.lock"
+    with open(lock_path, "a+b") as fh:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no cross-process lock, upgrades rarely race there
+            yield
+            return
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 def init_store(settings: Settings | None = None) -> Engine:
     """Create (or upgrade) the schema to the newest migration and return the engine."""
     settings = settings or get_settings()
@@ -60,7 +77,7 @@ def init_store(settings: Settings | None = None) -> Engine:
 
         cfg = alembic_config(url)
         try:
-            with engine.begin() as conn:
+            with _migration_lock(settings), engine.begin() as conn:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except Exception as exc:  # surface as a user-facing error

@@ -75,3 +75,17 @@ def test_unreachable_database_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(AigcError) as err:
         init_store(bad)
     assert "AIGC_DATABASE_URL" in str(err.value)
+
+
+def test_fresh_store_initialised_by_many_processes_at_once(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    code = "from aigc_core.store import init_store; init_store(); print('ok')"
+    env = {"AIGC_DATA_DIR": str(tmp_path / "shared"), "PATH": "/usr/bin:/bin"}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], [e.decode()[-500:] for _, e in outs]

@@ -68,7 +68,8 @@ def in_chunks(arr: pa.ChunkedArray, fn: Callable[[pa.Array], pa.Array], rows: in
 
 
 # one pass for all the noise the dedup key ignores, one for punctuation/symbols/whitespace runs
-_DEDUP_NOISE_RE = "|".join(f"(?:{p})" for p in (RT_RE, URL_RE, MENTION_RE, HTML_ENTITY_RE))
+# (the RT prefix leaves its trailing space, so a mention right after it still matches, as when run in sequence)
+_DEDUP_NOISE_RE = "|".join(f"(?:{p})" for p in (r"^\s*RT\b(?:\s+@\w+:?)?", URL_RE, MENTION_RE, HTML_ENTITY_RE))
 _PUNCT_SPACE_RE = r"[\p{P}\p{S}\s]+"
 
 

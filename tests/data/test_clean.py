@@ -185,3 +185,12 @@ def test_clean_is_slice_independent(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(T.in_chunks, "__defaults__", (2,))
     sliced = clean(df, recipe, Roles(text="text")).df["text"].tolist()
     assert sliced == whole == ["café", "mail [EMAIL]", "hi", "ok", "café again"]
+
+
+def test_dedup_key_ignores_noise() -> None:
+    from aigc_core.data.textops import normalise_for_dedup
+
+    keys = normalise_for_dedup(
+        pd.Series(["RT @a: @b Hi &amp; http://x.co THERE!!", "hi there", "Hi, there…", "ＨＩ there", "hi where"])
+    ).tolist()
+    assert keys == ["hi there"] * 4 + ["hi where"]

@@ -70,8 +70,13 @@ def default_generator(model: str | None = None) -> Generator:
             hint="Install the text-generation task, or add real examples instead.",
         ) from exc
 
+    calls = {"n": 0}
+
     def generate(prompt: str) -> str:
-        result: Any = text_generation.generate(prompt, model=model, max_new_tokens=200, temperature=0.9)
+        calls["n"] += 1  # a new seed per call, so repeated prompts give new examples
+        result: Any = text_generation.generate(
+            prompt, model=model, max_new_tokens=200, temperature=0.9, seed=calls["n"]
+        )
         return str(getattr(result, "text", None) or getattr(result, "texts", [""])[0] or result)
 
     return generate

@@ -56,9 +56,10 @@ def _profile(version_id: str, roles: tuple[tuple[str, str], ...]) -> D.Profile:
     return D.profile(_load(version_id), D.Roles(**dict(roles)))
 
 
-def _parse(raw: bytes, name: str, options: dict[str, Any]) -> D.ReadResult | None:
-    """Parse an upload once per (file hash, options); reruns reuse the cached result."""
-    key = hashlib.sha256(raw).hexdigest() + repr(sorted(options.items()))
+def _parse(raw: bytes, name: str, options: dict[str, Any], file_id: str = "") -> D.ReadResult | None:
+    """Parse an upload once per (file, options); reruns reuse the cached result."""
+    ident = f"{file_id}:{len(raw)}" if file_id else hashlib.sha256(raw).hexdigest()
+    key = ident + repr(sorted(options.items()))
     cache: dict[str, D.ReadResult] = st.session_state.setdefault(STATE_CACHE, {})
     if key not in cache:
         with st.spinner("Reading the file…"):
@@ -165,7 +166,7 @@ with tab_upload:
             "sheet": None if sheet == "first" else sheet,
             "skip_bad_lines": skip,
         }
-        res = _parse(raw, up.name, options)
+        res = _parse(raw, up.name, options, getattr(up, "file_id", ""))
         if res is not None:
             how = [f"format **{res.format}**"]
             if res.encoding:

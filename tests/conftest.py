@@ -9,6 +9,8 @@ from pathlib import Path
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Exact expected numbers are float32 ones; the bf16 CPU default is tested on its own (tests/core/test_devices.py).
+os.environ["AIGC_CPU_BF16_INFERENCE"] = "false"
 
 import pytest
 

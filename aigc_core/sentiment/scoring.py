@@ -359,7 +359,8 @@ def load_model(
 ) -> ScoringModel:
     """A scoring model from ``embedded``, a folder, a hub id or ``registry:<version id>`` (cached per process).
 
-    ``dtype``: float32, bfloat16, float16 or auto; default the AIGC_DTYPE setting (auto: float32 on the CPU).
+    ``dtype``: float32, bfloat16, float16 or auto; default :func:`aigc_core.devices.classifier_inference_dtype`
+    (the AIGC_DTYPE setting, except bfloat16 on CPUs with native bf16 when AIGC_CPU_BF16_INFERENCE is on).
     """
     if not isinstance(model, str):
         return model
@@ -371,6 +372,10 @@ def load_model(
     mapping = parse_label_map(label_map)
     if dtype is not None and dtype not in {"auto", "float32", "bfloat16", "float16"}:
         raise UserInputError(f"Unknown precision {dtype!r}.", hint="Use auto, float32, bfloat16 or float16.")
+    if dtype in (None, "auto"):
+        from aigc_core.devices import classifier_inference_dtype
+
+        dtype = classifier_inference_dtype(device)
     registry_path = None
     if spec.startswith("registry:"):  # resolve first: what "promoted" means changes over time
         vid, registry_path = _registry_entry(spec.removeprefix("registry:").strip())

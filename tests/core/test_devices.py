@@ -49,3 +49,14 @@ def test_device_info_reports_memory_on_cpu(monkeypatch: pytest.MonkeyPatch) -> N
 def test_free_gpu_memory_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (3 * 2**30, 8 * 2**30))
     assert devices.memory_info("cuda:0") == (3 * 2**30, 8 * 2**30)
+
+
+def test_classifier_dtype_uses_bf16_only_on_cpus_that_have_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: True)
+    assert devices.classifier_inference_dtype(settings=Settings(cpu_bf16_inference=True)) == "bfloat16"
+    assert devices.classifier_inference_dtype(settings=Settings(cpu_bf16_inference=False)) == "float32"
+    assert devices.classifier_inference_dtype(settings=Settings(dtype="float32", cpu_bf16_inference=True)) == "float32"
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: False)
+    assert devices.classifier_inference_dtype(settings=Settings(cpu_bf16_inference=True)) == "float32"

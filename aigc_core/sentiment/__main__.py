@@ -19,50 +19,21 @@ from aigc_core.errors import AigcError, ModelUnavailableError, NotFoundError, Us
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-READ_SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".parquet", ".xlsx")
 WRITE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet")
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """Read INPUT into a frame (CSV/TSV/JSON/JSONL/Parquet/XLSX/TXT)."""
+    """Read INPUT with the Data page's readers (any format it reads, encoding and delimiter detected)."""
+    from aigc_core.data.readers import read_file
+
     if not path.exists():
         raise UserInputError(f"Input file {path} does not exist.", hint="Check the path.")
     if path.is_dir():
         raise UserInputError(f"Input {path} is a folder, not a file.", hint="Give one data file.")
-    # aigc_core.data.readers (the Data page's readers) did not exist when this was written: switch here when it does.
-    return _read_with_pandas(path)
-
-
-def _read_with_pandas(path: Path) -> pd.DataFrame:
-    import pandas as pd
-
-    suffix = path.suffix.lower()
-    if suffix not in READ_SUFFIXES:
-        raise UserInputError(
-            f"Cannot read {path.name}: unknown format {suffix or '(no extension)'}.",
-            hint=f"Use one of {', '.join(READ_SUFFIXES)}.",
-        )
-    try:
-        if suffix == ".csv":
-            return pd.read_csv(path, encoding_errors="replace")
-        if suffix == ".tsv":
-            return pd.read_csv(path, sep="\t", encoding_errors="replace")
-        if suffix == ".txt":
-            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-            return pd.DataFrame({"text": lines})
-        if suffix in (".jsonl", ".ndjson"):
-            return pd.read_json(path, lines=True)
-        if suffix == ".json":
-            return pd.read_json(path)
-        if suffix == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_excel(path)
-    except Exception as exc:  # any parser error is the file's fault
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserInputError(
-            f"Cannot read {path.name} as {suffix[1:].upper()}: {first}",
-            hint="Check that the file is complete and really in that format.",
-        ) from exc
+    result = read_file(path, path.name)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return result.df
 
 
 def write_table(df: pd.DataFrame, path: Path) -> None:

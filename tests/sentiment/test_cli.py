@@ -99,11 +99,11 @@ def test_unreadable_formats(tmp_path, capsys):
     bad = tmp_path / "in.parquet"
     bad.write_bytes(b"this is not parquet")
     assert main(["score", str(bad), "-o", str(tmp_path / "o.csv")]) == 2
-    assert "Cannot read" in _one_line_error(capsys)
+    assert "not a readable Parquet file" in _one_line_error(capsys)
     odd = tmp_path / "in.xyz"
     odd.write_text("text\nhello\n")
     assert main(["score", str(odd), "-o", str(tmp_path / "o.csv")]) == 2
-    assert "unknown format" in _one_line_error(capsys)
+    assert "cannot be read" in _one_line_error(capsys)
 
 
 def test_bad_output_format_and_batch_size(tmp_path, frame, tiny_head_dir, capsys):

@@ -55,11 +55,20 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app and its worker started with the README's launcher, on a free port and a fresh data dir."""
+def app_url(tmp_path_factory: pytest.TempPathFactory, tiny_sd_pipeline_dir: Path) -> Iterator[str]:
+    """The app and its worker started with the README's launcher, on a free port and a fresh data dir.
+
+    The Images page is pointed at the tiny random Stable Diffusion pipeline (no diffusion weights exist offline).
+    """
     port = _free_port()
     data = tmp_path_factory.mktemp("browser-data")
-    env = {**os.environ, "AIGC_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1", "AIGC_OFFLINE": "true"}
+    env = {
+        **os.environ,
+        "AIGC_DATA_DIR": str(data),
+        "HF_HUB_OFFLINE": "1",
+        "AIGC_OFFLINE": "true",
+        "AIGC_TEXT_TO_IMAGE_MODEL": str(tiny_sd_pipeline_dir),
+    }
     log = open(data / "app.log", "wb")  # noqa: SIM115 - closed in teardown
     proc = subprocess.Popen(
         [sys.executable, "-m", "aigc_core.launcher", "--server.port", str(port), "--server.address", "127.0.0.1"],
@@ -138,3 +147,17 @@ def test_every_page_opens_without_an_error(app_url: str, browser) -> None:
         if errors.count():
             problems.append(f"{path}: {errors.first.inner_text()[:300]}")
     assert problems == []
+
+
+def test_images_page_generates_an_image(app_url: str, browser) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.goto(f"{app_url}/images", wait_until="domcontentloaded")
+    _wait_idle(page)
+    page.get_by_label("Prompt", exact=True).fill("a glass water bottle on moss")
+    page.get_by_role("button", name="Generate", exact=True).click()
+    page.get_by_text("seed", exact=False).first.wait_for(timeout=120_000)
+    _wait_idle(page)
+    page.screenshot(path=str(SHOTS / "images-generated.png"), full_page=True)
+    main = page.locator('[data-testid="stMain"]')
+    assert main.locator("img").count() >= 1
+    assert page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]').count() == 0

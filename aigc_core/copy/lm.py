@@ -88,6 +88,14 @@ def embedded_folder() -> Path:
     if (target / "config.json").is_file() and (target / "model.safetensors").is_file():
         return target
     gguf = embedded_gguf()
+    try:  # the model layer's conversion cache (shared with other features) when it is installed
+        from aigc_core.models.gguf_cache import ensure_converted
+
+        return Path(ensure_converted(gguf))
+    except ImportError:
+        pass
+    except AigcError as exc:
+        log.warning("the model layer could not convert %s (%s); converting here", gguf, exc)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Running ``python bench/finetune.py`` puts bench/ first on sys.path, where bench/copy.py would shadow the standard
-# library's ``copy`` module; keep only the repository root.
+# Running ``python bench/finetune.py`` puts bench/ first on sys.path; keep only the repository root so that
+# aigc_core imports and no bench script can shadow a standard-library module.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse  # noqa: E402

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-# Run as a script, bench/ is sys.path[0]; bench/copy.py would then shadow the standard library's copy module.
+# Run as a script, bench/ is sys.path[0]: put the repository root there instead so aigc_core imports.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))

@@ -1,8 +1,8 @@
 """Ad copy bench: N variants from ONE batched call (the engine) vs N sequential plain pipeline calls.
 
-    python bench/copy.py           # CPU: 8 and 4 variants x 48 new tokens, 2 repeats; GPU section when CUDA is present
-    python bench/copy.py --quick   # CPU: 8 variants x 32 new tokens, 1 repeat (under a minute once converted)
-    python bench/copy.py --gpu-only
+    python bench/ad_copy.py  # CPU: 8 and 4 variants x 48 new tokens, 2 repeats; GPU part with CUDA
+    python bench/ad_copy.py --quick  # CPU: 8 variants x 32 new tokens, 1 repeat (under a minute once converted)
+    python bench/ad_copy.py --gpu-only
 
 (a) CPU, the embedded SmolLM2-135M-Instruct (converted once from its GGUF into a safetensors folder under
     ``<data>/cache/models``; loaded through the copy engine's loader / the model manager). Same brief, same

@@ -159,6 +159,11 @@ def throughput(work: Path, device: str, rounds: int, n: int, target: float, name
             f"plain Trainer {plain[-1][0]:.2f} samples/s ({plain[-1][1]:.2f} per CPU-s)",
             flush=True,
         )
+    print(
+        f"[throughput {device}] note: short runs inflate the ratio: the plain Trainer's random-length batches of 8 "
+        "meet many new tensor shapes (on the CPU each new shape costs kernel set-up), which a long run amortises; "
+        "use the full mode (more samples, more rounds) for the steady-state figure."
+    )
     lines = []
     v, b = float(np.median([o[0] for o in ours])), float(np.median([p[0] for p in plain]))
     lines.append(result_line(name, v, b, target, v / b >= target))

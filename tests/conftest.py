@@ -37,3 +37,13 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def settings(data_dir: Path) -> Settings:
     """Settings bound to the test's data dir."""
     return get_settings()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_model_manager() -> Iterator[None]:
+    """Each test starts with no model loaded in the process-wide manager (no state leaks between tests)."""
+    yield
+    import sys
+
+    if "aigc_core.models.manager" in sys.modules:
+        sys.modules["aigc_core.models.manager"].reset_manager()

@@ -185,7 +185,7 @@ def _creator() -> None:
     preset = {**mon.guess_mapping(columns), **preset}
     mapping = _mapping_widgets("sent_new", columns, preset)
     name = st.text_input("Monitor name", placeholder="e.g. Airline tweets", key="sent_new_name")
-    model = _model_picker("sent_new")
+    model = _model_picker("sent_new", guard(mon.default_model) or "embedded")
     label_map = st.text_input(
         "Label mapping (only for models whose labels are not negative/neutral/positive)",
         placeholder="LABEL_0=negative,LABEL_1=neutral,LABEL_2=positive",

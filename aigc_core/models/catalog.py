@@ -482,10 +482,24 @@ def _resolve_folder(task: str, path: Path, trace: list[str]) -> ResolvedModel:
 
 def _resolve_registry(task: str, value: str, settings: Settings, trace: list[str]) -> ResolvedModel:
     version_id = value.split(":", 1)[1].strip()
+    from sqlalchemy import select
+
     from aigc_core.store import ModelVersion, session_scope
 
     with session_scope() as session:
-        row = session.get(ModelVersion, version_id) if version_id else None
+        if version_id == "promoted":  # whichever version of this task is promoted now
+            row = session.scalars(
+                select(ModelVersion).where(ModelVersion.task == task, ModelVersion.promoted.is_(True))
+            ).first()
+            if row is None:
+                trace.append(f"registry:promoted: no {task} model version is promoted")
+                raise ModelUnavailableError(
+                    f"No {task} model is promoted in the registry yet.",
+                    hint="Promote a version on the Fine-tune page (Model registry tab), or pick another model.",
+                )
+            version_id = row.id
+        else:
+            row = session.get(ModelVersion, version_id) if version_id else None
         found = (row.path, row.name, row.task) if row is not None else None
     if found is None:
         trace.append(f"registry:{version_id}: no such model version")

@@ -934,6 +934,13 @@ def dataset_versions() -> list[tuple[str, str]]:
     return [(vid, f"{name} · v{ver} ({kind})") for vid, name, ver, kind in rows]
 
 
+def default_model() -> str:
+    """The model a new monitor starts with: the promoted classifier when there is one, else the embedded model."""
+    from aigc_core.finetune.registry import promoted
+
+    return "registry:promoted" if promoted("text-classification") is not None else "embedded"
+
+
 def registry_classifiers() -> list[tuple[str, str]]:
     """(``registry:<id>``, label) of the fine-tuned text classifiers, promoted first."""
     from aigc_core.store import ModelVersion

@@ -151,6 +151,25 @@ def test_registry_value(tiny_bert_classifier_dir: Path) -> None:
         catalog.resolve("sentiment", "registry:doesnotexist")
 
 
+def test_registry_promoted_follows_the_promoted_version(tiny_bert_classifier_dir: Path) -> None:
+    from aigc_core.monitor.monitors import default_model
+    from aigc_core.store import ModelVersion, session_scope
+
+    with pytest.raises(ModelUnavailableError, match="No text-classification model is promoted"):
+        catalog.resolve("sentiment", "registry:promoted")
+    assert default_model() == "embedded"
+    with session_scope() as s:
+        old = ModelVersion(task="text-classification", name="v1", path=str(tiny_bert_classifier_dir))
+        new = ModelVersion(task="text-classification", name="v2", path=str(tiny_bert_classifier_dir), promoted=True)
+        lm = ModelVersion(task="text-generation", name="voice", path=str(tiny_bert_classifier_dir), promoted=True)
+        s.add_all([old, new, lm])
+        s.flush()
+        new_id = new.id
+    resolved = catalog.resolve("sentiment", "registry:promoted")
+    assert resolved.registry_id == new_id and "v2" in resolved.trace[0]
+    assert default_model() == "registry:promoted"
+
+
 def test_package_not_installed(monkeypatch: pytest.MonkeyPatch, hub_cache: Path) -> None:
     monkeypatch.setattr(catalog, "package_dir", lambda name: None)
     with pytest.raises(ModelUnavailableError) as err:

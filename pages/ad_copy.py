@@ -10,6 +10,7 @@ from aigc_core import copy as copy_api
 from aigc_core.copy.guardrails import ALL_CHANNELS, highlight
 from aigc_core.copy.ranking import SCORES
 from aigc_core.errors import UserInputError
+from aigc_core.finetune.registry import promoted
 from pages._ui import empty_state, guard, page_header, show_error
 
 PREFILL_KEY = "ad_copy_prefill"
@@ -76,6 +77,11 @@ def apply_prefill() -> None:
                 value = value if value in kit_names() else NO_KIT
             st.session_state[key] = value
     st.session_state["copy_prefilled"] = True
+
+
+def promoted_brand_voice() -> bool:
+    """True when a brand-voice (text-generation) model version is promoted in the registry."""
+    return promoted("text-generation") is not None
 
 
 def kit_names() -> list[str]:
@@ -522,6 +528,8 @@ def job_status() -> None:
 # ----------------------------------------------------------------------------------------------
 for _key, _value in DEFAULTS.items():
     st.session_state.setdefault(_key, _value)
+if "copy_model_choice" not in st.session_state:  # a promoted brand-voice model is the default choice
+    st.session_state["copy_model_choice"] = "promoted" if guard(promoted_brand_voice) else "default"
 apply_prefill()
 kits = kit_names()
 if st.session_state.pop("copy_prefilled", False):

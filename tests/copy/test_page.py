@@ -95,3 +95,12 @@ def test_brand_kit_editor_saves(page_env) -> None:
     kit = get_kit("Acme")
     assert kit.competitors == ["HydroMax"] and kit.required == {"sms_push": ["Reply STOP to opt out"]}
     assert "guaranteed" in kit.banned  # the default banned claims come pre-filled
+
+
+def test_promoted_brand_voice_model_is_the_default_choice(page_env, tiny_lm_dir: Path) -> None:
+    assert _app().radio(key="copy_model_choice").value == "default"
+    from aigc_core.store import ModelVersion, session_scope
+
+    with session_scope() as s:
+        s.add(ModelVersion(task="text-generation", name="voice v1", path=str(tiny_lm_dir), promoted=True))
+    assert _app().radio(key="copy_model_choice").value == "promoted"

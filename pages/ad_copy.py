@@ -40,7 +40,6 @@ DEFAULTS: dict[str, Any] = {
     "copy_tone": "friendly",
     "copy_n": 4,
     "copy_creativity": 0.6,
-    "copy_model_choice": "default",
     "copy_temperature": 0.8,
     "copy_top_p": 0.95,
     "copy_top_k": 50,

@@ -180,6 +180,7 @@ def perplexity_from_losses(token_losses_sum: float, n_tokens: int) -> float:
 def lm_perplexity(model: Any, features: Sequence[dict[str, list[int]]], *, batch_size: int = 8) -> float:
     """Perplexity over the answer tokens (labels != -100) of tokenized examples."""
     import torch
+
     from aigc_core.finetune.causal_lm import pad_batch
 
     model.eval()
@@ -203,6 +204,7 @@ def generate_samples(
 ) -> list[str]:
     """Greedy answers of a chat model to a few briefs (for base vs tuned side by side)."""
     import torch
+
     from aigc_core.finetune.causal_lm import render_prompt
 
     model.eval()

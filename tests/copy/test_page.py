@@ -103,4 +103,6 @@ def test_promoted_brand_voice_model_is_the_default_choice(page_env, tiny_lm_dir:
 
     with session_scope() as s:
         s.add(ModelVersion(task="text-generation", name="voice v1", path=str(tiny_lm_dir), promoted=True))
-    assert _app().radio(key="copy_model_choice").value == "promoted"
+    at = _app()
+    assert not at.error, [e.value for e in at.error]
+    assert at.radio(key="copy_model_choice").value == "promoted"

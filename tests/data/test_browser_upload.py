@@ -2,74 +2,25 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.ui.test_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, _wait_idle
+from tests.fixtures.app_server import CHROMIUM, CHROMIUM_ARGS, needs_chromium, running_app
+from tests.ui.test_browser import SHOTS, _wait_idle
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/setup.sh test does it)"),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """The app (Streamlit only) on a free port with a fresh data dir: (url, data dir)."""
-    port = _free_port()
+    """The app on a free port with a fresh data dir: (url, data dir)."""
     data = tmp_path_factory.mktemp("browser-upload")
-    env = {**os.environ, "AIGC_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1", "AIGC_OFFLINE": "true"}
-    log = open(data / "app.log", "wb")  # noqa: SIM115 - closed in teardown
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-    ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    if proc.poll() is not None:
-        log.close()
-        pytest.fail(f"the app did not start:\n{(data / 'app.log').read_text(errors='replace')[-3000:]}")
-    yield url, data
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-    log.close()
+    with running_app(data) as url:
+        yield url, data
 
 
 def test_upload_csv_and_save(app: tuple[str, Path], tmp_path: Path) -> None:

@@ -6,12 +6,10 @@ import re
 
 import pytest
 
-from tests.ui.test_browser import CHROMIUM, SHOTS, _wait_idle, app_url, browser  # noqa: F401 - fixtures
+from tests.fixtures.app_server import needs_chromium
+from tests.ui.test_browser import SHOTS, _wait_idle, app_url, browser  # noqa: F401 - fixtures
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/setup.sh test does it)"),
-]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 def test_demo_job_progresses_live(app_url: str, browser) -> None:  # noqa: F811 - fixtures

@@ -5,33 +5,14 @@ Screenshots go to ``test-artifacts/screenshots/`` for a person to look at.
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# Flags this sandbox needs (no network besides the registries, root user).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
+from tests.fixtures.app_server import CHROMIUM, CHROMIUM_ARGS, needs_chromium, running_app
+
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PAGES = [
     ("", "AIGC Studio"),  # the default page lives at the root URL
     ("ad-copy", "Ad copy"),
@@ -42,16 +23,7 @@ PAGES = [
     ("models-jobs", "Models & jobs"),
 ]
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/setup.sh test does it)"),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 @pytest.fixture(scope="module")
@@ -60,47 +32,9 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, tiny_sd_pipeline_dir: Path
 
     The Images page is pointed at the tiny random Stable Diffusion pipeline (no diffusion weights exist offline).
     """
-    port = _free_port()
     data = tmp_path_factory.mktemp("browser-data")
-    env = {
-        **os.environ,
-        "AIGC_DATA_DIR": str(data),
-        "HF_HUB_OFFLINE": "1",
-        "AIGC_OFFLINE": "true",
-        "AIGC_TEXT_TO_IMAGE_MODEL": str(tiny_sd_pipeline_dir),
-    }
-    log = open(data / "app.log", "wb")  # noqa: SIM115 - closed in teardown
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "aigc_core.launcher", "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.5)
-    else:
-        proc.kill()
-    if proc.poll() is not None:
-        log.close()
-        pytest.fail(f"the app did not start:\n{(data / 'app.log').read_text(errors='replace')[-3000:]}")
-    yield url
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-    log.close()
+    with running_app(data, {"AIGC_TEXT_TO_IMAGE_MODEL": str(tiny_sd_pipeline_dir)}) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

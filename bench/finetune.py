@@ -60,14 +60,14 @@ def quality(quick: bool, work: Path) -> str:
     from aigc_core.finetune.params import ClassifierJobParams, TrainParams
     from aigc_core.finetune.training import LocalContext, embedded_encoder_dir
 
-    n_train, n_val, n_test = (600, 150, 300) if quick else (3000, 300, 1500)
+    n_train, n_val, n_test = (600, 150, 300) if quick else (12000, 600, 2000)
     train, val, test = load_splits(n_train, n_val, n_test)
     enc = embedded_encoder_dir()
     tp = TrainParams(
         epochs=1 if quick else 2, learning_rate=1e-4, batch_size=32, max_length=64, eval_steps=0,
         early_stopping_patience=2,
     )  # fmt: skip
-    params = ClassifierJobParams(train=tp, text_column="text", label_column="label")
+    params = ClassifierJobParams(train=tp, text_column="text", label_column="label", class_weights=not quick)
     data = prepare_classification(train, val, test, "text", "label")
     print(f"[quality] train {len(train)}, validation {len(val)}, test {len(test)}; classes {data.class_counts}")
     t0 = time.perf_counter()

@@ -42,3 +42,16 @@ def test_page_opens(app: AppTest, page: str) -> None:
     assert not app.exception, app.exception
     assert not app.error, [e.value for e in app.error]
     assert app.title, f"{page} has no title"
+
+
+def test_home_smoke_action_generates_text(settings, tiny_causal_lm_dir, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aigc_core.settings import reset_settings
+
+    monkeypatch.setenv("AIGC_TEXT_GENERATION_MODEL", str(tiny_causal_lm_dir))
+    reset_settings()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.button(key="home_smoke_generate").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.success and at.success[0].value.strip()
+    assert any("tokens in" in c.value and "seed 0" in c.value for c in at.caption)

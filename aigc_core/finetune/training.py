@@ -136,14 +136,7 @@ def resolve_base(task: str, value: str | None) -> Path:
     if resolved.gguf_file and local is not None:
         from aigc_core.models.gguf_cache import ensure_converted
 
-        try:
-            return Path(ensure_converted(Path(local) / resolved.gguf_file))
-        except ModelUnavailableError:
-            if value != "auto" or task != CAUSAL_LM_TASK:
-                raise
-            from aigc_core.copy.lm import embedded_folder  # the Ad copy page's de-quantised SmolLM2 folder
-
-            return Path(embedded_folder())
+        return Path(ensure_converted(Path(local) / resolved.gguf_file))
     if local is not None and Path(local).is_dir():
         return Path(local)
     if resolved.hub_id:

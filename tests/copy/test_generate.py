@@ -206,5 +206,5 @@ def test_model_not_available_offline_names_the_setting(settings, monkeypatch, tm
     from aigc_core.settings import reset_settings
 
     reset_settings()
-    with pytest.raises(ModelUnavailableError, match="neither a folder"):
+    with pytest.raises(ModelUnavailableError, match="does not exist"):
         gen.generate_copy(BRIEF)

@@ -4,6 +4,7 @@ evaluate against the base model, register the model version. Resumable from the 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -306,6 +307,39 @@ def _stopped_result(ctx: JobContextLike, outcome: Any) -> dict[str, Any]:
     }
 
 
+def _save_version(
+    ctx: Any, params: Any, outcome: Any, metrics: dict[str, Any], pre: Any, device: str, task: str,
+    default_name: str, save: Callable[[Any, Path], dict[str, Any]], meta: dict[str, Any],
+) -> Any:
+    """Write the trained model atomically into a new registry folder and register its version."""
+    metrics["history"] = _history(outcome)
+    ctx.report(0.97, "saving the model version")
+    version_id, target = registry.new_version_dir()
+    with atomic_dir(target) as tmp:
+        files = save(outcome, tmp)
+    return registry.register_version(
+        version_id=version_id,
+        path=target,
+        task=task,
+        name=params.name or f"{default_name} {version_id[:6]}",
+        base_model=params.base_model,
+        params=params.stored(),
+        metrics=metrics,
+        dataset_version_id=params.dataset_version_id or None,
+        parent_id=params.parent_id,
+        job_id=getattr(ctx, "job_id", None),
+        meta={
+            **meta,
+            "device": device,
+            "base_path": str(pre.base_dir),
+            "adapter": files["adapter"],
+            "global_step": outcome.global_step,
+            "work_dir": str(ctx.work_dir),
+            "notes": pre.notes,
+        },
+    )  # fmt: skip
+
+
 def _history(outcome: Any) -> list[dict[str, Any]]:
     keep = ("step", "epoch", "loss", "eval_loss", "eval_macro_f1", "eval_accuracy", "learning_rate")
     return [{k: h[k] for k in keep if k in h} for h in outcome.history]
@@ -353,36 +387,16 @@ def run_classifier_job(ctx: JobContextLike, params: ClassifierJobParams) -> dict
             )  # fmt: skip
             metrics["base"] = base.to_dict()
             metrics["base"]["method"] = "frozen encoder + logistic regression on mean-pooled embeddings"
-    metrics["history"] = _history(outcome)
-    ctx.report(0.97, "saving the model version")
-    version_id, target = registry.new_version_dir()
-    with atomic_dir(target) as tmp:
-        files = save_classifier(outcome, tmp)
-    info = registry.register_version(
-        version_id=version_id,
-        path=target,
-        task=CLASSIFIER_TASK,
-        name=params.name or f"classifier {version_id[:6]}",
-        base_model=params.base_model,
-        params=params.stored(),
-        metrics=metrics,
-        dataset_version_id=params.dataset_version_id or None,
-        parent_id=params.parent_id,
-        job_id=getattr(ctx, "job_id", None),
-        meta={
+    info = _save_version(
+        ctx, params, outcome, metrics, pre, device, CLASSIFIER_TASK, "classifier", save_classifier,
+        {
             "labels": data.labels,
             "n_train": len(data.train_texts),
             "n_validation": len(data.val_texts),
             "n_test": len(data.test_texts),
             "n_synthetic": int(np.sum(data.synthetic_flags)) if data.synthetic_flags else 0,
-            "device": device,
-            "base_path": str(pre.base_dir),
-            "adapter": files["adapter"],
-            "global_step": outcome.global_step,
-            "work_dir": str(ctx.work_dir),
-            "notes": pre.notes,
         },
-    )
+    )  # fmt: skip
     summary = {k: metrics.get(p, {}).get(k) for p in ("test",) for k in ("accuracy", "macro_f1")}
     base_f1 = metrics.get("base", {}).get("macro_f1")
     ctx.report(1.0, f"done: macro-F1 {summary.get('macro_f1') or 0:.3f} (base {base_f1 or 0:.3f})")
@@ -445,37 +459,17 @@ def run_causal_lm_job(ctx: JobContextLike, params: CausalLMJobParams) -> dict[st
     ]
     metrics["train_samples_per_s"] = outcome.samples_per_s
     metrics["train_runtime_s"] = outcome.train_runtime_s
-    metrics["history"] = _history(outcome)
-    ctx.report(0.97, "saving the model version")
-    version_id, target = registry.new_version_dir()
-    with atomic_dir(target) as tmp:
-        files = save_causal_lm(outcome, tmp)
-    info = registry.register_version(
-        version_id=version_id,
-        path=target,
-        task=CAUSAL_LM_TASK,
-        name=params.name or f"brand voice {version_id[:6]}",
-        base_model=params.base_model,
-        params=params.stored(),
-        metrics=metrics,
-        dataset_version_id=params.dataset_version_id or None,
-        parent_id=params.parent_id,
-        job_id=getattr(ctx, "job_id", None),
-        meta={
+    info = _save_version(
+        ctx, params, outcome, metrics, pre, device, CAUSAL_LM_TASK, "brand voice", save_causal_lm,
+        {
             "n_train": len(data.train),
             "n_validation": len(data.val),
             "n_test": len(data.test),
             "n_synthetic": len(params.synthetic_examples),
             "paired": data.paired,
-            "device": device,
-            "base_path": str(pre.base_dir),
-            "adapter": files["adapter"],
-            "global_step": outcome.global_step,
-            "work_dir": str(ctx.work_dir),
-            "notes": pre.notes,
             "system_prompt": params.system_prompt,
         },
-    )
+    )  # fmt: skip
     ppl = metrics.get("test", {}).get("perplexity")
     ctx.report(1.0, f"done: perplexity {ppl or 0:.2f} (base {metrics.get('base', {}).get('perplexity') or 0:.2f})")
     return {

@@ -76,7 +76,9 @@ if st.button("Generate", key="home_smoke_generate", icon=":material/play_arrow:"
     with st.spinner("Loading the model (the first time takes a few seconds) and generating…"):
         result = guard(generate, prompt, max_new_tokens=48, temperature=0.7, seed=0)
     if result is not None:
-        st.success(result.texts[0] or "(the model returned nothing — try another prompt)")
-        st.caption(
-            f"Model `{result.model}` · {result.new_tokens} tokens in {result.seconds:.1f} s · seed {result.seed}"
-        )
+        st.session_state["home_smoke_result"] = result
+        st.rerun()  # so the sidebar, drawn before this, lists the model that was just loaded
+result = st.session_state.get("home_smoke_result")
+if result is not None:
+    st.success(result.texts[0] or "(the model returned nothing — try another prompt)")
+    st.caption(f"Model `{result.model}` · {result.new_tokens} tokens in {result.seconds:.1f} s · seed {result.seed}")

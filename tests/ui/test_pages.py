@@ -55,3 +55,6 @@ def test_home_smoke_action_generates_text(settings, tiny_causal_lm_dir, monkeypa
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.success and at.success[0].value.strip()
     assert any("tokens in" in c.value and "seed 0" in c.value for c in at.caption)
+    from aigc_core.models.manager import get_manager
+
+    assert [row.task for row in get_manager().loaded()] == ["text-generation"]  # what the sidebar lists

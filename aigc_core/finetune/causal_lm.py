@@ -12,11 +12,10 @@ from aigc_core.finetune.params import CausalLMJobParams
 from aigc_core.finetune.training import (
     JobContextLike,
     TrainOutcome,
-    lora_targets,
+    apply_lora,
     make_progress_callback,
     oom_guard,
     plan_run,
-    read_config,
     set_seed,
     torch_dtype,
     training_arguments,
@@ -178,17 +177,7 @@ def build_causal_lm(base_dir: Path, params: CausalLMJobParams, precision: str, a
 
         return PeftModel.from_pretrained(model, str(adapter_dir), is_trainable=True)
     if params.lora.enabled:
-        from peft import LoraConfig, TaskType, get_peft_model
-
-        model_type = str(read_config(base_dir).get("model_type", ""))
-        cfg = LoraConfig(
-            task_type=TaskType.CAUSAL_LM,
-            r=params.lora.r,
-            lora_alpha=params.lora.alpha,
-            lora_dropout=params.lora.dropout,
-            target_modules=lora_targets(model_type, params.lora.target_modules),
-        )
-        model = get_peft_model(model, cfg)
+        model = apply_lora(model, base_dir, params.lora, "CAUSAL_LM")
     return model
 
 

@@ -13,11 +13,10 @@ from aigc_core.finetune.params import ClassifierJobParams
 from aigc_core.finetune.training import (
     JobContextLike,
     TrainOutcome,
-    lora_targets,
+    apply_lora,
     make_progress_callback,
     oom_guard,
     plan_run,
-    read_config,
     set_seed,
     training_arguments,
 )
@@ -200,17 +199,7 @@ def build_classifier(base_dir: Path, labels: list[str], params: ClassifierJobPar
         ignore_mismatched_sizes=True,
     )
     if params.lora.enabled:
-        from peft import LoraConfig, TaskType, get_peft_model
-
-        model_type = str(read_config(base_dir).get("model_type", ""))
-        cfg = LoraConfig(
-            task_type=TaskType.SEQ_CLS,
-            r=params.lora.r,
-            lora_alpha=params.lora.alpha,
-            lora_dropout=params.lora.dropout,
-            target_modules=lora_targets(model_type, params.lora.target_modules),
-        )
-        model = get_peft_model(model, cfg)
+        model = apply_lora(model, base_dir, params.lora, "SEQ_CLS")
     elif params.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     return model

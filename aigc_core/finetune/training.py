@@ -201,6 +201,22 @@ def lora_targets(model_type: str, requested: list[str] | None) -> list[str]:
     return ["q_proj", "v_proj"]
 
 
+def apply_lora(model: Any, base_dir: Path, lora: Any, task_type: str) -> Any:
+    """``model`` wrapped with a fresh LoRA adapter (peft ``task_type`` e.g. CAUSAL_LM or SEQ_CLS) on its
+    architecture's default target modules, or the ones the user named."""
+    from peft import LoraConfig, get_peft_model
+
+    model_type = str(read_config(base_dir).get("model_type", ""))
+    cfg = LoraConfig(
+        task_type=task_type,
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=lora_targets(model_type, lora.target_modules),
+    )
+    return get_peft_model(model, cfg)
+
+
 # --------------------------------------------------------------------------------------------
 # Precision, device and Trainer arguments
 # --------------------------------------------------------------------------------------------

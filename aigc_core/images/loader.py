@@ -13,18 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from aigc_core.errors import ModelUnavailableError
+from aigc_core.models.manager import checkpoint_family, get_manager
 from aigc_core.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 TASK = "text-to-image"
-DEFAULT_HUB = {
-    "sd-turbo": "stabilityai/sd-turbo",
-    "sdxl-turbo": "stabilityai/sdxl-turbo",
-    "sd-1.5": "stable-diffusion-v1-5/stable-diffusion-v1-5",
-    "sd-2.1-base": "stabilityai/stable-diffusion-2-1-base",
-    "sdxl": "stabilityai/stable-diffusion-xl-base-1.0",
-}
 HOW_TO = (
     "Set AIGC_TEXT_TO_IMAGE_MODEL to a local diffusers folder (with model_index.json, e.g. /models/sd-turbo), "
     "a single .safetensors checkpoint, or a hub id such as stabilityai/sd-turbo (about 5 GB, needs internet once), "
@@ -96,45 +90,8 @@ def _folder_revision(folder: Path) -> str:
     return "local-" + h.hexdigest()[:12]
 
 
-def checkpoint_family(path: Path) -> str:
-    """``sd`` or ``sdxl`` from a single-file checkpoint's tensor names; ModelUnavailableError when unknown."""
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            keys = list(f.keys())
-    except Exception as exc:
-        raise ModelUnavailableError(
-            f"{path.name} is not a readable .safetensors checkpoint ({type(exc).__name__}).",
-            hint="Check the file is complete (re-download it) or use a diffusers folder.",
-        ) from exc
-    if any(k.startswith("conditioner.embedders.") for k in keys):
-        return "sdxl"
-    if any(k.startswith("model.diffusion_model.") for k in keys):
-        return "sd"
-    raise ModelUnavailableError(
-        f"{path.name} is a checkpoint of an architecture the Images page does not know "
-        "(no Stable Diffusion UNet weights inside).",
-        hint="Use a Stable Diffusion 1.5/2.1/SDXL checkpoint or a diffusers folder with model_index.json.",
-    )
-
-
-def _device_dtype() -> tuple[str, Any]:
-    from aigc_core.devices import resolve_device, resolve_dtype
-
-    device = resolve_device()
-    dtype = resolve_dtype(device)
-    return device, dtype
-
-
-def _load_direct(value: str) -> LoadedPipeline:
-    """Load without the manager: folder, checkpoint or hub id[@revision]."""
-    import torch  # noqa: F401 - fail early with a clear import error
-    from diffusers import AutoPipelineForText2Image
-
-    settings = get_settings()
-    device, dtype = _device_dtype()
-    quiet = {"dtype": dtype}
+def _precheck_local(value: str) -> None:
+    """Clear errors for local paths before any loading (missing file or folder, pickle or unknown checkpoint)."""
     path = Path(value).expanduser()
     if path.suffix in {".safetensors", ".ckpt"}:
         if not path.is_file():
@@ -144,70 +101,8 @@ def _load_direct(value: str) -> LoadedPipeline:
                 f"{path.name} is a pickle checkpoint, which is not loaded for safety.",
                 hint="Convert it to .safetensors or use a diffusers folder.",
             )
-        family = checkpoint_family(path)
-        from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
-
-        cls = StableDiffusionXLPipeline if family == "sdxl" else StableDiffusionPipeline
-        try:
-            pipe = cls.from_single_file(str(path), local_files_only=settings.is_offline, **quiet)
-        except Exception as exc:
-            raise ModelUnavailableError(
-                f"Could not build a pipeline from {path.name}: {type(exc).__name__}: {str(exc)[:200]}",
-                hint="Single files need their base model's configs (downloaded once); offline, use a diffusers "
-                "folder instead.",
-            ) from exc
-        fingerprint = f"{path.stat().st_size}:{path.name}".encode()
-        name, revision = str(path), "file-" + hashlib.sha256(fingerprint).hexdigest()[:12]
-    elif path.is_dir() or value.startswith(("/", "./", "../", "~")):
-        if not path.is_dir():
-            raise ModelUnavailableError(f"The folder {path} does not exist.", hint=HOW_TO)
-        if not (path / "model_index.json").is_file():
-            raise ModelUnavailableError(
-                f"{path} is not a diffusers model folder (there is no model_index.json inside).",
-                hint="Point at the folder that holds model_index.json, unet/, vae/, text_encoder/ … "
-                "or at a single .safetensors checkpoint.",
-            )
-        try:
-            pipe = AutoPipelineForText2Image.from_pretrained(str(path), **quiet)
-        except Exception as exc:
-            raise ModelUnavailableError(
-                f"{path} could not be loaded as a text-to-image pipeline: {type(exc).__name__}: {str(exc)[:200]}",
-                hint="Check the folder is a complete Stable Diffusion / SDXL diffusers export.",
-            ) from exc
-        name, revision = str(path), _folder_revision(path)
-    else:
-        hub_id = DEFAULT_HUB.get(value, value)
-        repo, _, rev = hub_id.partition("@")
-        try:
-            pipe = AutoPipelineForText2Image.from_pretrained(
-                repo, revision=rev or None, local_files_only=settings.is_offline, **quiet
-            )
-        except Exception as exc:
-            offline = settings.is_offline
-            raise ModelUnavailableError(
-                f"The diffusion model {hub_id} is not available"
-                + (" offline (it is not in the local hub cache)." if offline else f": {type(exc).__name__}."),
-                hint=HOW_TO,
-            ) from exc
-        name = repo
-        revision = rev or str(getattr(pipe, "_internal_dict", {}).get("_commit_hash", "") or "")
-    pipe.set_progress_bar_config(disable=True)
-    pipe = pipe.to(device)
-    return _describe_pipe(pipe, name, revision, device, str(dtype).removeprefix("torch."))
-
-
-def _precheck_local(value: str) -> str | None:
-    """Clear errors for local paths before any loading; returns the checkpoint family for single files."""
-    path = Path(value).expanduser()
-    if path.suffix in {".safetensors", ".ckpt"}:
-        if not path.is_file():
-            raise ModelUnavailableError(f"The checkpoint {path} does not exist.", hint=HOW_TO)
-        if path.suffix == ".ckpt":
-            raise ModelUnavailableError(
-                f"{path.name} is a pickle checkpoint, which is not loaded for safety.",
-                hint="Convert it to .safetensors or use a diffusers folder.",
-            )
-        return checkpoint_family(path)
+        checkpoint_family(path)  # raises for an unknown architecture
+        return
     if path.is_dir() or value.startswith(("/", "./", "../", "~")):
         if not path.is_dir():
             raise ModelUnavailableError(f"The folder {path} does not exist.", hint=HOW_TO)
@@ -217,16 +112,6 @@ def _precheck_local(value: str) -> str | None:
                 hint="Point at the folder that holds model_index.json, unet/, vae/, text_encoder/ … "
                 "or at a single .safetensors checkpoint.",
             )
-    return None
-
-
-def _manager() -> Any:
-    """The shared model manager, or None when ``aigc_core.models`` is not installed."""
-    try:
-        from aigc_core.models.manager import get_manager
-    except ImportError:
-        return None
-    return get_manager()
 
 
 def _from_manager(entry: Any, value: str) -> LoadedPipeline:
@@ -254,27 +139,18 @@ def model_value(value: str | None = None) -> str:
 def load_pipeline(value: str | None = None) -> LoadedPipeline:
     """The text-to-image pipeline for ``value`` (or the setting), loaded once per process.
 
-    Goes through the shared model manager (memory budget, one copy per process); SDXL single-file checkpoints,
-    which the manager builds as SD pipelines, and installs without the manager load here.
+    Goes through the shared model manager (memory budget, one copy per process, sidebar unload).
     """
     v = model_value(value)
-    family = _precheck_local(v)
-    mgr = _manager()
+    _precheck_local(v)
     with _CACHE_LOCK:
-        cached = _CACHE.get(v)
         t0 = time.perf_counter()
-        key = v
-        if mgr is not None and family != "sdxl":
-            entry = mgr.load(TASK, v)
-            key = entry.id  # values naming the same model ("auto", "sd-turbo") share one pipeline and lock
-            cached = _CACHE.get(key)
-            if cached is not None and cached.pipe is entry.pipeline:
-                return cached
-            loaded = _from_manager(entry, v)
-        else:
-            if cached is not None:
-                return cached
-            loaded = _load_direct("sd-turbo" if v == "auto" else v)
+        entry = get_manager().load(TASK, v)
+        key = entry.id  # values naming the same model ("auto", "sd-turbo") share one pipeline and lock
+        cached = _CACHE.get(key)
+        if cached is not None and cached.pipe is entry.pipeline:
+            return cached
+        loaded = _from_manager(entry, v)
         from aigc_core.images.memory import optimize_for_device
 
         loaded.optimize = optimize_for_device(loaded)

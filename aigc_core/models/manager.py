@@ -255,12 +255,46 @@ def _load_sentence_embeddings(resolved: ResolvedModel, device: str, dtype: str) 
     return {"model": model, "tokenizer": tok}
 
 
+def checkpoint_family(path: Path) -> str:
+    """``sd`` or ``sdxl`` from a single-file checkpoint's tensor names; ModelUnavailableError when unknown."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            keys = list(f.keys())
+    except Exception as exc:
+        raise ModelUnavailableError(
+            f"{path.name} is not a readable .safetensors checkpoint ({type(exc).__name__}).",
+            hint="Check the file is complete (re-download it) or use a diffusers folder.",
+        ) from exc
+    if any(k.startswith("conditioner.embedders.") for k in keys):
+        return "sdxl"
+    if any(k.startswith("model.diffusion_model.") for k in keys):
+        return "sd"
+    raise ModelUnavailableError(
+        f"{path.name} is a checkpoint of an architecture the Images page does not know "
+        "(no Stable Diffusion UNet weights inside).",
+        hint="Use a Stable Diffusion 1.5/2.1/SDXL checkpoint or a diffusers folder with model_index.json.",
+    )
+
+
 def _load_text_to_image(resolved: ResolvedModel, device: str, dtype: str) -> dict[str, Any]:
     torch_dtype = _torch_dtype(dtype)
     if resolved.kind == "single-file":
-        from diffusers import StableDiffusionPipeline
+        from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
 
-        pipe = StableDiffusionPipeline.from_single_file(str(resolved.local_path), torch_dtype=torch_dtype)
+        sdxl = checkpoint_family(resolved.local_path) == "sdxl"
+        cls = StableDiffusionXLPipeline if sdxl else StableDiffusionPipeline
+        try:
+            pipe = cls.from_single_file(
+                str(resolved.local_path), torch_dtype=torch_dtype, local_files_only=get_settings().is_offline
+            )
+        except Exception as exc:
+            raise ModelUnavailableError(
+                f"Could not build a pipeline from {resolved.local_path.name}: {type(exc).__name__}: {str(exc)[:200]}",
+                hint="Single files need their base model's configs (downloaded once); offline, use a diffusers "
+                "folder instead.",
+            ) from exc
     else:
         from diffusers import AutoPipelineForText2Image
 

@@ -161,3 +161,36 @@ def test_lora_adapter_version_loads_merged(tiny_causal_lm_dir: Path, tmp_path: P
     loaded = get_manager().load("text-generation", str(version))
     assert type(loaded.model).__name__ == "LlamaForCausalLM"  # merged, no PEFT wrapper
     assert loaded.tokenizer.chat_template
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"), [("conditioner.embedders.0.w", "sdxl"), ("model.diffusion_model.w", "sd")]
+)
+def test_single_file_checkpoint_loads_with_its_architecture(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str, expected: str
+) -> None:
+    import diffusers
+    import torch
+    from safetensors.torch import save_file
+
+    from aigc_core.models.manager import get_manager
+
+    ckpt = tmp_path / "model.safetensors"
+    save_file({key: torch.zeros(2)}, str(ckpt))
+    used = []
+
+    class FakePipe:
+        def to(self, device):
+            return self
+
+        def set_progress_bar_config(self, **kw):
+            pass
+
+    for name, family in (("StableDiffusionXLPipeline", "sdxl"), ("StableDiffusionPipeline", "sd")):
+        monkeypatch.setattr(
+            getattr(diffusers, name),
+            "from_single_file",
+            classmethod(lambda cls, *a, f=family, **k: used.append(f) or FakePipe()),
+        )
+    loaded = get_manager().load("text-to-image", str(ckpt))
+    assert used == [expected] and isinstance(loaded.pipeline, FakePipe)

@@ -210,6 +210,9 @@ def sample_batch(
     ``generate`` itself."""
     import torch
 
+    from aigc_core.tasks.sampling import sampling_kwargs
+
+    gen_kwargs = sampling_kwargs(gen_kwargs)  # top-k + top-p over the k best tokens, not the whole vocabulary
     ids = enc["input_ids"]
     mask = enc.get("attention_mask")
     if mask is None:

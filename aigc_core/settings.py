@@ -50,6 +50,14 @@ class Settings(BaseSettings):
             "(AVX512-BF16/AMX): about 2x faster at the same macro-F1 (see bench/sentiment.py)."
         ),
     )
+    cpu_packed_linear: bool = Field(
+        default=True,
+        description=(
+            "On x86 CPUs, run the large linear layers of inference models (language model, classifiers, "
+            "encoders) through oneDNN with weights packed at load time: same results, faster batched "
+            "generation and scoring (see bench/ad_copy.py). Turn off to use PyTorch's default kernels."
+        ),
+    )
     offline: bool = Field(
         default=False,
         description=(

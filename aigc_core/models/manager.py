@@ -190,6 +190,18 @@ def _prepare_lm_tokenizer(tok: Any) -> Any:
     return tok
 
 
+def _for_cpu_inference(model: Any, device: str) -> Any:
+    """Pack the large linear layers for oneDNN on the CPU (AIGC_CPU_PACKED_LINEAR); the model, in eval mode."""
+    model.eval()
+    if device == "cpu" and get_settings().cpu_packed_linear:
+        from aigc_core.models.cpu_linear import pack_linear_layers
+
+        count = pack_linear_layers(model)
+        if count:
+            log.info("packed %d linear layers for oneDNN", count)
+    return model
+
+
 def _load_text_generation(resolved: ResolvedModel, device: str, dtype: str) -> dict[str, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -206,7 +218,7 @@ def _load_text_generation(resolved: ResolvedModel, device: str, dtype: str) -> d
         model = _load_lora(adapter, dtype)
     else:
         model = AutoModelForCausalLM.from_pretrained(target, dtype=_torch_dtype(dtype), **kw)
-    model.to(device).eval()
+    model = _for_cpu_inference(model.to(device), device)
     return {"model": model, "tokenizer": _prepare_lm_tokenizer(tok)}
 
 
@@ -235,13 +247,14 @@ def _load_text_classification(resolved: ResolvedModel, device: str, dtype: str) 
         from aigc_core.sentiment.head import load_embedded
 
         model = load_embedded(resolved.local_path, device=device, dtype=dtype)
+        _for_cpu_inference(model.encoder, device)
         return {"model": model, "tokenizer": getattr(model, "tokenizer", None)}
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     kw = _hub_kwargs(resolved)
     tok = AutoTokenizer.from_pretrained(resolved.load_target, **kw)
     model = AutoModelForSequenceClassification.from_pretrained(resolved.load_target, dtype=_torch_dtype(dtype), **kw)
-    model.to(device).eval()
+    model = _for_cpu_inference(model.to(device), device)
     return {"model": model, "tokenizer": tok}
 
 
@@ -251,7 +264,7 @@ def _load_sentence_embeddings(resolved: ResolvedModel, device: str, dtype: str) 
     kw = _hub_kwargs(resolved)
     tok = AutoTokenizer.from_pretrained(resolved.load_target, **kw)
     model = AutoModel.from_pretrained(resolved.load_target, dtype=_torch_dtype(dtype), **kw)
-    model.to(device).eval()
+    model = _for_cpu_inference(model.to(device), device)
     return {"model": model, "tokenizer": tok}
 
 

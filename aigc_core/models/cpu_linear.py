@@ -101,3 +101,15 @@ def pack_linear_layers(model: Any, *, min_features: int | None = None) -> int:
         parent = model.get_submodule(parent_name) if parent_name else model
         setattr(parent, child, cls(mod))
     return len(targets)
+
+
+def pack_for_cpu_inference(model: Any, device: str) -> int:
+    """Pack ``model`` for oneDNN when it runs on the CPU and AIGC_CPU_PACKED_LINEAR is on; layers packed."""
+    from aigc_core.settings import get_settings
+
+    if str(device) != "cpu" or not get_settings().cpu_packed_linear:
+        return 0
+    count = pack_linear_layers(model)
+    if count:
+        log.info("packed %d linear layers of %s for oneDNN", count, type(model).__name__)
+    return count

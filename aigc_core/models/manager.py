@@ -191,14 +191,11 @@ def _prepare_lm_tokenizer(tok: Any) -> Any:
 
 
 def _for_cpu_inference(model: Any, device: str) -> Any:
-    """Pack the large linear layers for oneDNN on the CPU (AIGC_CPU_PACKED_LINEAR); the model, in eval mode."""
-    model.eval()
-    if device == "cpu" and get_settings().cpu_packed_linear:
-        from aigc_core.models.cpu_linear import pack_linear_layers
+    """The model in eval mode, its large linear layers packed for oneDNN on the CPU (AIGC_CPU_PACKED_LINEAR)."""
+    from aigc_core.models.cpu_linear import pack_for_cpu_inference
 
-        count = pack_linear_layers(model)
-        if count:
-            log.info("packed %d linear layers for oneDNN", count)
+    model.eval()
+    pack_for_cpu_inference(model, device)
     return model
 
 
@@ -247,7 +244,6 @@ def _load_text_classification(resolved: ResolvedModel, device: str, dtype: str) 
         from aigc_core.sentiment.head import load_embedded
 
         model = load_embedded(resolved.local_path, device=device, dtype=dtype)
-        _for_cpu_inference(model.encoder, device)
         return {"model": model, "tokenizer": getattr(model, "tokenizer", None)}
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 

@@ -215,6 +215,7 @@ def load_embedded(
     from safetensors.torch import load_file
 
     from aigc_core.devices import resolve_device, resolve_dtype
+    from aigc_core.models.cpu_linear import pack_for_cpu_inference
 
     head_dir = Path(head_dir) if head_dir is not None else DEFAULT_HEAD_DIR
     cfg_path, weights_path = head_dir / CONFIG_FILE, head_dir / HEAD_FILE
@@ -245,6 +246,7 @@ def load_embedded(
             )
     dev = resolve_device(device)
     tokenizer, enc, max_length = load_encoder(enc_dir, dev, resolve_dtype(dev, dtype))
+    pack_for_cpu_inference(enc, dev)  # inference only: oneDNN-packed linear layers on the CPU
     h = config["head"]
     head = _head_module(h["kind"], int(h["input_dim"]), len(config["labels"]), int(h.get("hidden", 256)))
     head.load_state_dict(state)

@@ -279,6 +279,7 @@ class HFClassifierModel:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         from aigc_core.devices import resolve_device, resolve_dtype
+        from aigc_core.models.cpu_linear import pack_for_cpu_inference
         from aigc_core.settings import get_settings
 
         settings = get_settings()
@@ -309,6 +310,7 @@ class HFClassifierModel:
         self.device = resolve_device(device)
         torch_dtype = resolve_dtype(self.device, dtype)
         model.eval().to(self.device, torch_dtype)
+        pack_for_cpu_inference(model, self.device)  # inference only: oneDNN-packed linear layers on the CPU
         self.model = model
         limit = min(
             int(getattr(self.tokenizer, "model_max_length", 512) or 512),

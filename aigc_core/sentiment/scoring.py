@@ -36,6 +36,10 @@ LABEL_ALIASES: dict[str, str] = {
     "pos": "positive",
 }
 SORT_CHUNK = 8192  # texts tokenized and length-sorted together
+# On the CPU, padded tokens per batch at most (rows x width): long texts go in smaller batches, so a batch of
+# long texts keeps its activations in the CPU caches (batch 256 on 2 cores: 235 -> 517 texts/s; batch 64 about
+# the same). GPUs want the big batches, so there is no budget there.
+MAX_BATCH_TOKENS = 4096
 EMBEDDED_KEYS = frozenset({"embedded", "auto", "minilm-tweets-sentiment"})
 
 # --------------------------------------------------------------------------------------------
@@ -103,21 +107,26 @@ def batched_forward(
     batch_size: int,
     device: str = "cpu",
     progress: Callable[[int, int], None] | None = None,
+    max_tokens: int | None = MAX_BATCH_TOKENS,
 ) -> np.ndarray:
-    """Run ``forward(input_ids, attention_mask)`` over length-sorted batches; rows come back in input order."""
+    """Run ``forward(input_ids, attention_mask)`` over length-sorted batches; rows come back in input order.
+
+    A batch holds at most ``batch_size`` texts and, when ``max_tokens`` is set, at most that many padded
+    tokens (always at least one text).
+    """
     import torch
 
     ids = tokenized.input_ids
     n = len(ids)
     if n == 0:
         return np.zeros((0, 0), dtype=np.float32)
-    order = np.argsort(np.fromiter((len(x) for x in ids), dtype=np.int64, count=n), kind="stable")
+    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=n)
+    order = np.argsort(lengths, kind="stable")
     out: np.ndarray | None = None
     done = 0
     with torch.inference_mode():
-        for start in range(0, n, batch_size):
-            idx = order[start : start + batch_size]
-            width = max(len(ids[i]) for i in idx)
+        for idx in _batches(lengths[order], order, batch_size, max_tokens):
+            width = int(lengths[idx[-1]])
             arr = np.full((len(idx), width), pad_token_id, dtype=np.int64)
             mask = np.zeros((len(idx), width), dtype=np.int64)
             for row, i in enumerate(idx):
@@ -134,6 +143,23 @@ def batched_forward(
                 progress(done, n)
     assert out is not None
     return out
+
+
+def _batches(
+    sorted_lengths: np.ndarray, order: np.ndarray, batch_size: int, max_tokens: int | None
+) -> Iterable[np.ndarray]:
+    """Consecutive slices of ``order`` (sorted by length): <= batch_size rows and <= max_tokens padded tokens."""
+    n = len(order)
+    start = 0
+    while start < n:
+        stop = min(start + batch_size, n)
+        if max_tokens is not None:
+            # width of rows start..k-1 is sorted_lengths[k-1]; keep the largest k with (k - start) * width <= budget
+            k = np.arange(start + 1, stop + 1)
+            fits = (k - start) * np.maximum(sorted_lengths[k - 1], 1) <= max_tokens
+            stop = int(k[fits][-1]) if fits.any() else start + 1
+        yield order[start:stop]
+        start = stop
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -549,6 +575,7 @@ def score_texts(
                 batch_size=batch_size,
                 device=m.device,
                 progress=chunk_progress,
+                max_tokens=MAX_BATCH_TOKENS if m.device == "cpu" else None,
             )
         )
     logits = np.concatenate(parts)

@@ -206,3 +206,26 @@ def test_chunks_and_progress(tiny_model, monkeypatch: pytest.MonkeyPatch):
     np.testing.assert_allclose(chunked.probs, whole.probs, atol=1e-5)
     assert chunked.labels == whole.labels
     assert seen[-1] == (8, 8) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_batches_respect_rows_and_token_budget():
+    lengths = np.array([3, 10, 2, 50, 7, 7, 1])
+    order = np.argsort(lengths, kind="stable")
+    batches = list(scoring._batches(lengths[order], order, 3, 20))
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(lengths)))  # every row exactly once
+    for idx in batches:
+        assert len(idx) <= 3
+        assert len(idx) == 1 or len(idx) * lengths[idx].max() <= 20  # a text longer than the budget goes alone
+    assert [lengths[b].tolist() for b in batches] == [[1, 2, 3], [7, 7], [10], [50]]
+    unlimited = list(scoring._batches(lengths[order], order, 3, None))
+    assert [len(b) for b in unlimited] == [3, 3, 1]
+
+
+def test_token_budget_gives_the_same_scores(tiny_model, monkeypatch: pytest.MonkeyPatch):
+    whole = score_texts(TEXTS, model=tiny_model, batch_size=64)
+    monkeypatch.setattr(scoring, "MAX_BATCH_TOKENS", 12)  # about one text per batch
+    seen: list[tuple[int, int]] = []
+    small = score_texts(TEXTS, model=tiny_model, batch_size=64, progress=lambda d, n: seen.append((d, n)))
+    np.testing.assert_allclose(small.probs, whole.probs, atol=1e-5)
+    assert small.labels == whole.labels
+    assert len(seen) >= 3 and seen[-1] == (len(TEXTS), len(TEXTS))  # batch 64 alone would be one batch

@@ -1,7 +1,7 @@
 """Sentiment bench: quality of the embedded model and scoring throughput vs a plain transformers pipeline.
 
     python bench/sentiment.py          # full: whole held-out test split, 1,000 texts for throughput
-    python bench/sentiment.py --quick  # under a minute on CPU: 400-tweet test-split subsample, 120 texts
+    python bench/sentiment.py --quick  # under a minute on CPU: 400-tweet test-split subsample, 300 texts
 
 (a) quality: macro-F1 and per-class P/R/F1 of the shipped head on the held-out test split (the head's own
     split seed), target >= 0.70; baseline = majority-class macro-F1 of the same texts.
@@ -121,8 +121,8 @@ def throughput(quick: bool, batch_size: int, dtypes: tuple[str, ...]) -> list[st
     from aigc_core.sentiment.head import DEFAULT_DATA
     from aigc_core.sentiment.scoring import load_model, normalize_text, score_texts
 
-    n = 120 if quick else 1000
-    reps = 2 if quick else 3  # best of: both sides, so a busy moment on a shared machine hurts neither
+    n = 300 if quick else 1000
+    reps = 3  # best of: both sides, so a busy moment on a shared machine hurts neither
     raw = pd.read_csv(DEFAULT_DATA)["text"].dropna().astype(str).sample(n, random_state=1).tolist()
     # Both sides get the tweets already normalised (idempotent for score_texts), so their labels are comparable.
     texts = [normalize_text(t) for t in raw]

@@ -105,3 +105,21 @@ def test_long_texts_are_counted_as_truncated(ft_bert_dir) -> None:
     assert data.truncated == 10
     assert any("10 of 20 text(s) are longer than 16 tokens" in n for n in data.notes)
     assert np.bincount(data.train_y).tolist() == [10, 10]
+
+
+@pytest.mark.slow
+def test_torch_compile_trains_and_saves_plain_weights(ft_bert_dir, sentiment_frames, tmp_path) -> None:
+    """The GPU speed option on the CPU: compiled training runs, and the saved model has no compile-wrapper keys."""
+    train, val, _test = sentiment_frames
+    data = prepare_classification(train, val, None, "text", "label", min_examples_per_class=5)
+    params = _params(max_steps=3, torch_compile=True)
+    out = train_classifier(ft_bert_dir, data, params, LocalContext(tmp_path / "job"))
+    assert out.global_step == 3
+    save_classifier(out, tmp_path / "model")
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "model" / "model.safetensors"), "pt") as f:
+        keys = list(f.keys())
+    assert keys and not any("_orig_mod" in k for k in keys)
+    model, _tok = load_classifier(tmp_path / "model")
+    assert type(model).__name__ == "BertForSequenceClassification"

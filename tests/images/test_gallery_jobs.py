@@ -274,3 +274,24 @@ def test_optimize_for_device_follows_the_setting(settings, monkeypatch) -> None:
     broken = LoadedPipeline(object(), "t", "", "sd", 64, True, "cuda", "float16")
     report = optimize_for_device(broken)  # a failure falls back to the plain pipeline
     assert report["mode"] == "off" and report["error"]
+
+
+@pytest.mark.slow
+def test_optimize_pipeline_compile_mode_matches_plain() -> None:
+    """The GPU compile path, on the CPU: fullgraph compile of UNet and VAE decoder, warmed up, same pixels."""
+    import torch
+
+    from aigc_core.images.memory import optimize_pipeline
+    from aigc_core.images.tiny import build_tiny_pipeline
+
+    pipe = build_tiny_pipeline()
+    pipe.set_progress_bar_config(disable=True)
+
+    def run() -> np.ndarray:
+        gen = torch.Generator().manual_seed(3)
+        return pipe("a cup", num_inference_steps=2, height=64, width=64, generator=gen, output_type="np").images
+
+    plain = run()
+    report = optimize_pipeline(pipe, "compile", warmup_size=64)
+    assert report["applied"][-1] == "torch.compile(default)" and report["compile_s"] > 0
+    np.testing.assert_allclose(run(), plain, atol=2e-3)

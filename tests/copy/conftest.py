@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.tiny_models import tiny_llama_config
+
 CORPUS = [
     "Buy our new bottle now and save big today.",
     "The best water bottle for hikers keeps drinks cold all day.",
@@ -28,7 +30,7 @@ def make_tiny_lm(folder: Path, *, context: int = 512) -> Path:
     """Save a tiny random LlamaForCausalLM and its tokenizer into ``folder``."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -49,18 +51,7 @@ def make_tiny_lm(folder: Path, *, context: int = 512) -> Path:
     fast.chat_template = CHATML
     fast.save_pretrained(str(folder))
     torch.manual_seed(0)
-    cfg = LlamaConfig(
-        vocab_size=len(fast),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=context,
-        bos_token_id=fast.bos_token_id,
-        eos_token_id=fast.eos_token_id,
-        pad_token_id=fast.pad_token_id,
-    )
+    cfg = tiny_llama_config(fast, num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=context)
     model = LlamaForCausalLM(cfg)
     with torch.no_grad():  # make EOS rare so outputs are not empty
         model.lm_head.weight[fast.eos_token_id].mul_(0.0)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.tiny_models import tiny_bert_config
+
 _WORDS_TEXT = (
     "i love this great service good happy thanks awesome best nice worst airline ever lost my bag bad "
     "hate terrible delayed flight cancelled okay the a is was it to and for on with http @user today "
@@ -40,13 +42,11 @@ def _tokenizer(folder: Path):
 
 
 def _bert_config(tok, **extra):
-    from transformers import BertConfig
-
-    return BertConfig(
-        vocab_size=len(tok.get_vocab()),
+    """1 layer, 64 wide, 32 positions: the tiny encoder the sentiment head is trained on."""
+    return tiny_bert_config(
+        len(tok.get_vocab()),
         hidden_size=64,
         num_hidden_layers=1,
-        num_attention_heads=4,
         intermediate_size=128,
         max_position_embeddings=32,
         **extra,

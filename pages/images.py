@@ -12,6 +12,7 @@ from aigc_core.images import gallery
 from aigc_core.images.brand import kit_names
 from aigc_core.images.generate import generate_images
 from aigc_core.images.jobs import jobs_available, submit_batch
+from aigc_core.images.metadata import READABLE_KEYS
 from aigc_core.images.presets import ASPECT_PRESETS, STYLE_PRESETS, expand_style
 from aigc_core.images.request import BATCH_JOB_THRESHOLD, MAX_IMAGES, ImageRequest
 from aigc_core.images.status import ModelStatus, model_status
@@ -396,25 +397,10 @@ def detail(item: Any) -> None:
         st.markdown(f"**Prompt:** {s.get('prompt', '')}")
         if s.get("negative_prompt"):
             st.markdown(f"**Negative:** {s['negative_prompt']}")
+        shown = [k for k in READABLE_KEYS if k not in ("prompt", "negative_prompt", "source_hash")]
         rows = {
             k: s.get(k)
-            for k in (
-                "model",
-                "model_revision",
-                "scheduler",
-                "steps",
-                "guidance",
-                "seed",
-                "width",
-                "height",
-                "strength",
-                "style",
-                "aspect",
-                "mode",
-                "device",
-                "dtype",
-                "created_at",
-            )
+            for k in (*shown, "mode", "device", "dtype", "created_at")
             if s.get(k) not in (None, "")
         }
         st.table({"setting": list(rows), "value": [str(v) for v in rows.values()]})

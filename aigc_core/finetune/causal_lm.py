@@ -14,8 +14,8 @@ from aigc_core.finetune.training import (
     TrainOutcome,
     apply_lora,
     make_progress_callback,
-    oom_guard,
     plan_run,
+    run_trainer,
     set_seed,
     torch_dtype,
     training_arguments,
@@ -194,7 +194,6 @@ def train_causal_lm(
     adapter_dir: Path | None = None,
 ) -> TrainOutcome:
     """Fine-tune the LM on tokenized features; checkpoints in ``ctx.work_dir/checkpoints``."""
-    import time
 
     from transformers import EarlyStoppingCallback, Trainer
 
@@ -222,19 +221,13 @@ def train_causal_lm(
         f"training {len(train_feats)} examples, {plan.total_steps} steps, device {device}, "
         f"precision {plan.precision}, LoRA {'on' if params.lora.enabled or adapter_dir else 'off'}"
     )
-    t0 = time.monotonic()
-    with oom_guard(device):
-        result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    return TrainOutcome(
-        model=trainer.model,
+    return run_trainer(
+        trainer,
         tokenizer=tokenizer,
-        history=list(trainer.state.log_history),
-        stopped=progress.stopped,
-        global_step=trainer.state.global_step,
-        best_checkpoint=trainer.state.best_model_checkpoint,
-        checkpoint_dir=out_dir,
-        samples_per_s=float(result.metrics.get("train_samples_per_second") or 0.0) or progress.samples_per_s,
-        train_runtime_s=time.monotonic() - t0,
+        device=device,
+        progress=progress,
+        out_dir=out_dir,
+        resume_from=resume_from,
         extra={"plan": plan.__dict__},
     )
 

@@ -15,8 +15,8 @@ from aigc_core.finetune.training import (
     TrainOutcome,
     apply_lora,
     make_progress_callback,
-    oom_guard,
     plan_run,
+    run_trainer,
     set_seed,
     training_arguments,
 )
@@ -215,7 +215,6 @@ def train_classifier(
     resume_from: Path | None = None,
 ) -> TrainOutcome:
     """Fine-tune ``base_dir`` on ``data``; checkpoints go to ``ctx.work_dir/checkpoints``."""
-    import time
 
     import torch
     from transformers import AutoTokenizer, DataCollatorWithPadding, EarlyStoppingCallback, Trainer
@@ -267,21 +266,14 @@ def train_classifier(
         f"training {len(train_ds)} examples, {len(data.labels)} classes, {plan.total_steps} steps, "
         f"device {device}, precision {plan.precision}, LoRA {'on' if params.lora.enabled else 'off'}"
     )
-    t0, c0 = time.monotonic(), time.process_time()
-    with oom_guard(device):
-        result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    runtime, cpu_s = time.monotonic() - t0, time.process_time() - c0
-    return TrainOutcome(
-        model=trainer.model,
+    return run_trainer(
+        trainer,
         tokenizer=tokenizer,
-        history=list(trainer.state.log_history),
-        stopped=progress.stopped,
-        global_step=trainer.state.global_step,
-        best_checkpoint=trainer.state.best_model_checkpoint,
-        checkpoint_dir=out_dir,
-        samples_per_s=float(result.metrics.get("train_samples_per_second") or 0.0) or progress.samples_per_s,
-        train_runtime_s=runtime,
-        extra={"plan": plan.__dict__, "train_cpu_s": cpu_s, "n_train": len(train_ds)},
+        device=device,
+        progress=progress,
+        out_dir=out_dir,
+        resume_from=resume_from,
+        extra={"plan": plan.__dict__, "n_train": len(train_ds)},
     )
 
 

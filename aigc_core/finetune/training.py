@@ -437,6 +437,35 @@ def oom_guard(device: str) -> Iterator[None]:
         raise AigcError("Training ran out of memory.", hint=OOM_HINT) from exc
 
 
+def run_trainer(
+    trainer: Any,
+    *,
+    tokenizer: Any,
+    device: str,
+    progress: Any,
+    out_dir: Path,
+    resume_from: Path | str | None,
+    extra: dict[str, Any],
+) -> TrainOutcome:
+    """Train (resuming from a checkpoint if given) under :func:`oom_guard`; the outcome with wall and CPU time."""
+    t0, c0 = time.monotonic(), time.process_time()
+    with oom_guard(device):
+        result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    runtime, cpu_s = time.monotonic() - t0, time.process_time() - c0
+    return TrainOutcome(
+        model=trainer.model,
+        tokenizer=tokenizer,
+        history=list(trainer.state.log_history),
+        stopped=progress.stopped,
+        global_step=trainer.state.global_step,
+        best_checkpoint=trainer.state.best_model_checkpoint,
+        checkpoint_dir=out_dir,
+        samples_per_s=float(result.metrics.get("train_samples_per_second") or 0.0) or progress.samples_per_s,
+        train_runtime_s=runtime,
+        extra={**extra, "train_cpu_s": cpu_s},
+    )
+
+
 def set_seed(seed: int) -> None:
     """Seed python, numpy and torch."""
     from transformers import set_seed as hf_set_seed

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from tests.fixtures.app_server import CHROMIUM, CHROMIUM_ARGS, needs_chromium, running_app
+from tests.ui.test_browser import SHOTS
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
@@ -45,6 +46,8 @@ def test_sentiment_page_in_a_browser(data_dir, fake_scorer) -> None:
         assert page.locator("text=80% negative").count() >= 1  # banner (and log): 24 of 30 texts on 9 January
         assert page.locator("[data-testid='stException']").count() == 0
         assert page.locator("[data-testid='stMetricValue']").first.inner_text() == "300"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "sentiment-dashboard.png"), full_page=True)
         page.get_by_role("button", name="Draft a reply").first.click()
         page.wait_for_selector("text=The brief was filled in", timeout=120_000)
         points, deadline = "", time.time() + 30

@@ -25,6 +25,7 @@ class DeviceInfo:
     name: str
     total_memory_bytes: int
     free_memory_bytes: int
+    classifier_dtype: str | None = None  # when sentiment scoring runs in another precision (bf16 CPUs)
 
     @property
     def is_gpu(self) -> bool:
@@ -34,8 +35,11 @@ class DeviceInfo:
     def summary(self) -> str:
         """One line for the sidebar."""
         gib = 1024**3
+        precision = self.dtype
+        if self.classifier_dtype and self.classifier_dtype != self.dtype:
+            precision += f" (scoring {self.classifier_dtype})"
         return (
-            f"{self.name} · {self.dtype} · {self.free_memory_bytes / gib:.1f} of "
+            f"{self.name} · {precision} · {self.free_memory_bytes / gib:.1f} of "
             f"{self.total_memory_bytes / gib:.1f} GiB free"
         )
 
@@ -116,6 +120,7 @@ def device_info(settings: Settings | None = None) -> DeviceInfo:
         name=name,
         total_memory_bytes=total,
         free_memory_bytes=free,
+        classifier_dtype=classifier_inference_dtype(device, settings),
     )
 
 

@@ -60,3 +60,14 @@ def test_classifier_dtype_uses_bf16_only_on_cpus_that_have_it(monkeypatch: pytes
     assert devices.classifier_inference_dtype(settings=Settings(dtype="float32", cpu_bf16_inference=True)) == "float32"
     monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: False)
     assert devices.classifier_inference_dtype(settings=Settings(cpu_bf16_inference=True)) == "float32"
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_sidebar_says_when_scoring_runs_in_bf16(monkeypatch: pytest.MonkeyPatch, native: bool) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: native)
+    info = devices.device_info(Settings(cpu_bf16_inference=True))
+    assert info.dtype == "float32"
+    assert ("float32 (scoring bfloat16)" in info.summary()) is native
+    assert "(scoring" not in devices.device_info(Settings(cpu_bf16_inference=False)).summary()

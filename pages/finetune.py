@@ -293,12 +293,19 @@ def live_runs() -> None:
         empty_state("No fine-tuning runs yet.", hint="Start one on the **Train** tab.")
         return
     by_id = {r.id: r for r in all_runs}
+    # A run that finished since the last poll changes the history, the evaluation and the registry too,
+    # which live outside this fragment: rerun the whole page once.
+    active = {r.id for r in all_runs if r.active}
+    was_active = st.session_state.get("ft_active_runs", set())
+    st.session_state["ft_active_runs"] = active
+    if was_active - active:
+        st.rerun()
     watch = st.session_state.get("ft_watch")
     ids = list(by_id)
     index = ids.index(watch) if watch in by_id else 0
-    chosen = st.selectbox(
+    chosen = st.selectbox(  # the status is on the progress line: a label that changes would not refresh here
         "Run", ids, index=index, key="ft_run_pick",
-        format_func=lambda i: f"{by_id[i].name} — {by_id[i].status} ({by_id[i].created_at:%Y-%m-%d %H:%M})",
+        format_func=lambda i: f"{by_id[i].name} ({by_id[i].created_at:%Y-%m-%d %H:%M})",
     )  # fmt: skip
     render_run(by_id[chosen])
 

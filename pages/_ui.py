@@ -48,3 +48,13 @@ def guard(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
     except Exception as exc:
         show_error(exc)
         return None
+
+
+def link_to_page(path: str, label: str, icon: str | None = None) -> None:
+    """A link to another page of the app; plain text when the page runs on its own (no router, e.g. AppTest)."""
+    from streamlit.errors import StreamlitAPIException
+
+    try:
+        st.page_link(path, label=label, icon=icon)
+    except StreamlitAPIException:
+        st.caption(label)

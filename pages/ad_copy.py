@@ -11,7 +11,7 @@ from aigc_core.copy.guardrails import ALL_CHANNELS, highlight
 from aigc_core.copy.ranking import SCORES
 from aigc_core.errors import UserInputError
 from aigc_core.finetune.registry import promoted
-from pages._ui import empty_state, guard, page_header, show_error
+from pages._ui import empty_state, guard, link_to_page, page_header, show_error
 
 PREFILL_KEY = "ad_copy_prefill"
 RESULT_KEY = "copy_result"
@@ -429,6 +429,7 @@ class _PageContext:
 
 def batch_view(kits: list[str]) -> None:
     """Upload a product list, map columns, submit the job, download the result."""
+    job_status()
     up = st.file_uploader("Product list (CSV)", type=["csv", "tsv", "txt"], key="copy_batch_file")
     if up is None:
         empty_state(
@@ -480,6 +481,8 @@ def batch_view(kits: list[str]) -> None:
             job_id = guard(copy_api.submit_batch, {**params, "input_path": str(path)})
             if job_id:
                 st.session_state["copy_batch_job"] = job_id
+                st.session_state.pop("copy_batch_output", None)
+                st.rerun()
     if len(df) <= 20 and b2.button("Run here now (small lists)", key="copy_batch_now"):
         path = guard(copy_api.save_upload, data, up.name)
         if path is not None:
@@ -488,32 +491,25 @@ def batch_view(kits: list[str]) -> None:
             out = guard(copy_api.run_batch, _PageContext(folder("exports")), {**params, "input_path": str(path)})
             if out:
                 st.session_state["copy_batch_output"] = out["output"]
-                st.success(f"{out['ok']} of {out['rows']} rows done, {out['failed']} failed.")
-    job_status()
+                st.session_state["copy_batch_flash"] = (
+                    f"{out['ok']} of {out['rows']} rows done, {out['failed']} failed."
+                )
+                st.session_state.pop("copy_batch_job", None)
+                st.rerun()  # show the download button at the top
 
 
 def job_status() -> None:
-    """Progress of the submitted job and its CSV once done."""
+    """The submitted batch job (refreshing itself while it runs) and the CSV of the last batch."""
     from pathlib import Path
 
+    flash = st.session_state.pop("copy_batch_flash", None)
+    if flash:
+        st.success(flash)
     job_id = st.session_state.get("copy_batch_job")
-    output = st.session_state.get("copy_batch_output")
     if job_id:
-        st.page_link(
-            "pages/models_jobs.py", label=f"Job {job_id}: follow it on Models & jobs", icon=":material/memory:"
-        )
-        try:
-            from aigc_core import jobs
-        except ImportError:
-            jobs = None
-        job = guard(jobs.get, job_id) if jobs is not None and hasattr(jobs, "get") else None
-        if job is not None:
-            status = getattr(job, "status", "")
-            st.progress(float(getattr(job, "progress", 0.0) or 0.0), text=f"{status}: {getattr(job, 'message', '')}")
-            result = getattr(job, "result", None) or {}
-            if status in ("succeeded", "done", "finished", "completed") and result.get("output"):
-                output = result["output"]
-            st.button("Refresh", key="copy_batch_refresh")
+        link_to_page("pages/models_jobs.py", f"Job {job_id}: also on Models & jobs", icon=":material/memory:")
+        _job_progress()
+    output = st.session_state.get("copy_batch_output")
     if output and Path(output).is_file():
         st.download_button(
             "Download the CSV",
@@ -522,6 +518,24 @@ def job_status() -> None:
             mime="text/csv",
             key="copy_batch_download",
         )
+
+
+@st.fragment(run_every=2)
+def _job_progress() -> None:
+    job_id = st.session_state.get("copy_batch_job")
+    job = guard(copy_api.batch_job, job_id) if job_id else None
+    if job is None:
+        return
+    st.progress(min(max(float(job.progress or 0.0), 0.0), 1.0), text=f"{job.status}: {job.message}")
+    if not job.finished:
+        return
+    output = (job.result or {}).get("output")
+    if job.status == "succeeded" and output:
+        if st.session_state.get("copy_batch_output") != output:
+            st.session_state["copy_batch_output"] = output
+            st.rerun()  # the whole page: the download button is outside this fragment
+    elif job.status != "succeeded":
+        st.error(f"The batch job {job.status}: {job.error or job.message}")
 
 
 # ----------------------------------------------------------------------------------------------

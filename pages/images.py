@@ -16,7 +16,7 @@ from aigc_core.images.metadata import READABLE_KEYS
 from aigc_core.images.presets import ASPECT_PRESETS, STYLE_PRESETS, expand_style
 from aigc_core.images.request import BATCH_JOB_THRESHOLD, MAX_IMAGES, ImageRequest
 from aigc_core.images.status import ModelStatus, model_status
-from pages._ui import empty_state, guard, page_header, show_error
+from pages._ui import empty_state, guard, link_to_page, page_header, show_error
 
 CUSTOM = "Custom size"
 SOURCE = "Like the source image"
@@ -308,7 +308,7 @@ def job_panel() -> None:
     if job.error:
         st.warning(f"The batch job failed: {job.error}", icon=":material/warning:")
     try:
-        st.page_link("pages/models_jobs.py", label="Follow it on Models & jobs", icon=":material/memory:")
+        link_to_page("pages/models_jobs.py", "Follow it on Models & jobs", icon=":material/memory:")
     except Exception:  # the page opened on its own (no router): no link target
         st.caption("Follow it on the Models & jobs page.")
     st.button("Refresh", key="img_job_refresh")
@@ -398,11 +398,7 @@ def detail(item: Any) -> None:
         if s.get("negative_prompt"):
             st.markdown(f"**Negative:** {s['negative_prompt']}")
         shown = [k for k in READABLE_KEYS if k not in ("prompt", "negative_prompt", "source_hash")]
-        rows = {
-            k: s.get(k)
-            for k in (*shown, "mode", "device", "dtype", "created_at")
-            if s.get(k) not in (None, "")
-        }
+        rows = {k: s.get(k) for k in (*shown, "mode", "device", "dtype", "created_at") if s.get(k) not in (None, "")}
         st.table({"setting": list(rows), "value": [str(v) for v in rows.values()]})
         b1, b2, b3 = st.columns(3)
         if b1.button("Reproduce", key="gal_repro", help="Same settings and seed: the same image on this device."):

@@ -2,7 +2,15 @@
 
 Importing this package does not import torch; the model is loaded on first generation."""
 
-from aigc_core.copy.batch import CopyBatchParams, read_products, run_batch, save_upload, submit_batch, suggest_mapping
+from aigc_core.copy.batch import (
+    CopyBatchParams,
+    batch_job,
+    read_products,
+    run_batch,
+    save_upload,
+    submit_batch,
+    suggest_mapping,
+)
 from aigc_core.copy.brief import CHANNELS, LANGUAGES, TONES, Brief, validate_brief
 from aigc_core.copy.generate import (
     NOTHING_USABLE_HINT,
@@ -47,6 +55,7 @@ __all__ = [
     "Variant",
     "Violation",
     "add_training_examples",
+    "batch_job",
     "check",
     "count_chars",
     "count_words",

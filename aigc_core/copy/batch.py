@@ -267,13 +267,15 @@ def save_upload(data: bytes, filename: str) -> Path:
 
 
 def submit_batch(params: CopyBatchParams | dict[str, Any], *, owner: str = "") -> str:
-    """Queue a ``copy.batch`` job; returns its id (ModelUnavailable-like error when the runner is missing)."""
+    """Queue a ``copy.batch`` job; returns its id."""
+    from aigc_core import jobs
+
     params = batch_params(params)
-    try:
-        from aigc_core import jobs  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise AigcError(
-            "Background jobs are not available in this installation.",
-            hint="Install the job runner (aigc_core.jobs) and start the worker.",
-        ) from exc
     return jobs.submit(KIND, params.model_dump(), owner=owner)
+
+
+def batch_job(job_id: str) -> Any:
+    """The job record (status, progress, message, result with ``output``) of a submitted batch."""
+    from aigc_core import jobs
+
+    return jobs.get(job_id)

@@ -106,3 +106,36 @@ def test_promoted_brand_voice_model_is_the_default_choice(page_env, tiny_lm_dir:
     at = _app()
     assert not at.error, [e.value for e in at.error]
     assert at.radio(key="copy_model_choice").value == "promoted"
+
+
+def test_batch_job_progress_then_download(page_env, tmp_path: Path, monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    import aigc_core.copy as copy_api
+
+    out = tmp_path / "ad_copy_products.csv"
+    out.write_text("product,variant\nAquaPure,Stay cold\n", encoding="utf-8")
+    state = {"status": "running", "error": ""}
+
+    def fake_job(job_id: str) -> SimpleNamespace:
+        done = state["status"] in {"succeeded", "failed", "cancelled"}
+        return SimpleNamespace(
+            id=job_id, status=state["status"], progress=1.0 if done else 0.5, message="row 1 of 2",
+            finished=done, result={"output": str(out)} if state["status"] == "succeeded" else {}, error=state["error"],
+        )  # fmt: skip
+
+    monkeypatch.setattr(copy_api, "batch_job", fake_job)
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["copy_batch_job"] = "job1"
+    at.run()
+    assert not at.exception, at.exception
+    assert any("running: row 1 of 2" in str(p.proto) for p in at.get("progress"))
+    assert not at.get("download_button")
+    state["status"] = "succeeded"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["copy_batch_output"] == str(out) and len(at.get("download_button")) == 1
+    state.update(status="failed", error="Model unavailable")
+    at.session_state["copy_batch_output"] = ""
+    at.run()
+    assert any("failed: Model unavailable" in e.value for e in at.error)

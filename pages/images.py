@@ -291,8 +291,9 @@ def generate_tab(status: ModelStatus) -> None:
     render_result()
 
 
+@st.fragment(run_every=2)
 def job_panel() -> None:
-    """Progress of a background batch; its images land in the gallery."""
+    """Progress of a background batch, refreshing itself; its images land in the gallery."""
     job_id = st.session_state.get("img_job")
     if not job_id:
         return
@@ -301,17 +302,17 @@ def job_panel() -> None:
     job = guard(jobs.get, job_id)
     if job is None:
         return
-    st.progress(float(job.progress or 0.0), text=f"Batch job {job_id} · {job.status}: {job.message}")
+    done = min(max(float(job.progress or 0.0), 0.0), 1.0)
+    st.progress(done, text=f"Batch job {job_id} · {job.status}: {job.message}")
     result = job.result or {}
     if result.get("generation_ids"):
         st.success(f"{len(result['generation_ids'])} image(s) saved: see the Gallery tab.", icon=":material/photo:")
     if job.error:
         st.warning(f"The batch job failed: {job.error}", icon=":material/warning:")
-    try:
-        link_to_page("pages/models_jobs.py", "Follow it on Models & jobs", icon=":material/memory:")
-    except Exception:  # the page opened on its own (no router): no link target
-        st.caption("Follow it on the Models & jobs page.")
-    st.button("Refresh", key="img_job_refresh")
+    link_to_page("pages/models_jobs.py", "Follow it on Models & jobs", icon=":material/memory:")
+    if job.finished and st.session_state.get("img_job_seen_done") != job_id:
+        st.session_state["img_job_seen_done"] = job_id
+        st.rerun()  # the whole page once, so the Gallery tab shows the new images
 
 
 # ----------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ No diffusion weights can be installed from PyPI, so this page needs a model you 
 | A diffusers folder (`model_index.json` inside) | `/models/sd-turbo` | 2–7 GB |
 | A single checkpoint file | `/models/dreamshaper_8.safetensors` | 2–7 GB |
 
-For example: `AIGC_TEXT_TO_IMAGE_MODEL=/models/sd-turbo ./run app`. A GPU with 6 GB or more is recommended;
+For example: `AIGC_TEXT_TO_IMAGE_MODEL=/models/sd-turbo scripts/run-app`. A GPU with 6 GB or more is recommended;
 on a CPU, SD-Turbo makes a 512×512 image in about 10–30 s.
 """
 

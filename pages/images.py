@@ -11,7 +11,7 @@ from aigc_core.errors import UserInputError
 from aigc_core.images import gallery
 from aigc_core.images.brand import kit_names
 from aigc_core.images.generate import generate_images
-from aigc_core.images.jobs import jobs_available, submit_batch
+from aigc_core.images.jobs import submit_batch
 from aigc_core.images.metadata import READABLE_KEYS
 from aigc_core.images.presets import ASPECT_PRESETS, STYLE_PRESETS, expand_style
 from aigc_core.images.request import BATCH_JOB_THRESHOLD, MAX_IMAGES, ImageRequest
@@ -276,7 +276,7 @@ def generate_tab(status: ModelStatus) -> None:
         )
         a3.selectbox("Scheduler", status.schedulers, key="img_scheduler")
     n = int(st.session_state.get("img_n", 1))
-    use_job = n > BATCH_JOB_THRESHOLD and jobs_available()
+    use_job = n > BATCH_JOB_THRESHOLD
     label = f"Generate {n} images in the background" if use_job else "Generate"
     if st.button(label, key="img_generate", type="primary"):
         request = guard(build_request, status)

@@ -20,7 +20,7 @@ from aigc_core.finetune.training import (
     last_checkpoint,
     resolve_base,
 )
-from aigc_core.storage import atomic_dir, folder
+from aigc_core.storage import atomic_dir
 
 CLASSIFIER_KIND = "finetune.classifier"
 CAUSAL_LM_KIND = "finetune.causal_lm"
@@ -263,16 +263,10 @@ def preflight_causal_lm(
 # Resume
 # --------------------------------------------------------------------------------------------
 def job_work_dir(job_id: str) -> Path:
-    """The work folder of a job (the job runner's, or ``<data>/jobs/<id>``)."""
-    try:
-        from aigc_core import jobs as jobs_api
+    """The work folder of a job (``<data>/jobs/<id>``, owned by the job runner)."""
+    from aigc_core import jobs
 
-        getter = getattr(jobs_api, "work_dir", None)
-        if callable(getter):
-            return Path(getter(job_id))
-    except ImportError:
-        pass
-    return folder("jobs") / job_id
+    return Path(jobs.work_dir(job_id))
 
 
 def find_resume_checkpoint(ctx: JobContextLike, resume_from_job: str | None) -> Path | None:

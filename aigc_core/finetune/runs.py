@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
-from aigc_core.errors import ModelUnavailableError, NotFoundError
+from aigc_core.errors import NotFoundError
 from aigc_core.finetune.jobs import CAUSAL_LM_KIND, CLASSIFIER_KIND, job_work_dir
 from aigc_core.finetune.training import read_metrics
 from aigc_core.store import models as m
@@ -142,36 +141,20 @@ def run_curves(job_id: str) -> list[dict[str, Any]]:
 
 def run_log_tail(job_id: str, n: int = 40) -> list[str]:
     """The last lines of a run's log."""
-    try:
-        from aigc_core import jobs as jobs_api
+    from aigc_core import jobs
 
-        tail = getattr(jobs_api, "log_tail", None)
-        if callable(tail):
-            lines = tail(job_id, n)
-            return list(lines.splitlines() if isinstance(lines, str) else lines)
-    except ImportError:
-        pass
-    path = Path(get_run(job_id).log_path or job_work_dir(job_id) / "job.log")
-    if not path.is_file():
-        return []
-    return path.read_text(encoding="utf-8", errors="replace").splitlines()[-n:]
-
-
-def _jobs_api() -> Any:
-    try:
-        from aigc_core import jobs as jobs_api
-    except ImportError as exc:
-        raise ModelUnavailableError(
-            "The background job runner is not installed.", hint="Start the app with python -m aigc_core.launcher."
-        ) from exc
-    return jobs_api
+    return list(jobs.log_tail(job_id, n))
 
 
 def cancel_run(job_id: str) -> None:
     """Ask a run to stop; it saves a checkpoint first."""
-    _jobs_api().cancel(job_id)
+    from aigc_core import jobs
+
+    jobs.cancel(job_id)
 
 
 def resume_run(job_id: str) -> str:
     """A new job that resumes a cancelled or failed run from its last checkpoint; returns its id."""
-    return str(_jobs_api().resume(job_id))
+    from aigc_core import jobs
+
+    return str(jobs.resume(job_id))

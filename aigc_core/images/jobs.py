@@ -104,10 +104,3 @@ def submit_batch(request: ImageRequest, *, owner: str = "") -> str:
     fields = {k: getattr(request, k) for k in ImageBatchParams.model_fields if hasattr(request, k)}
     params = ImageBatchParams(**fields, init_image_path=str(path) if path else None)
     return jobs.submit(BATCH_KIND, params.model_dump(), owner=owner)
-
-
-def jobs_available() -> bool:
-    """True when the background job runner is installed."""
-    import importlib.util
-
-    return importlib.util.find_spec("aigc_core.jobs") is not None

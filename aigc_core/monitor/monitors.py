@@ -713,11 +713,6 @@ def _offset(progress: Callable[[int, int], None], offset: int, total: int) -> Ca
     return report
 
 
-def jobs_available() -> bool:
-    """True when the background job runner is installed."""
-    return importlib.util.find_spec("aigc_core.jobs") is not None
-
-
 @dataclass
 class ScoringStart:
     """How scoring was started: a job id (background) or the finished inline run."""
@@ -739,7 +734,7 @@ def start_scoring(
     """
     n = pending_rows(monitor_id)
     limit = INLINE_MAX_ROWS if inline_max_rows is None else inline_max_rows
-    if n > limit and jobs_available():
+    if n > limit:
         import aigc_core.monitor.jobs  # noqa: F401 - registers the job kind in this process
         from aigc_core import jobs
 

@@ -199,11 +199,8 @@ def _jobs_section() -> None:
 def _render_models_section() -> None:
     """The model catalog and the models loaded in this app process."""
     st.subheader("Models")
-    try:
-        from aigc_core.models.catalog import catalog_rows
-    except ImportError:
-        st.info("The model catalog is not available in this installation.", icon=":material/info:")
-        return
+    from aigc_core.models.catalog import catalog_rows
+
     rows = guard(catalog_rows)
     if rows:
         st.dataframe(
@@ -218,10 +215,8 @@ def _render_models_section() -> None:
         )
     elif rows is not None:
         empty_state("The catalog is empty.")
-    try:
-        from aigc_core.models.manager import get_manager
-    except ImportError:
-        return
+    from aigc_core.models.manager import get_manager
+
     loaded = guard(lambda: get_manager().loaded()) or []
     st.caption(f"Loaded in this app process: {len(loaded)}")
     if loaded:

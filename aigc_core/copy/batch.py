@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from aigc_core.copy.brief import CHANNELS, Brief, validate_brief
 from aigc_core.errors import AigcError, NotFoundError, UserInputError
+from aigc_core.jobs import job_kind
 
 KIND = "copy.batch"
 MAPPABLE = ("product", "key_points", "audience", "channel", "tone", "tone_text", "language")
@@ -236,16 +237,7 @@ def run_batch(ctx: JobContextLike, params: CopyBatchParams | dict[str, Any]) -> 
     }
 
 
-def _job_kind(name: str, params: type, resource: str, resumable: bool):  # noqa: ANN202 - decorator
-    """Register with the job runner when it is installed; a no-op decorator otherwise."""
-    try:
-        from aigc_core.jobs import job_kind  # type: ignore[attr-defined]
-    except ImportError:
-        return lambda fn: fn
-    return job_kind(name, params=params, resource=resource, resumable=resumable)
-
-
-@_job_kind(KIND, params=CopyBatchParams, resource="gpu", resumable=False)
+@job_kind(KIND, params=CopyBatchParams, resource="gpu", resumable=False)
 def copy_batch_job(ctx: JobContextLike, params: CopyBatchParams) -> dict[str, Any]:
     """Job entry point of ``copy.batch``."""
     return run_batch(ctx, params)

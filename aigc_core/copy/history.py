@@ -8,7 +8,6 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -280,10 +279,8 @@ def add_training_examples(
             "There are no favourite variants to use as training examples.", hint="Mark the best variants with ☆ first."
         )
     frame = pd.DataFrame(pairs, columns=["prompt", "completion"])
-    try:
-        from aigc_core import data as data_api
-    except ImportError:  # the datasets module is optional: write the version rows directly
-        return _save_examples_direct(frame, dataset_name, len(pairs))
+    from aigc_core import data as data_api
+
     existing = next((d for d in data_api.list_datasets() if d.name == dataset_name), None)
     if existing is None:
         existing = data_api.create_dataset(
@@ -306,42 +303,3 @@ def add_training_examples(
         meta={"prompt_column": "prompt"},
     )
     return info.id
-
-
-def _save_examples_direct(frame: Any, dataset_name: str, added: int) -> str:
-    """Fallback without ``aigc_core.data``: the Dataset/DatasetVersion rows and a Parquet file, written here."""
-    import pandas as pd
-
-    from aigc_core.storage import atomic_path, folder
-    from aigc_core.store import Dataset, DatasetVersion
-
-    with session_scope() as s:
-        ds = s.scalars(select(Dataset).where(Dataset.name == dataset_name)).first()
-        if ds is None:
-            ds = Dataset(name=dataset_name, description="Favourite ad copy for the brand-voice fine-tune.")
-            s.add(ds)
-            s.flush()
-        last = s.scalars(
-            select(DatasetVersion).where(DatasetVersion.dataset_id == ds.id).order_by(DatasetVersion.version.desc())
-        ).first()
-        if last is not None and (Path(last.path) / "data.parquet").is_file():
-            frame = pd.concat([pd.read_parquet(Path(last.path) / "data.parquet"), frame], ignore_index=True)
-        frame = frame.drop_duplicates(ignore_index=True)
-        version = (last.version + 1) if last is not None else 1
-        target = folder("datasets") / ds.id / f"v{version}"
-        with atomic_path(target / "data.parquet") as tmp:
-            frame.to_parquet(tmp, index=False)
-        row = DatasetVersion(
-            dataset_id=ds.id,
-            version=version,
-            parent_id=last.id if last else None,
-            kind="synthetic",
-            path=str(target),
-            roles={"text": "completion"},
-            row_counts={"total": len(frame)},
-            source={"from": "ad_copy favourites", "added": added},
-            meta={"prompt_column": "prompt"},
-        )
-        s.add(row)
-        s.flush()
-        return row.id

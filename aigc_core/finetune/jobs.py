@@ -20,19 +20,11 @@ from aigc_core.finetune.training import (
     last_checkpoint,
     resolve_base,
 )
+from aigc_core.jobs import job_kind
 from aigc_core.storage import atomic_dir
 
 CLASSIFIER_KIND = "finetune.classifier"
 CAUSAL_LM_KIND = "finetune.causal_lm"
-
-
-def _job_kind(name: str, params: type, resource: str, resumable: bool):  # noqa: ANN202 - decorator
-    """Register with the job runner when it is installed; a no-op decorator otherwise."""
-    try:
-        from aigc_core.jobs import job_kind
-    except ImportError:  # the job runner is optional for direct calls (bench, tests)
-        return lambda fn: fn
-    return job_kind(name, params=params, resource=resource, resumable=resumable)
 
 
 # --------------------------------------------------------------------------------------------
@@ -52,12 +44,7 @@ def load_dataset_splits(version_id: str) -> DatasetSplits:
     """Train/validation/test frames and roles of a dataset version (from ``aigc_core.data``)."""
     if not version_id:
         raise UserInputError("No dataset version was chosen.", hint="Pick a dataset version in the form.")
-    try:
-        from aigc_core import data as data_api
-    except ImportError as exc:
-        raise NotFoundError(
-            "Datasets are not available in this installation.", hint="Install the data module."
-        ) from exc
+    from aigc_core import data as data_api
     from aigc_core.store import models as m
     from aigc_core.store.db import session_scope
 
@@ -302,8 +289,16 @@ def _stopped_result(ctx: JobContextLike, outcome: Any) -> dict[str, Any]:
 
 
 def _save_version(
-    ctx: Any, params: Any, outcome: Any, metrics: dict[str, Any], pre: Any, device: str, task: str,
-    default_name: str, save: Callable[[Any, Path], dict[str, Any]], meta: dict[str, Any],
+    ctx: Any,
+    params: Any,
+    outcome: Any,
+    metrics: dict[str, Any],
+    pre: Any,
+    device: str,
+    task: str,
+    default_name: str,
+    save: Callable[[Any, Path], dict[str, Any]],
+    meta: dict[str, Any],
 ) -> Any:
     """Write the trained model atomically into a new registry folder and register its version."""
     metrics["history"] = _history(outcome)
@@ -342,7 +337,7 @@ def _history(outcome: Any) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------------------------
 # Job kinds
 # --------------------------------------------------------------------------------------------
-@_job_kind(CLASSIFIER_KIND, params=ClassifierJobParams, resource="gpu", resumable=True)
+@job_kind(CLASSIFIER_KIND, params=ClassifierJobParams, resource="gpu", resumable=True)
 def run_classifier_job(ctx: JobContextLike, params: ClassifierJobParams) -> dict[str, Any]:
     """Train, evaluate (also the frozen-encoder baseline) and register a text classifier."""
     import numpy as np
@@ -403,7 +398,7 @@ def run_classifier_job(ctx: JobContextLike, params: ClassifierJobParams) -> dict
     }
 
 
-@_job_kind(CAUSAL_LM_KIND, params=CausalLMJobParams, resource="gpu", resumable=True)
+@job_kind(CAUSAL_LM_KIND, params=CausalLMJobParams, resource="gpu", resumable=True)
 def run_causal_lm_job(ctx: JobContextLike, params: CausalLMJobParams) -> dict[str, Any]:
     """Train a brand-voice LM (LoRA by default), compare perplexity and sample outputs with the base, register it."""
     from aigc_core.finetune.causal_lm import build_causal_lm, save_causal_lm, tokenize_pairs, train_causal_lm

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aigc_core.errors import ModelUnavailableError, UserInputError
+from aigc_core.errors import UserInputError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -62,13 +62,7 @@ def parse_lines(output: str) -> list[str]:
 
 def default_generator(model: str | None = None) -> Generator:
     """A generator backed by the Ad copy language model (``aigc_core.tasks.text_generation``)."""
-    try:
-        from aigc_core.tasks import text_generation
-    except ImportError as exc:
-        raise ModelUnavailableError(
-            "The language model is not available to write synthetic examples.",
-            hint="Install the text-generation task, or add real examples instead.",
-        ) from exc
+    from aigc_core.tasks import text_generation
 
     calls = {"n": 0}
 

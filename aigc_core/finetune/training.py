@@ -124,13 +124,8 @@ def resolve_base(task: str, value: str | None) -> Path:
         return candidate
     if value == "auto" and task == CLASSIFIER_TASK:
         return embedded_encoder_dir()
-    try:
-        from aigc_core.models import catalog  # the model layer (catalog keys, hub ids, GGUF conversion)
-    except ImportError as exc:
-        raise ModelUnavailableError(
-            f"The base model {value!r} was not found.",
-            hint="Give a local folder with config.json and safetensors weights, or registry:<version id>.",
-        ) from exc
+    from aigc_core.models import catalog  # the model layer (catalog keys, hub ids, GGUF conversion)
+
     resolved = catalog.resolve(task, AUTO_BASE.get(task, value) if value == "auto" else value)
     local = resolved.local_path
     if resolved.gguf_file and local is not None:

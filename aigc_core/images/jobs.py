@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from aigc_core.errors import UserInputError
 from aigc_core.images.request import MAX_IMAGES, ImageRequest
+from aigc_core.jobs import job_kind
 
 BATCH_KIND = "images.batch"
 
@@ -55,16 +56,7 @@ class ImageBatchParams(BaseModel):
         return ImageRequest(**data, init_image=init, save=True)
 
 
-def _job_kind(name: str, params: type, resource: str, resumable: bool):  # noqa: ANN202 - decorator
-    """Register with the job runner when it is installed; a no-op decorator otherwise."""
-    try:
-        from aigc_core.jobs import job_kind
-    except ImportError:  # the job runner is optional for direct calls (tests)
-        return lambda fn: fn
-    return job_kind(name, params=params, resource=resource, resumable=resumable)
-
-
-@_job_kind(BATCH_KIND, params=ImageBatchParams, resource="gpu", resumable=False)
+@job_kind(BATCH_KIND, params=ImageBatchParams, resource="gpu", resumable=False)
 def run_batch(ctx: JobContextLike, params: ImageBatchParams) -> dict[str, Any]:
     """Generate the batch, saving each image to the gallery; progress per denoising step, cancel between steps."""
     from aigc_core.images.generate import generate_images

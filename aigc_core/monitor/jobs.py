@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from aigc_core.jobs import job_kind
 from aigc_core.monitor.monitors import SCORE_JOB_KIND, score_pending
 
 
@@ -15,16 +16,7 @@ class MonitorScoreParams(BaseModel):
     monitor_id: str = Field(..., min_length=1, description="The monitor whose pending rows are scored.")
 
 
-def _job_kind(name: str, params: type, resource: str, resumable: bool):  # noqa: ANN202 - decorator
-    """Register with the job runner when it is installed; a no-op decorator otherwise."""
-    try:
-        from aigc_core.jobs import job_kind
-    except ImportError:  # the runner is optional: start_scoring then scores inline
-        return lambda fn: fn
-    return job_kind(name, params=params, resource=resource, resumable=resumable)
-
-
-@_job_kind(SCORE_JOB_KIND, params=MonitorScoreParams, resource="gpu", resumable=True)
+@job_kind(SCORE_JOB_KIND, params=MonitorScoreParams, resource="gpu", resumable=True)
 def run_monitor_score(ctx: Any, params: MonitorScoreParams) -> dict[str, Any]:
     """Score pending rows chunk by chunk (cached, so a resumed job skips what is done) and evaluate alerts."""
 

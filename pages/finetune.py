@@ -17,6 +17,7 @@ from aigc_core.finetune.params import (
     TrainParams,
     field_help,
 )
+from pages._jobs_widgets import progress_bar
 from pages._ui import empty_state, guard, page_header, show_error
 
 TASK_LABELS = {
@@ -256,7 +257,7 @@ def _fmt_eta(seconds: float | None) -> str:
 
 
 def render_run(run: runs.RunInfo) -> None:
-    st.progress(min(max(run.progress, 0.0), 1.0), text=f"{run.status}: {run.message}{_fmt_eta(run.eta_s)}")
+    progress_bar(run.progress, f"{run.status}: {run.message}{_fmt_eta(run.eta_s)}")
     if run.error:
         st.error(run.error)
     curves = guard(runs.run_curves, run.id) or []

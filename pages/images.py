@@ -16,6 +16,7 @@ from aigc_core.images.metadata import READABLE_KEYS
 from aigc_core.images.presets import ASPECT_PRESETS, STYLE_PRESETS, expand_style
 from aigc_core.images.request import BATCH_JOB_THRESHOLD, MAX_IMAGES, ImageRequest
 from aigc_core.images.status import ModelStatus, model_status
+from pages._jobs_widgets import progress_bar, rerun_page_when_done
 from pages._ui import empty_state, guard, link_to_page, page_header, show_error
 
 CUSTOM = "Custom size"
@@ -302,17 +303,14 @@ def job_panel() -> None:
     job = guard(jobs.get, job_id)
     if job is None:
         return
-    done = min(max(float(job.progress or 0.0), 0.0), 1.0)
-    st.progress(done, text=f"Batch job {job_id} · {job.status}: {job.message}")
+    progress_bar(job.progress, f"Batch job {job_id} · {job.status}: {job.message}")
     result = job.result or {}
     if result.get("generation_ids"):
         st.success(f"{len(result['generation_ids'])} image(s) saved: see the Gallery tab.", icon=":material/photo:")
     if job.error:
         st.warning(f"The batch job failed: {job.error}", icon=":material/warning:")
     link_to_page("pages/models_jobs.py", "Follow it on Models & jobs", icon=":material/memory:")
-    if job.finished and st.session_state.get("img_job_seen_done") != job_id:
-        st.session_state["img_job_seen_done"] = job_id
-        st.rerun()  # the whole page once, so the Gallery tab shows the new images
+    rerun_page_when_done(job, "img_job_seen_done")  # the Gallery tab then shows the new images
 
 
 # ----------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from aigc_core import jobs
+from pages._jobs_widgets import progress_bar
 from pages._ui import empty_state, guard, page_header, show_error
 
 STATUS_ICON = {"queued": "🕓", "running": "▶️", "succeeded": "✅", "failed": "❌", "cancelled": "⏹️"}
@@ -95,7 +96,7 @@ def _result_link(job: jobs.JobInfo) -> None:
 def _detail(job: jobs.JobInfo) -> None:
     st.markdown(f"**{job.kind}** · `{job.id}` · {STATUS_ICON.get(job.status, '')} {job.status}")
     if job.status in ("running", "queued"):
-        st.progress(min(max(job.progress, 0.0), 1.0), text=job.message or job.status)
+        progress_bar(job.progress, job.message or job.status)
     cols = st.columns(4)
     cols[0].caption(f"Owner: {job.owner or '—'}")
     cols[1].caption(f"Duration: {_duration(job.duration_s) or '—'}")

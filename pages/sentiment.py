@@ -18,6 +18,7 @@ from aigc_core.monitor import monitors as mon
 from aigc_core.monitor import reply as rp
 from aigc_core.monitor.aggregate import Filters, bucket_bounds
 from aigc_core.monitor.terms import complaint_terms
+from pages._jobs_widgets import progress_bar
 from pages._ui import empty_state, guard, page_header, show_error
 
 LABEL_COLORS = {"negative": "#d62728", "neutral": "#9e9e9e", "positive": "#2ca02c"}
@@ -90,7 +91,7 @@ def _job_progress() -> None:
     state = status["status"]
     if state in {"queued", "running", "pending", "cancelling"}:
         label = status["message"] or ("Waiting for a worker…" if state == "queued" else "Scoring…")
-        st.progress(min(max(status["progress"], 0.0), 1.0), text=f"Background scoring ({state}): {label}")
+        progress_bar(status["progress"], f"Background scoring ({state}): {label}")
         if state == "queued":
             st.caption("Jobs run in the worker process (`python -m aigc_core.launcher` starts app and worker).")
         return

@@ -107,12 +107,12 @@ def batched_forward(
     batch_size: int,
     device: str = "cpu",
     progress: Callable[[int, int], None] | None = None,
-    max_tokens: int | None = MAX_BATCH_TOKENS,
+    max_tokens: int | None = None,
 ) -> np.ndarray:
     """Run ``forward(input_ids, attention_mask)`` over length-sorted batches; rows come back in input order.
 
-    A batch holds at most ``batch_size`` texts and, when ``max_tokens`` is set, at most that many padded
-    tokens (always at least one text).
+    A batch holds at most ``batch_size`` texts and at most ``max_tokens`` padded tokens (always at least one
+    text); ``max_tokens`` defaults to :data:`MAX_BATCH_TOKENS` on the CPU and no cap on other devices.
     """
     import torch
 
@@ -122,6 +122,8 @@ def batched_forward(
         return np.zeros((0, 0), dtype=np.float32)
     lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=n)
     order = np.argsort(lengths, kind="stable")
+    if max_tokens is None and device == "cpu":
+        max_tokens = MAX_BATCH_TOKENS
     out: np.ndarray | None = None
     done = 0
     with torch.inference_mode():
@@ -575,7 +577,6 @@ def score_texts(
                 batch_size=batch_size,
                 device=m.device,
                 progress=chunk_progress,
-                max_tokens=MAX_BATCH_TOKENS if m.device == "cpu" else None,
             )
         )
     logits = np.concatenate(parts)

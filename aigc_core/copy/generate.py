@@ -3,7 +3,6 @@ ranked variants (postprocess), with regeneration to keep the requested count and
 
 from __future__ import annotations
 
-import math
 import queue
 import random
 import re
@@ -13,15 +12,28 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from aigc_core.copy import guardrails, ranking
+from aigc_core.copy import checks, guardrails, ranking
 from aigc_core.copy.brief import Brief, validate_brief
+from aigc_core.copy.checks import CheckReport
+from aigc_core.copy.defaults import default_model_for
+from aigc_core.copy.examples import select as select_examples
 from aigc_core.copy.guardrails import Kit, Violation
 from aigc_core.copy.limits import CHANNEL_LIMITS, LimitCheck, check_feasible, enforce, split_sentences
-from aigc_core.copy.lm import LanguageModel, load_language_model
+from aigc_core.copy.lm import (  # noqa: F401 - FirstRowStreamer and sample_batch are re-exported for the bench
+    FirstRowStreamer,
+    LanguageModel,
+    Sample,
+    Streamer,
+    load_language_model,
+    sample_batch,
+)
 from aigc_core.copy.prompts import FittedPrompt, fit_prompt
 from aigc_core.errors import UserInputError
 
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 2
+OVERSAMPLE = 3  # candidates written per variant asked for: the checks then pick the usable ones
+MAX_CANDIDATES = 36
+N_EXAMPLES = 2  # few-shot examples in the prompt
 SHORT_CHANNELS = {"search_headline", "email_subject", "slogan"}  # one line only
 
 
@@ -38,17 +50,35 @@ class Variant:
     attempt: int = 0
     rating: int = 0
     favourite: bool = False
+    logprob: float | None = None
+    checks: CheckReport | None = None
 
     @property
     def flagged(self) -> bool:
         """True when the brand kit flags it."""
         return bool(self.violations)
 
+    @property
+    def passes(self) -> bool:
+        """Usable as written: every copy check passes and the brand kit has nothing against it."""
+        return self.checks is not None and self.checks.passes and not self.violations and self.limit.ok
+
+    def failures(self) -> list[str]:
+        """Why it was held back (empty when it passes)."""
+        out = self.checks.failures() if self.checks is not None else ["not checked"]
+        out.extend(v.reason for v in self.violations)
+        if not self.limit.ok:
+            out.append("too long for the channel")
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (history, export, batch CSV)."""
         d = asdict(self)
         d["limit"] = {**asdict(self.limit), "ok": self.limit.ok, "label": self.limit.label()}
         d["flagged"] = self.flagged
+        d["checks"] = self.checks.to_dict() if self.checks is not None else None
+        d["passes"] = self.passes
+        d["failures"] = self.failures()
         return d
 
 
@@ -72,6 +102,10 @@ class CopyResult:
     first_token_s: float | None = None
     notes: list[str] = field(default_factory=list)
     generation_id: str | None = None
+    held_back: list[Variant] = field(default_factory=list)  # candidates that failed a check, best first
+    candidates: int = 0
+    backend: str = ""
+    n_examples: int = 0
 
     @property
     def usable(self) -> bool:
@@ -123,52 +157,6 @@ def fast_decoding_kwargs(device: Any, static_cache: bool | None = None) -> dict[
     return {"cache_implementation": "static"} if use else {}
 
 
-# Streaming ----------------------------------------------------------------------------------------
-class FirstRowStreamer:
-    """A ``generate`` streamer that decodes row 0 of a batch incrementally into a queue (None ends it)."""
-
-    def __init__(self, tokenizer: Any, eos_ids: set[int]) -> None:
-        self.tokenizer = tokenizer
-        self.eos_ids = eos_ids
-        self.queue: queue.Queue[str | None] = queue.Queue()
-        self.ids: list[int] = []
-        self.sent = ""
-        self.prompt_seen = False
-        self.done = False
-        self.first_token_at: float | None = None
-
-    def put(self, value: Any) -> None:
-        """Receive the prompt (skipped) or the next token of every row."""
-        if not self.prompt_seen:
-            self.prompt_seen = True
-            return
-        if self.done:
-            return
-        if self.first_token_at is None:
-            self.first_token_at = time.perf_counter()
-        token = int(value.reshape(-1)[0]) if value.dim() <= 1 else int(value[0, -1])
-        if token in self.eos_ids:
-            self._finish()
-            return
-        self.ids.append(token)
-        text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
-        if text.endswith("\ufffd"):  # an incomplete multi-byte character: wait for the next token
-            return
-        new = text[len(self.sent) :]
-        if new:
-            self.sent = text
-            self.queue.put(new)
-
-    def _finish(self) -> None:
-        if not self.done:
-            self.done = True
-            self.queue.put(None)
-
-    def end(self) -> None:
-        """Called by ``generate`` when all rows are done."""
-        self._finish()
-
-
 # Preprocess / forward / postprocess --------------------------------------------------------------
 @dataclass
 class Prepared:
@@ -182,7 +170,12 @@ class Prepared:
 
 
 def preprocess(
-    brief: Brief | dict[str, Any], lm: LanguageModel, kit: Kit | None = None, *, static_cache: bool | None = None
+    brief: Brief | dict[str, Any],
+    lm: LanguageModel,
+    kit: Kit | None = None,
+    *,
+    static_cache: bool | None = None,
+    use_history: bool = True,
 ) -> Prepared:
     """Validate the brief, check the limit is feasible, pick a seed and render a prompt that fits the context."""
     brief = validate_brief(brief)
@@ -194,68 +187,18 @@ def preprocess(
             f"of {lm.context} tokens.",
             hint=f"Use at most {max(8, lm.context // 2)} new tokens.",
         )
-    fitted = fit_prompt(brief, lm.tokenizer, kit, lm.context, kwargs["max_new_tokens"])
+    shots = select_examples(brief, N_EXAMPLES, kit=kit, use_history=use_history)
+    fitted = fit_prompt(brief, lm.tokenizer, kit, lm.context, kwargs["max_new_tokens"], examples=shots, chat=lm.chat)
     seed = brief.seed if brief.seed is not None else random.SystemRandom().randrange(2**31 - 1)
     return Prepared(brief, kit, fitted, kwargs, seed)
 
 
-def sample_batch(
-    model: Any, enc: dict[str, Any], n: int, gen_kwargs: dict[str, Any], *, seed: int, streamer: Any = None
-) -> Any:
-    """ONE ``generate`` call that samples ``n`` continuations of one encoded prompt (seeded).
-
-    The prompt is encoded once (prefill at batch 1) and its KV cache repeated for the ``n`` rows, instead of
-    ``num_return_sequences`` prefilling ``n`` copies of the same prompt. With a static cache (``gen_kwargs`` from
-    :func:`generation_kwargs` on CUDA: ``generate`` compiles its decoding step) the rows are expanded by
-    ``generate`` itself."""
-    import torch
-
-    from aigc_core.tasks.sampling import sampling_kwargs
-
-    gen_kwargs = sampling_kwargs(gen_kwargs)  # top-k + top-p over the k best tokens, not the whole vocabulary
-    ids = enc["input_ids"]
-    mask = enc.get("attention_mask")
-    if mask is None:
-        mask = torch.ones_like(ids)
-    with torch.inference_mode():
-        torch.manual_seed(seed)
-        if n > 1 and ids.shape[0] == 1 and ids.shape[1] > 1 and "cache_implementation" not in gen_kwargs:
-            prefix = model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], use_cache=True).past_key_values
-            if hasattr(prefix, "batch_repeat_interleave"):
-                prefix.batch_repeat_interleave(n)
-                return model.generate(
-                    input_ids=ids.expand(n, -1),
-                    attention_mask=mask.expand(n, -1),
-                    past_key_values=prefix,
-                    streamer=streamer,
-                    **gen_kwargs,
-                )
-        return model.generate(
-            input_ids=ids, attention_mask=mask, num_return_sequences=n, streamer=streamer, **gen_kwargs
-        )
-
-
-def _forward(
-    prep: Prepared, lm: LanguageModel, n: int, *, seed: int, streamer: Any = None
-) -> tuple[list[tuple[str, bool]], int]:
-    """ONE batched ``generate`` call returning ``n`` samples: (text, hit the token limit) each, and new tokens."""
-    # With a static cache (compiled decode step) every new shape recompiles: left-pad prompts to buckets of 64.
-    bucket = {"padding": True, "pad_to_multiple_of": 64} if "cache_implementation" in prep.gen_kwargs else {}
-    enc = lm.tokenizer(prep.prompt.text, return_tensors="pt", add_special_tokens=False, **bucket)
-    enc = {k: v.to(lm.device) for k, v in enc.items()}
-    with lm.lock:
-        out = sample_batch(lm.model, enc, n, prep.gen_kwargs, seed=seed, streamer=streamer)
-    start = enc["input_ids"].shape[1]
-    pad = lm.tokenizer.pad_token_id
-    eos = lm.tokenizer.eos_token_id
-    rows: list[tuple[str, bool]] = []
-    new_tokens = 0
-    for row in out[:, start:].tolist():
-        ended = eos is not None and eos in row
-        keep = row[: row.index(eos)] if ended else [t for t in row if t != pad]
-        new_tokens += len(keep) + (1 if ended else 0)
-        rows.append((lm.tokenizer.decode(keep, skip_special_tokens=True), not ended))
-    return rows, new_tokens
+def _forward(prep: Prepared, lm: LanguageModel, n: int, *, seed: int, streamer: Any = None) -> tuple[list[Sample], int]:
+    """``n`` samples from the model's backend (one batched ``generate`` on transformers): text, hit the token
+    limit, mean token log-probability each; and the new tokens they took."""
+    return lm.sample(
+        prep.prompt.text, n, prep.gen_kwargs, seed=seed, streamer=streamer, stop=prep.prompt.stop, plain_text=True
+    )
 
 
 _MARKUP = re.compile(r"<\|[^|>]{1,40}\|>|</?s>|\[/?INST\]|<</?SYS>>", re.I)
@@ -304,37 +247,58 @@ def clean_text(raw: str, brief: Brief, prompt: FittedPrompt, *, hit_limit: bool)
     return text
 
 
-def _language_ok(text: str, language: str) -> bool:
-    """Chinese copy must hold CJK characters; English copy must be mostly Latin letters."""
-    from aigc_core.copy.limits import has_cjk
-
-    if language == "zh":
-        return has_cjk(text)
-    letters = [c for c in text if c.isalpha()]
-    return bool(letters) and sum(c.isascii() for c in letters) / len(letters) >= 0.8
-
-
 def postprocess(
-    rows: list[tuple[str, bool]], prep: Prepared, kept: list[Variant], *, attempt: int = 0
+    rows: list[Sample] | list[tuple[str, bool]], prep: Prepared, kept: list[Variant], *, attempt: int = 0
 ) -> tuple[list[Variant], dict[str, int]]:
     """Clean, enforce limits, check the brand kit and drop empties/near-duplicates (also of ``kept``)."""
     brief = prep.brief
     out: list[Variant] = []
-    dropped = {"empty": 0, "language": 0, "duplicate": 0}
-    for raw, hit_limit in rows:
+    dropped = {"empty": 0, "duplicate": 0}
+    for row in rows:
+        raw, hit_limit = row[0], row[1]
+        logprob = row[2] if len(row) > 2 else None
         text = clean_text(raw, brief, prep.prompt, hit_limit=hit_limit)
         text, limit = enforce(text, brief.channel, brief.language, brief.max_length) if text else (text, None)
         if not text or limit is None or len(text) < 2:
             dropped["empty"] += 1
             continue
-        if not _language_ok(text, brief.language):
-            dropped["language"] += 1
-            continue
         if any(ranking.is_near_duplicate(text, v.text) for v in [*kept, *out]):
             dropped["duplicate"] += 1
             continue
-        out.append(Variant(text, raw, limit, guardrails.check(text, prep.kit, brief.channel), attempt=attempt))
+        violations = guardrails.check(text, prep.kit, brief.channel)
+        out.append(Variant(text, raw, limit, violations, attempt=attempt, logprob=logprob))
     return out, dropped
+
+
+def check_variants(variants: list[Variant], prep: Prepared, *, embedder: Any = None) -> None:
+    """Run the copy checks (coverage, nothing invented, language, relevance, fluency) on each variant."""
+    if not variants:
+        return
+    brief, kit = prep.brief, prep.kit
+    allowed = "\n".join(
+        [*(kit.required_for(brief.channel) if kit else []), kit.name if kit else "", kit.voice if kit else ""]
+    )
+    reports = checks.evaluate(
+        [v.text for v in variants],
+        product=brief.product,
+        points=brief.points(),
+        brief_text=brief.as_text(),
+        language=brief.language,
+        channel=brief.channel,
+        allowed=allowed,
+        fluency=[v.logprob for v in variants],
+        embedder=embedder,
+    )
+    for v, rep in zip(variants, reports, strict=True):
+        v.checks = rep
+
+
+def tier(v: Variant) -> tuple[int, int, int]:
+    """Rank order before any weighting: passes every check, key points stated, names the product."""
+    rep = v.checks
+    if rep is None:
+        return (0, 0, 0)
+    return (int(v.passes), len(rep.covered), int(rep.product_named))
 
 
 def rank(
@@ -357,15 +321,15 @@ def rank(
             "uniqueness": round(u, 4),
         }
         v.score = ranking.combined(v.scores, weights)
-    variants.sort(key=lambda v: v.score, reverse=True)
+    variants.sort(key=lambda v: (tier(v), v.score), reverse=True)
     return variants, note
 
 
 def rerank(variants: list[Variant], weights: dict[str, float]) -> list[Variant]:
-    """Re-sort by a new weighting of the existing scores (no model call)."""
+    """Re-sort by a new weighting of the existing scores (no model call); the checks still rank first."""
     for v in variants:
         v.score = ranking.combined(v.scores, weights)
-    return sorted(variants, key=lambda v: v.score, reverse=True)
+    return sorted(variants, key=lambda v: (tier(v), v.score), reverse=True)
 
 
 def run_generation(
@@ -378,53 +342,66 @@ def run_generation(
     sentiment: ranking.SentimentScorer | bool | None = None,
     static_cache: bool | None = None,
     save: bool = False,
+    embedder: Any = None,
+    oversample: int = OVERSAMPLE,
+    use_history: bool = True,
 ) -> CopyResult:
-    """Generate, clean, check and rank N variants; regenerate (bounded) for dropped ones."""
+    """Best of N: write ``oversample`` candidates per variant asked for, clean and check them, show the ones
+    that pass every check (best first) and hold back the rest with their reasons; one more round when too few
+    pass. ``embedder`` replaces the embedding model of the checks (tests, benches)."""
     brief = validate_brief(brief)
     if kit is None and brief.brand_kit:
         kit = guardrails.get_kit(brief.brand_kit)
-    lm = lm or load_language_model(brief.model or None)
-    prep = preprocess(brief, lm, kit, static_cache=static_cache)
+    lm = lm or load_language_model(brief.model or default_model_for(brief.language))
+    prep = preprocess(brief, lm, kit, static_cache=static_cache, use_history=use_history)
     n = brief.n_variants
     kept: list[Variant] = []
     notes: list[str] = []
-    dropped_total = {"empty": 0, "language": 0, "duplicate": 0}
-    new_tokens, seconds, first_token_s, attempts = 0, 0.0, None, 0
+    dropped_total = {"empty": 0, "duplicate": 0}
+    new_tokens, seconds, first_token_s, attempts, candidates = 0, 0.0, None, 0, 0
     for attempt in range(MAX_ATTEMPTS):
-        need = n - len(kept)
-        if need <= 0:
+        passing = sum(v.passes for v in kept)
+        if passing >= n:
             break
         attempts += 1
-        ask = need if attempt == 0 else min(n * 2, need + math.ceil(need / 2))
+        ask = min(MAX_CANDIDATES, max(1, oversample) * (n - passing) + (0 if attempt == 0 else n))
         streamer = streamer_factory(lm) if (streamer_factory and attempt == 0) else None
         t0 = time.perf_counter()
-        rows, ntok = _forward(prep, lm, ask, seed=prep.seed + attempt, streamer=streamer)
+        rows, ntok = _forward(prep, lm, ask, seed=prep.seed + 1000 * attempt, streamer=streamer)
         seconds += time.perf_counter() - t0
         if streamer is not None and getattr(streamer, "first_token_at", None):
             first_token_s = streamer.first_token_at - t0
         new_tokens += ntok
+        candidates += len(rows)
         fresh, dropped = postprocess(rows, prep, kept, attempt=attempt)
         for k, v in dropped.items():
             dropped_total[k] += v
-        kept.extend(fresh[:need])
+        check_variants(fresh, prep, embedder=embedder)
+        kept.extend(fresh)
     if prep.prompt.cut_tokens:
         notes.append(
             f"The brief was too long for the model's context: the last {prep.prompt.cut_tokens} tokens of "
             "the key points were cut."
         )
-    if dropped_total["duplicate"] or dropped_total["empty"] or dropped_total["language"]:
-        notes.append(
-            f"Dropped {dropped_total['duplicate']} near-duplicate, {dropped_total['empty']} empty and "
-            f"{dropped_total['language']} wrong-language outputs; {attempts} generate call(s)."
+    ranked, note = rank(kept, brief.language, weights=weights, sentiment=sentiment) if kept else ([], "")
+    shown = [v for v in ranked if v.passes][:n]
+    held = [v for v in ranked if v not in shown]
+    notes.append(
+        f"Wrote {candidates} candidates in {attempts} round(s); {sum(v.passes for v in kept)} passed every check"
+        + (
+            f", {dropped_total['duplicate']} near-duplicates and {dropped_total['empty']} empty ones dropped"
+            if any(dropped_total.values())
+            else ""
         )
-    if kept and len(kept) < n:
-        notes.append(f"Only {len(kept)} of {n} variants were usable after {attempts} attempts.")
-    variants, note = rank(kept, brief.language, weights=weights, sentiment=sentiment) if kept else ([], "")
+        + "."
+    )
+    if len(shown) < n:
+        notes.append(too_few_note(len(shown), n, held, lm))
     if note:
         notes.append(note)
     result = CopyResult(
         brief=brief,
-        variants=variants,
+        variants=shown,
         model=lm.name,
         model_revision=lm.revision,
         template=prep.prompt.template,
@@ -438,6 +415,10 @@ def run_generation(
         seconds=seconds,
         first_token_s=first_token_s,
         notes=notes,
+        held_back=held,
+        candidates=candidates,
+        backend=lm.backend,
+        n_examples=prep.prompt.n_examples,
     )
     if save:
         from aigc_core.copy.history import save_result
@@ -446,14 +427,26 @@ def run_generation(
     return result
 
 
+def too_few_note(shown: int, n: int, held: list[Variant], lm: LanguageModel) -> str:
+    """Why fewer variants than asked passed: the most common failures, and what to try."""
+    counts: dict[str, int] = {}
+    for v in held:
+        for reason in v.failures():
+            key = reason.split("“")[0].split(":")[0].strip()
+            counts[key] = counts.get(key, 0) + 1
+    top = ", ".join(f"{k} ({c})" for k, c in sorted(counts.items(), key=lambda kv: -kv[1])[:3])
+    head = f"Only {shown} of {n} variants passed every check" if shown else "No candidate passed every check"
+    return f"{head}. Most common problems: {top or 'none recorded'}. {NOTHING_USABLE_HINT}"
+
+
 NOTHING_USABLE_HINT = (
-    "Try again with more creativity, more max new tokens, fewer variants or a looser length limit — "
-    "or pick another model."
+    "The model could not state the brief's key points without inventing details: try the hub model "
+    "(AIGC_OFFLINE=false), a brand-voice fine-tune, fewer or shorter key points, or a looser length limit."
 )
 
 
 def generate_copy(brief: Brief | dict[str, Any], **kwargs: Any) -> CopyResult:
-    """Generate ranked variants of a brief (no streaming); ``result.usable`` is False when nothing came back."""
+    """Generate ranked variants of a brief (no streaming); ``result.usable`` is False when none passed."""
     return run_generation(brief, **kwargs)
 
 
@@ -463,23 +456,23 @@ class CopyRun:
 
     def __init__(self, brief: Brief | dict[str, Any], **kwargs: Any) -> None:
         self.brief = validate_brief(brief)
-        self.lm: LanguageModel = kwargs.pop("lm", None) or load_language_model(self.brief.model or None)
-        self._streamer: FirstRowStreamer | None = None
+        self.lm: LanguageModel = kwargs.pop("lm", None) or load_language_model(
+            self.brief.model or default_model_for(self.brief.language)
+        )
+        self._streamer: Streamer | None = None
         self._result: CopyResult | None = None
         self._error: BaseException | None = None
-        eos = self.lm.tokenizer.eos_token_id
-        self._eos = {eos} if isinstance(eos, int) else set(eos or [])
 
-        def factory(lm: LanguageModel) -> FirstRowStreamer:
-            self._streamer = FirstRowStreamer(lm.tokenizer, self._eos)
+        def factory(lm: LanguageModel) -> Streamer:
+            self._streamer = lm.make_streamer()
             self._ready.put(self._streamer)
             return self._streamer
 
-        self._ready: queue.Queue[FirstRowStreamer | None] = queue.Queue()
+        self._ready: queue.Queue[Streamer | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, args=(factory, kwargs), daemon=True)
         self._thread.start()
 
-    def _run(self, factory: Callable[[LanguageModel], FirstRowStreamer], kwargs: dict[str, Any]) -> None:
+    def _run(self, factory: Callable[[LanguageModel], Streamer], kwargs: dict[str, Any]) -> None:
         try:
             self._result = run_generation(self.brief, lm=self.lm, streamer_factory=factory, **kwargs)
         except BaseException as exc:

@@ -27,6 +27,7 @@ class Kit:
     banned: list[str] = field(default_factory=list)
     required: dict[str, list[str]] = field(default_factory=dict)
     competitors: list[str] = field(default_factory=list)
+    examples: list[dict[str, str]] = field(default_factory=list)  # approved copy: {channel, language, copy}
     id: str = ""
     updated_at: datetime | None = None
 
@@ -81,6 +82,25 @@ def _clean_required(required: Any) -> dict[str, list[str]]:
     return out
 
 
+def _clean_examples(examples: Any) -> list[dict[str, str]]:
+    """Approved example copy: a list of {channel, language, copy} (text lines count for every channel)."""
+    if isinstance(examples, str):
+        examples = [{"channel": "*", "copy": line} for line in examples.splitlines() if line.strip()]
+    out: list[dict[str, str]] = []
+    for ex in examples or []:
+        if not isinstance(ex, dict) or not str(ex.get("copy", "")).strip():
+            raise UserInputError(
+                "Each example needs its copy text.", hint="Give {channel, language, copy} per example."
+            )
+        channel = str(ex.get("channel") or ALL_CHANNELS)
+        if channel != ALL_CHANNELS and channel not in CHANNELS:
+            raise UserInputError(
+                f"Unknown channel {channel!r} in an example.", hint=f"Use one of {', '.join(CHANNELS)}."
+            )
+        out.append({"channel": channel, "language": str(ex.get("language") or "en"), "copy": str(ex["copy"]).strip()})
+    return out
+
+
 def _to_kit(row: BrandKit) -> Kit:
     updated = row.updated_at
     if updated is not None and updated.tzinfo is None:
@@ -91,6 +111,7 @@ def _to_kit(row: BrandKit) -> Kit:
         banned=list(row.banned or []),
         required={k: list(v) for k, v in (row.required or {}).items()},
         competitors=list(row.competitors or []),
+        examples=list((row.meta or {}).get("examples") or []),
         id=row.id,
         updated_at=updated,
     )
@@ -119,6 +140,7 @@ def save_kit(
     banned: Any = None,
     required: Any = None,
     competitors: Any = None,
+    examples: Any = None,
     kit_id: str | None = None,
 ) -> Kit:
     """Create or update a kit (by id when given, else by name). Lists may be given as comma/line separated text."""
@@ -146,6 +168,8 @@ def save_kit(
             for k, v in values.items():
                 setattr(row, k, v)
             row.updated_at = datetime.now(UTC)
+        if examples is not None:
+            row.meta = {**(row.meta or {}), "examples": _clean_examples(examples)}
         s.flush()
         return _to_kit(row)
 

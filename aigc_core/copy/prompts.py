@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,66 @@ def apply_chat_template(tokenizer: Any, messages: list[dict[str, str]]) -> str:
     return f"{text}\n\nAssistant:"
 
 
+_FIELDS = {
+    "en": {"product": "Product", "points": "Key points", "audience": "Audience", "tone": "Tone", "sep": "; "},
+    "zh": {"product": "产品", "points": "卖点", "audience": "目标人群", "tone": "语气", "sep": "；"},
+}
+_CHANNEL_LABELS_ZH = {
+    "search_headline": "搜索广告标题",
+    "search_description": "搜索广告描述",
+    "social_post": "社交媒体帖子",
+    "email_subject": "邮件主题",
+    "product_description": "产品描述",
+    "slogan": "广告口号",
+    "sms_push": "短信推送",
+}
+_HEADER = {
+    "en": "Finished ad copy written by a professional copywriter. Each one names the product and states its key "
+    "points in plain words, with nothing made up.",
+    "zh": "以下是专业文案撰写的成品广告文案。每条都写出产品名称，用平实的语言说明卖点，不编造任何信息。",
+}
+
+
+def _block(brief: Brief, points: list[str]) -> str:
+    """One brief as completion-prompt lines, ending with the channel label the copy follows."""
+    from aigc_core.copy.brief import CHANNELS
+
+    f = _FIELDS[brief.language]
+    colon = "：" if brief.language == "zh" else ": "
+    lines = [f"{f['product']}{colon}{brief.product}"]
+    if points:
+        lines.append(f"{f['points']}{colon}{f['sep'].join(points)}")
+    if brief.audience:
+        lines.append(f"{f['audience']}{colon}{brief.audience}")
+    if brief.tone_description():
+        lines.append(f"{f['tone']}{colon}{brief.tone_description()}")
+    label = _CHANNEL_LABELS_ZH[brief.channel] if brief.language == "zh" else CHANNELS[brief.channel]
+    lines.append(f"{label}{colon.rstrip()}")
+    return "\n".join(lines)
+
+
+def completion_prompt(brief: Brief, examples: Sequence[Any], points: list[str] | None = None) -> str:
+    """A base model's prompt: a header, the examples' briefs with their copy, then this brief's open slot."""
+    parts = [_HEADER[brief.language]]
+    for ex in examples:
+        eb = ex.brief()
+        parts.append(f"{_block(eb, eb.points())} {ex.copy}")
+    parts.append(_block(brief, brief.points() if points is None else points))
+    return "\n\n".join(parts)
+
+
+def few_shot_messages(
+    brief: Brief, kit: Kit | None, examples: Sequence[Any], points: list[str] | None = None
+) -> list[dict[str, str]]:
+    """Chat messages: the system message, each example as a request and its answer, then this request."""
+    msgs = render_messages(brief, kit, points=points)
+    shots: list[dict[str, str]] = []
+    for ex in examples:
+        shots.append(render_messages(ex.brief(), kit)[1])
+        shots.append({"role": "assistant", "content": ex.copy})
+    return [msgs[0], *shots, msgs[1]]
+
+
 @dataclass
 class FittedPrompt:
     """The prompt that fits the model's context, and how much of the brief was cut to get there."""
@@ -93,23 +154,44 @@ class FittedPrompt:
     n_tokens: int
     cut_tokens: int
     template: str
+    stop: tuple[str, ...] = ()
+    n_examples: int = 0
 
 
-def fit_prompt(brief: Brief, tokenizer: Any, kit: Kit | None, context: int, max_new_tokens: int) -> FittedPrompt:
-    """Render the prompt; when it leaves no room for ``max_new_tokens`` in ``context``, cut the key points'
-    tail token by token and report how many tokens were cut."""
+def fit_prompt(
+    brief: Brief,
+    tokenizer: Any,
+    kit: Kit | None,
+    context: int,
+    max_new_tokens: int,
+    *,
+    examples: Sequence[Any] = (),
+    chat: bool = True,
+) -> FittedPrompt:
+    """Render the prompt (chat messages with ``examples`` as earlier turns, or for a base model a completion
+    prompt with the examples before the brief); when it leaves no room for ``max_new_tokens`` in ``context``,
+    drop the examples, then cut the key points' tail token by token and report how many tokens were cut."""
     tpl = load_template(brief.channel)
     budget = max(16, context - max_new_tokens)
+    stop = () if chat else ("\n",)
+    shots = list(examples)
 
     def render(points: list[str]) -> tuple[str, list[dict[str, str]], int]:
-        msgs = render_messages(brief, kit, points=points)
-        text = apply_chat_template(tokenizer, msgs)
+        if chat:
+            msgs = few_shot_messages(brief, kit, shots, points) if shots else render_messages(brief, kit, points=points)
+            text = apply_chat_template(tokenizer, msgs)
+        else:
+            text = completion_prompt(brief, shots, points)
+            msgs = [{"role": "user", "content": text}]
         return text, msgs, len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
     points = brief.points()
     text, msgs, n = render(points)
+    while n > budget and shots:  # examples go first: the brief itself matters more
+        shots.pop()
+        text, msgs, n = render(points)
     if n <= budget:
-        return FittedPrompt(text, msgs, n, 0, tpl.ref)
+        return FittedPrompt(text, msgs, n, 0, tpl.ref, stop, len(shots))
     base_text, base_msgs, base_n = render([])
     if base_n > budget:
         from aigc_core.errors import UserInputError
@@ -132,4 +214,4 @@ def fit_prompt(brief: Brief, tokenizer: Any, kit: Kit | None, context: int, max_
         else:
             hi = mid - 1
     text, msgs, n, keep = best
-    return FittedPrompt(text, msgs, n, len(ids) - keep, tpl.ref)
+    return FittedPrompt(text, msgs, n, len(ids) - keep, tpl.ref, stop, 0)

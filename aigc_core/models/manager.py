@@ -139,7 +139,8 @@ def estimate_bytes(resolved: ResolvedModel, dtype: str) -> int:
     if path is None:  # still on the hub: the catalog's download size (stored in 16 bit, mostly)
         return int(resolved.spec.size_mb * 1024**2 * target / 2)
     if resolved.gguf_file:
-        return int((path / resolved.gguf_file).stat().st_size * GGUF_EXPANSION * target / 4)
+        size = (path / resolved.gguf_file).stat().st_size
+        return size if dtype == "gguf" else int(size * GGUF_EXPANSION * target / 4)  # "gguf": run by llama.cpp
     if resolved.kind == "sentiment-head":
         from aigc_core.models.catalog import package_dir
 
@@ -217,6 +218,57 @@ def _load_text_generation(resolved: ResolvedModel, device: str, dtype: str) -> d
         model = AutoModelForCausalLM.from_pretrained(target, dtype=_torch_dtype(dtype), **kw)
     model = _for_cpu_inference(model.to(device), device)
     return {"model": model, "tokenizer": _prepare_lm_tokenizer(tok)}
+
+
+def llama_cpp_installed() -> bool:
+    """True when ``llama-cpp-python`` can be imported."""
+    import importlib.util
+
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+def text_generation_backend(resolved: ResolvedModel, requested: str | None, settings: Settings) -> str:
+    """``llama.cpp`` or ``transformers`` for a resolved language model: GGUF files run on llama.cpp when it is
+    installed (``auto``); everything else needs transformers."""
+    choice = (requested or settings.text_generation_backend or "auto").strip().lower()
+    if choice not in ("auto", "llama.cpp", "transformers"):
+        raise ModelUnavailableError(
+            f"Unknown text-generation backend {choice!r}.", hint="Use auto, llama.cpp or transformers."
+        )
+    if choice == "transformers" or not resolved.gguf_file:
+        if choice == "llama.cpp" and not resolved.gguf_file:
+            raise ModelUnavailableError(
+                f"The llama.cpp backend runs GGUF files, and {resolved.value!r} is not one.",
+                hint="Pick a .gguf model, or set AIGC_TEXT_GENERATION_BACKEND=auto.",
+            )
+        return "transformers"
+    if llama_cpp_installed():
+        return "llama.cpp"
+    if choice == "llama.cpp":
+        raise ModelUnavailableError(
+            "The llama.cpp backend needs the package llama-cpp-python, which is not installed.",
+            hint="Install it (pip install llama-cpp-python, pinned in requirements-models.txt; it builds from source "
+            "in a few minutes) or set AIGC_TEXT_GENERATION_BACKEND=auto.",
+        )
+    return "transformers"
+
+
+def _load_llama_cpp(resolved: ResolvedModel) -> dict[str, Any]:
+    """A GGUF model opened by llama.cpp, with a tokenizer adapter for the prompt code."""
+    import os
+
+    from llama_cpp import Llama
+
+    from aigc_core.copy.lm import LlamaTokenizer
+
+    assert resolved.local_path is not None and resolved.gguf_file
+    llama = Llama(
+        model_path=str(resolved.local_path / resolved.gguf_file),
+        n_ctx=2048,
+        n_threads=max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1),
+        verbose=False,
+    )
+    return {"llama": llama, "tokenizer": LlamaTokenizer(llama)}
 
 
 def _load_lora(adapter: Path, dtype: str) -> Any:
@@ -442,8 +494,17 @@ class ModelManager:
             torch.cuda.empty_cache()
 
     # -- loading ------------------------------------------------------------------------------
-    def load(self, task: str, value: str | None = None, *, device: str | None = None, dtype: Any = None) -> LoadedModel:
-        """The loaded model for ``value`` (default: the task's setting), loading it once per process."""
+    def load(
+        self,
+        task: str,
+        value: str | None = None,
+        *,
+        device: str | None = None,
+        dtype: Any = None,
+        backend: str | None = None,
+    ) -> LoadedModel:
+        """The loaded model for ``value`` (default: the task's setting), loading it once per process.
+        ``backend`` picks the engine of a language model (see :func:`text_generation_backend`)."""
         from aigc_core.devices import resolve_device, resolve_dtype
 
         task = normalize_task(task)
@@ -453,7 +514,12 @@ class ModelManager:
         dt = _dtype_name(dtype) if dtype is not None else _dtype_name(resolve_dtype(dev, settings=self.settings))
         if dt not in DTYPE_BYTES:
             dt = _dtype_name(resolve_dtype(dev, dt, settings=self.settings))
-        cid = f"{task}|{resolved.ident}@{resolved.revision or '-'}|{dev}|{dt}"
+        engine = text_generation_backend(resolved, backend, self.settings) if task == TEXT_GENERATION else ""
+        if engine == "llama.cpp":
+            dev, dt = "cpu", "gguf"
+        cid = f"{task}|{resolved.ident}@{resolved.revision or '-'}|{dev}|{dt}" + (
+            "|llama.cpp" if engine == "llama.cpp" else ""
+        )
         with self._lock:
             entry = self._entries.get(cid)
             if entry is not None:
@@ -471,7 +537,7 @@ class ModelManager:
             self._evict_for(estimate_bytes(resolved, dt), dev)
             started = time.perf_counter()
             try:
-                objects = LOADERS[task](resolved, dev, dt)
+                objects = _load_llama_cpp(resolved) if engine == "llama.cpp" else LOADERS[task](resolved, dev, dt)
             except AigcError:
                 raise
             except Exception as exc:

@@ -1,0 +1,395 @@
+"""Honest checks of ad copy against its brief: does it name the product and state the key points, does it
+invent contact details, numbers or names, is it a template with placeholders, is it on topic and fluent, and is
+it in the brief's language. The same checks rank the variants and reject the unusable ones; their precision
+against hand-labelled variants is measured by ``bench/copy_quality.py``.
+
+Every threshold below was set on that labelled set (``bench/copy_quality.py --calibrate`` prints the sweep)."""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from aigc_core.copy.limits import has_cjk, is_cjk, split_sentences
+
+Severity = Literal["reject", "review"]
+
+# Thresholds (see the module docstring) ---------------------------------------------------------------
+POINT_SIMILARITY = 0.55  # cosine of a sentence (or clause) of the copy to a key point: "states it"
+POINT_LEXICAL = 0.6  # share of the key point's content words (CJK: character bigrams) found in the copy
+MIN_RELEVANCE = {"en": 0.25, "zh": 0.35}  # cosine of the copy to the whole brief, below it: off topic
+MIN_FLUENCY = -4.5  # mean log-probability per token under the generating model; below it: gibberish
+MIN_ZH_SHARE = 0.6  # Chinese copy: share of CJK among letters, once the brief's Latin names are removed
+SHORT_CHANNELS = {"search_headline": 1, "email_subject": 1, "slogan": 1}  # key points a one-liner must state
+NO_PRODUCT_NEEDED = {"slogan"}  # a slogan may stand without the product name
+REQUIRED_POINTS = 2
+
+# Patterns -------------------------------------------------------------------------------------------
+_URL = re.compile(
+    r"(?:https?://|www\.)[^\s)\]]+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|cn|net|org|io|co|shop|app|store|info|biz|us|uk|de)\b"
+    r"(?:/[^\s)\]]*)?",
+    re.I,
+)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
+_PHONE = re.compile(r"(?<![\w.])(?:\+?\d[\d\s().-]{5,}\d)(?![\w.])")
+_PRICE = re.compile(
+    r"(?:[$€£¥￥]\s?\d[\d,.]*|\d[\d,.]*\s?(?:元|块|美元|欧元|dollars?|euros?|usd|eur|gbp|rmb|cny)\b|"
+    r"\d[\d,.]*\s?(?:元|块|美元|欧元))",
+    re.I,
+)
+_PERCENT = re.compile(r"\d[\d.,]*\s?(?:%|％|percent\b|per cent\b)|\d+\s?折|百分之[\d一二三四五六七八九十]+")
+_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_DATE = re.compile(
+    rf"\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTHS}\b|"
+    r"\b\d{1,4}[/-]\d{1,2}[/-]\d{1,4}\b|\b(?:19|20)\d\d\b|\d{1,2}\s?月\s?\d{1,2}\s?[日号]|\d{4}\s?年",
+    re.I,
+)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_PLACEHOLDER = re.compile(
+    r"\[[^\]\n]{1,40}\]|\{[^}\n]{0,40}\}|<[^>\n]{1,30}>|\bX{3,}\b|x{3,}|_{3,}|\*{3,}|＿{2,}|"
+    r"\blorem ipsum\b|\b(?:your|company|brand|product|customer)\s+name\b|\binsert\s+\w+|"
+    r"(?:公司|品牌|产品|客户|你的|您的)名称|某某|XX公司|\?\?\?",
+    re.I,
+)
+_MARKDOWN = re.compile(r"^\s*#{1,6}\s|\*\*[^*]+\*\*|__[^_]+__|\]\(|^\s*[-*]\s", re.M)
+_CAMEL = re.compile(r"\b[A-Z]?[a-z]+[A-Z][A-Za-z]*\b|\b[A-Z][A-Za-z]*(?:™|®)|\b\w+(?:™|®)")
+_STOP = frozenset(
+    re.findall(
+        r"\w+",
+        "a an the and or of for to in on at by with from your you our we is are be it its this that as all any "
+        "no not more most up out new get just now",
+    )
+)
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass
+class Finding:
+    """Something in the copy that the brief and brand kit do not back up."""
+
+    kind: str  # url | email | phone | placeholder | markdown | price | percent | date | number | name
+    text: str
+    severity: Severity
+    reason: str
+
+
+@dataclass
+class CheckReport:
+    """Every check of one variant; ``passes`` means usable as written."""
+
+    product_named: bool
+    points: list[str]
+    covered: list[int] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    relevance: float | None = None
+    fluency: float | None = None
+    language: str = ""
+    language_ok: bool = True
+    needs_product: bool = True
+    needs_points: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def covered_points(self) -> list[str]:
+        """The key points the copy states, in brief order."""
+        return [self.points[i] for i in self.covered]
+
+    @property
+    def rejected(self) -> bool:
+        """Never shown: placeholders, invented contact details, wrong language, off topic or gibberish."""
+        return bool(self.reasons)
+
+    @property
+    def invented(self) -> list[Finding]:
+        """Findings of any severity (``reject``: contact details and placeholders; ``review``: claims)."""
+        return list(self.findings)
+
+    @property
+    def on_brief(self) -> bool:
+        """Names the product (when the channel needs it) and states enough key points."""
+        return (self.product_named or not self.needs_product) and len(self.covered) >= self.needs_points
+
+    @property
+    def passes(self) -> bool:
+        """Usable as written: not rejected, on brief and nothing to review."""
+        return not self.rejected and self.on_brief and not self.findings
+
+    def failures(self) -> list[str]:
+        """Why it does not pass, in a marketer's words (empty when it passes)."""
+        out = list(self.reasons)
+        if self.needs_product and not self.product_named:
+            out.append("does not name the product")
+        if len(self.covered) < self.needs_points:
+            out.append(f"states {len(self.covered)} of the {self.needs_points} key points it needs")
+        out.extend(f.reason for f in self.findings if f.severity == "review")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict (history, export)."""
+        d = asdict(self)
+        d.update(covered_points=self.covered_points, passes=self.passes, rejected=self.rejected)
+        return d
+
+
+# Helpers ----------------------------------------------------------------------------------------------
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text.lower()).strip()
+
+
+def _digits(text: str) -> set[str]:
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
+def content_terms(text: str) -> list[str]:
+    """Content words of Latin text (light plural stemming) plus CJK character bigrams."""
+    low = text.lower()
+    words = [w[:-1] if len(w) > 3 and w.endswith("s") else w for w in _WORD.findall(low) if w not in _STOP]
+    cjk = "".join(c if is_cjk(c) else " " for c in low).split()
+    grams = [run[i : i + 2] for run in cjk for i in range(max(1, len(run) - 1))]
+    return words + grams
+
+
+def _lexical_share(point: str, text: str) -> float:
+    terms = content_terms(point)
+    if not terms:
+        return 0.0
+    have = set(content_terms(text))
+    return sum(t in have for t in terms) / len(terms)
+
+
+def names_product(text: str, product: str) -> bool:
+    """The product (or its distinctive first word, e.g. the brand) appears in the copy."""
+    product = product.strip()
+    if not product:
+        return True
+    low = _norm(text)
+    if _norm(product) in low:
+        return True
+    latin = [w for w in re.findall(r"[A-Za-z0-9][\w'&+-]*", product) if w.lower() not in _STOP]
+    if latin and re.search(r"(?<![\w])" + re.escape(latin[0].lower()) + r"(?![\w])", low):
+        return True
+    squeezed = low.replace(" ", "")
+    cjk_runs = ["".join(c if is_cjk(c) else " " for c in product).split()]
+    runs = [r for r in cjk_runs[0] if len(r) >= 2]
+    # the whole Chinese name, or its first run (the brand, e.g. 鲜蔬达 of "鲜蔬达 生鲜配送")
+    return bool(runs) and ("".join(runs) in squeezed or runs[0] in squeezed)
+
+
+def _clauses(text: str) -> list[str]:
+    parts: list[str] = []
+    for s in split_sentences(text) or [text]:
+        parts.append(s)
+        sub = [p.strip() for p in re.split(r"[,;:—–，；：、]| - ", s) if len(p.strip()) > 3]
+        if len(sub) > 1:
+            parts.extend(sub)
+    return parts
+
+
+# Language -----------------------------------------------------------------------------------------
+_lingua_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def _detector() -> Any:
+    from lingua import Language, LanguageDetectorBuilder
+
+    langs = [
+        Language.ENGLISH,
+        Language.CHINESE,
+        Language.JAPANESE,
+        Language.KOREAN,
+        Language.GERMAN,
+        Language.FRENCH,
+        Language.SPANISH,
+        Language.PORTUGUESE,
+        Language.ITALIAN,
+        Language.DUTCH,
+        Language.INDONESIAN,
+        Language.TAGALOG,
+    ]
+    return LanguageDetectorBuilder.from_languages(*langs).build()
+
+
+def detect_language(text: str) -> str:
+    """ISO 639-1 code of the text's language (lingua), '' when it cannot tell."""
+    with _lingua_lock:
+        lang = _detector().detect_language_of(text)
+    return lang.iso_code_639_1.name.lower() if lang is not None else ""
+
+
+def english_confidence(text: str) -> float:
+    """lingua's confidence (0..1) that ``text`` is English."""
+    from lingua import Language
+
+    with _lingua_lock:
+        return float(_detector().compute_language_confidence(text, Language.ENGLISH))
+
+
+def language_ok(text: str, language: str, allowed_latin: Sequence[str] = ()) -> tuple[bool, str]:
+    """(in the brief's language, detected code): Chinese copy may keep the brand's Latin names."""
+    if language == "zh":
+        rest = text
+        for name in allowed_latin:
+            if name:
+                rest = re.sub(re.escape(name), " ", rest, flags=re.I)
+        letters = [c for c in rest if c.isalpha()]
+        if not letters:
+            return False, ""
+        share = sum(is_cjk(c) for c in letters) / len(letters)
+        return share >= MIN_ZH_SHARE, ("zh" if share >= MIN_ZH_SHARE else detect_language(rest))
+    if has_cjk(text):
+        return False, "zh"
+    letters = [c for c in text if c.isalpha()]
+    if not letters or sum(c.isascii() for c in letters) / len(letters) < 0.9:
+        return False, detect_language(text)
+    code = detect_language(text)
+    if code in ("en", ""):
+        return True, "en"
+    # lingua is unsure on a few words of ad English ("Kestrel: 10x & Fogproof" reads as Dutch): only a
+    # longer text that it gives almost no chance of being English is rejected
+    return len(text.split()) < 6 or english_confidence(text) >= 0.1, code
+
+
+# Invented facts -------------------------------------------------------------------------------------
+def find_invented(text: str, allowed: str) -> list[Finding]:
+    """Contact details, placeholders, Markdown, prices, percentages, dates, numbers and names in ``text``
+    that ``allowed`` (the brief and brand kit as text) does not contain."""
+    low_allowed = allowed.lower()
+    allowed_digits = _digits(allowed)
+    out: list[Finding] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(kind: str, m: re.Match[str], severity: Severity, reason: str) -> None:
+        if any(a <= m.start() < b for a, b in taken):
+            return
+        taken.append((m.start(), m.end()))
+        out.append(Finding(kind, m.group(0).strip(), severity, reason))
+
+    for m in _PLACEHOLDER.finditer(text):
+        if m.group(0).lower() not in low_allowed:
+            add("placeholder", m, "reject", f"template placeholder “{m.group(0).strip()}”")
+    for m in _EMAIL.finditer(text):
+        if m.group(0).lower() not in low_allowed:
+            add("email", m, "reject", f"invented contact details: e-mail “{m.group(0)}”")
+    for m in _URL.finditer(text):
+        if m.group(0).lower().rstrip("/.") not in low_allowed:
+            add("url", m, "reject", f"invented contact details: web address “{m.group(0)}”")
+    for m in _PHONE.finditer(text):
+        digits = re.sub(r"\D", "", m.group(0))
+        if len(digits) >= 7 and digits not in re.sub(r"\D", "", allowed):
+            add("phone", m, "reject", f"invented contact details: phone number “{m.group(0).strip()}”")
+    if _MARKDOWN.search(text):
+        m0 = _MARKDOWN.search(text)
+        assert m0 is not None
+        add("markdown", m0, "reject", "Markdown formatting, not plain copy")
+    for kind, pattern, what in (
+        ("price", _PRICE, "a price"),
+        ("percent", _PERCENT, "a percentage"),
+        ("date", _DATE, "a date"),
+    ):
+        for m in pattern.finditer(text):
+            if not (_digits(m.group(0)) <= allowed_digits) or (not _digits(m.group(0)) and m.group(0) not in allowed):
+                add(kind, m, "review", f"{what} the brief does not give: “{m.group(0).strip()}”")
+    for m in _NUMBER.finditer(text):
+        value = m.group(0).replace(",", "")
+        if value not in allowed_digits and not (len(value) == 1 and value != "0"):
+            add("number", m, "review", f"a number the brief does not give: “{m.group(0)}”")
+    for m in _CAMEL.finditer(text):
+        if m.group(0).lower().rstrip("™®") not in low_allowed:
+            add("name", m, "review", f"a name the brief does not give: “{m.group(0)}”")
+    return out
+
+
+# The checks --------------------------------------------------------------------------------------------
+Embedder = Any  # Callable[[Sequence[str]], np.ndarray]: unit-length rows
+
+
+def _default_embedder(texts: Sequence[str]) -> Any:
+    from aigc_core.tasks.embeddings import embed
+
+    return embed(texts)
+
+
+def evaluate(
+    texts: Sequence[str],
+    *,
+    product: str,
+    points: Sequence[str],
+    brief_text: str,
+    language: str,
+    channel: str,
+    allowed: str = "",
+    fluency: Sequence[float | None] | None = None,
+    embedder: Embedder | None = None,
+) -> list[CheckReport]:
+    """One report per text. ``allowed`` is every text the copy may take facts from (brief, brand kit);
+    ``fluency`` the mean token log-probability of each text under its model (None: not measured).
+    ``embedder=False`` skips the embedding checks (lexical matching only)."""
+    points = [p for p in points if p.strip()]
+    allowed_all = "\n".join([allowed, product, *points, brief_text])
+    needs_points = min(SHORT_CHANNELS.get(channel, REQUIRED_POINTS), len(points))
+    needs_product = channel not in NO_PRODUCT_NEEDED and bool(product.strip())
+    reports = [
+        CheckReport(
+            product_named=names_product(t, product),
+            points=list(points),
+            needs_product=needs_product,
+            needs_points=needs_points,
+            fluency=(fluency[i] if fluency is not None else None),
+        )
+        for i, t in enumerate(texts)
+    ]
+    clauses = [_clauses(t) for t in texts]
+    sims: Any = None
+    rel: Any = None
+    if embedder is not False and texts:
+        import numpy as np
+
+        fn = embedder or _default_embedder
+        flat = [c for cs in clauses for c in cs]
+        vecs = np.asarray(fn([*texts, *flat, *points, brief_text]), dtype=np.float32)
+        n, m, k = len(texts), len(flat), len(points)
+        tv, cv, pv, bv = vecs[:n], vecs[n : n + m], vecs[n + m : n + m + k], vecs[n + m + k]
+        rel = tv @ bv
+        sims = []
+        pos = 0
+        for cs in clauses:
+            block = cv[pos : pos + len(cs)]
+            pos += len(cs)
+            sims.append((block @ pv.T).max(axis=0) if len(cs) and k else np.zeros(k))
+    latin_names = re.findall(r"[A-Za-z][\w'&+-]*", allowed_all)
+    for i, (text, rep) in enumerate(zip(texts, reports, strict=True)):
+        rep.findings = find_invented(text, allowed_all)
+        rep.reasons.extend(f.reason for f in rep.findings if f.severity == "reject")
+        for j, point in enumerate(points):
+            nums = _digits(point)
+            lexical = _lexical_share(point, text)
+            semantic = float(sims[i][j]) if sims is not None else 0.0
+            numbers_ok = nums <= _digits(text)
+            if numbers_ok and (lexical >= POINT_LEXICAL or (language == "en" and semantic >= POINT_SIMILARITY)):
+                rep.covered.append(j)
+        ok, code = language_ok(text, language, latin_names)
+        rep.language, rep.language_ok = code or language, ok
+        if not ok:
+            rep.reasons.append(f"not in {'Chinese' if language == 'zh' else 'English'}")
+        if rel is not None:
+            rep.relevance = round(float(rel[i]), 4)
+            if rep.relevance < MIN_RELEVANCE.get(language, 0.25) and not rep.covered:
+                rep.reasons.append("off topic: says nothing about the brief")
+        if rep.fluency is not None and rep.fluency < MIN_FLUENCY:
+            rep.reasons.append("reads as gibberish (the model itself found it unlikely)")
+    return reports
+
+
+def summarise(reports: Sequence[CheckReport]) -> dict[str, int]:
+    """How many candidates failed for each reason (for the page's note)."""
+    out: dict[str, int] = {}
+    for rep in reports:
+        for reason in rep.failures():
+            key = reason.split(":")[0].split("“")[0].strip()
+            out[key] = out.get(key, 0) + 1
+    return out

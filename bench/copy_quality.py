@@ -1,0 +1,256 @@
+"""Ad copy quality bench: is the copy the studio shows first usable, and do its checks tell the truth?
+
+    python bench/copy_quality.py            # every brief of bench/data/copy_briefs.jsonl, both embedded models
+    python bench/copy_quality.py --quick    # 8 English + 4 Chinese briefs, default model per language (< 1 min)
+    python bench/copy_quality.py --dump out.jsonl   # also write every candidate (for labelling by hand)
+
+(a) The checks against hand-labelled variants (bench/data/copy_labelled.jsonl: real model outputs and
+    hand-written copy for the bench briefs, each labelled usable / not usable by reading it): precision and
+    recall of "passes every check" on "usable". Target: precision >= 0.9.
+(b) Generation on the labelled briefs (bench/data/copy_briefs.jsonl, EN and ZH, every channel): for each
+    model, 4 variants asked, best of 3x candidates. For the top variant and for all shown variants: share that
+    name the product, cover the key points they need, have anything invented, are in the right language, fit
+    the channel, pass every check — for the OLD ranking (the weighted score over the same candidates, nothing
+    held back) and the NEW one (checks first, only passing variants shown). Targets: the new top variant
+    passes every check for >= 90% of EN briefs on the embedded model; no shown variant has an invented URL,
+    e-mail or phone number.
+Ends with ``RESULT <name> value=<v> baseline=<b> ratio=<r> target=<t> PASS|FAIL`` lines.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+sys.path.insert(0, os.path.dirname(_HERE))
+
+import argparse  # noqa: E402 - after the sys.path fix above
+import json  # noqa: E402 - after the sys.path fix above
+import tempfile  # noqa: E402 - after the sys.path fix above
+import time  # noqa: E402 - after the sys.path fix above
+from pathlib import Path  # noqa: E402 - after the sys.path fix above
+from typing import Any  # noqa: E402 - after the sys.path fix above
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+DATA = Path(__file__).with_name("data")
+CONTACT = {"url", "email", "phone"}
+
+
+def result_line(name: str, value: float, baseline: float, target: float, *, absolute: bool = False) -> str:
+    """One RESULT line. ``absolute``: the target applies to the value itself (ratio = value / baseline shown)."""
+    ratio = value / baseline if baseline else 0.0
+    ok = (value >= target) if absolute else (ratio >= target)
+    return (
+        f"RESULT {name} value={value:.4g} baseline={baseline:.4g} ratio={ratio:.3g} target={target:g} "
+        f"{'PASS' if ok else 'FAIL'}"
+    )
+
+
+def load_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Rows of a JSON-lines file."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def brief_of(row: dict[str, Any], n: int = 4) -> dict[str, Any]:
+    """A Brief dict from a bench row."""
+    return {
+        "product": row["product"],
+        "key_points": "\n".join(row["key_points"]),
+        "audience": row.get("audience", ""),
+        "channel": row["channel"],
+        "tone": row.get("tone", ""),
+        "language": row["language"],
+        "n_variants": n,
+        "seed": 1234,
+    }
+
+
+# (a) checks vs labels ------------------------------------------------------------------------------
+def check_precision(labelled: list[dict[str, Any]], briefs: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """Precision / recall of 'passes every check' on the hand label 'usable'."""
+    from aigc_core.copy.brief import validate_brief
+    from aigc_core.copy.checks import evaluate
+    from aigc_core.copy.limits import enforce
+
+    tp = fp = fn = tn = 0
+    wrong: list[tuple[str, bool, list[str]]] = []
+    for row in labelled:
+        b = validate_brief(brief_of(briefs[row["brief_id"]]))
+        text = row["text"]
+        _, limit = enforce(text, b.channel, b.language)
+        rep = evaluate(
+            [text],
+            product=b.product,
+            points=b.points(),
+            brief_text=b.as_text(),
+            language=b.language,
+            channel=b.channel,
+        )[0]
+        passes = rep.passes and limit.original_length <= limit.max
+        usable = bool(row["usable"])
+        tp += passes and usable
+        fp += passes and not usable
+        fn += (not passes) and usable
+        tn += (not passes) and not usable
+        if passes != usable:
+            wrong.append((text, usable, rep.failures()))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    print(f"labelled variants: {len(labelled)} (usable {tp + fn}); passes: TP {tp} FP {fp} FN {fn} TN {tn}")
+    for text, usable, why in wrong[:12]:
+        print(f"  {'missed usable' if usable else 'passed unusable'}: {text[:100]!r} {why[:2]}")
+    return {"precision": precision, "recall": recall, "n": float(len(labelled)), "base_rate": (tp + fn) / len(labelled)}
+
+
+# (b) generation -----------------------------------------------------------------------------------
+def stats(variants: list[Any]) -> dict[str, bool]:
+    """The five questions for one variant (None-safe)."""
+    rep = variants[0].checks if variants else None
+    v = variants[0] if variants else None
+    if rep is None or v is None:
+        return dict.fromkeys(("product", "points", "invented", "contact", "language", "limits", "passes"), False)
+    return {
+        "product": rep.product_named or not rep.needs_product,
+        "points": len(rep.covered) >= rep.needs_points,
+        "invented": bool(rep.findings),
+        "contact": any(f.kind in CONTACT for f in rep.findings),
+        "language": rep.language_ok,
+        "limits": v.limit.ok,
+        "passes": v.passes,
+    }
+
+
+def run_model(model: str, rows: list[dict[str, Any]], dump: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """Generate for every brief; old vs new ranking on the same candidates."""
+    from aigc_core.copy import generate as gen
+    from aigc_core.copy import ranking
+    from aigc_core.copy.lm import load_language_model
+
+    t0 = time.perf_counter()
+    lm = load_language_model(model)
+    load_s = time.perf_counter() - t0
+    out: dict[str, Any] = {"model": model, "backend": lm.backend, "load_s": load_s, "rows": []}
+    tokens = seconds = 0.0
+    for row in rows:
+        res = gen.generate_copy(brief_of(row), lm=lm, sentiment=False, use_history=False)
+        tokens += res.new_tokens
+        seconds += res.seconds
+        every = [*res.variants, *res.held_back]
+        old = sorted(every, key=lambda v: ranking.combined(v.scores), reverse=True)  # the old ranking
+        shown_old = old[:4]
+        out["rows"].append(
+            {
+                "id": row["id"],
+                "language": row["language"],
+                "new_top": stats(res.variants),
+                "old_top": stats(old),
+                "new_shown": [stats([v]) for v in res.variants],
+                "old_shown": [stats([v]) for v in shown_old],
+                "top_text": res.variants[0].text if res.variants else "",
+                "old_text": old[0].text if old else "",
+            }
+        )
+        if dump is not None:
+            for v in every:
+                dump.append({"brief_id": row["id"], "model": model, "text": v.text, "passes": v.passes})
+    out["tokens_per_s"] = tokens / seconds if seconds else 0.0
+    return out
+
+
+def share(rows: list[dict[str, Any]], key: str, what: str, language: str) -> float:
+    """Share of briefs (top) or of shown variants with ``what`` true."""
+    sel = [r for r in rows if r["language"] == language]
+    if key.endswith("_top"):
+        vals = [r[key][what] for r in sel]
+    else:
+        vals = [s[what] for r in sel for s in r[key]]
+    return sum(vals) / len(vals) if vals else 0.0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--dump", type=Path)
+    ap.add_argument("--models", default="", help="comma-separated model values (default: both embedded models)")
+    args = ap.parse_args()
+    os.environ.setdefault("AIGC_DATA_DIR", str(Path(tempfile.gettempdir()) / "aigc-bench-data"))
+
+    briefs = {r["id"]: r for r in load_jsonl(DATA / "copy_briefs.jsonl")}
+    lines: list[str] = []
+    labelled_path = DATA / "copy_labelled.jsonl"
+    if labelled_path.is_file():
+        pr = check_precision(load_jsonl(labelled_path), briefs)
+        print(f"checks: precision {pr['precision']:.3f} recall {pr['recall']:.3f} (base rate {pr['base_rate']:.3f})")
+        lines.append(result_line("copy_checks_precision", pr["precision"], pr["base_rate"], 0.9, absolute=True))
+        lines.append(result_line("copy_checks_recall", pr["recall"], 1.0, 0.0, absolute=True))
+
+    from aigc_core.copy.defaults import default_model_for
+
+    en = [r for r in briefs.values() if r["language"] == "en"]
+    zh = [r for r in briefs.values() if r["language"] == "zh"]
+    if args.quick:
+        en, zh = en[::4], zh[::4]
+    models = [m for m in args.models.split(",") if m] or (
+        [] if args.quick else ["smollm2-135m-instruct", "gemma3-270m"]
+    )
+    plan: list[tuple[str, list[dict[str, Any]]]] = []
+    if models:
+        plan = [(m, en + zh) for m in models]
+    else:  # quick: the default model of each language on its briefs
+        plan = [(default_model_for("en"), en), (default_model_for("zh"), zh)]
+    dump: list[dict[str, Any]] | None = [] if args.dump else None
+    results = []
+    for model, rows in plan:
+        t0 = time.perf_counter()
+        res = run_model(model, rows, dump)
+        res["seconds"] = time.perf_counter() - t0
+        results.append(res)
+        print(f"\n== {model} on {res['backend']}: {len(rows)} briefs in {res['seconds']:.0f}s, "
+              f"{res['tokens_per_s']:.0f} new tokens/s (load {res['load_s']:.1f}s)")
+        for lang in ("en", "zh"):
+            if not any(r["language"] == lang for r in res["rows"]):
+                continue
+            print(f"  {lang}: {'':18}top old -> new   | shown old -> new")
+            for what in ("product", "points", "invented", "contact", "language", "limits", "passes"):
+                print(
+                    f"      {what:20} {share(res['rows'], 'old_top', what, lang):5.2f} -> "
+                    f"{share(res['rows'], 'new_top', what, lang):5.2f}   | "
+                    f"{share(res['rows'], 'old_shown', what, lang):5.2f} -> {share(res['rows'], 'new_shown', what, lang):5.2f}"
+                )
+        for r in res["rows"][:3]:
+            print(f"    {r['id']}: new top {r['top_text'][:90]!r}\n           old top {r['old_text'][:90]!r}")
+    if dump is not None and args.dump:
+        args.dump.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in dump), encoding="utf-8")
+        print(f"wrote {len(dump)} candidates to {args.dump}")
+
+    for lang in ("en", "zh"):
+        best = None
+        for res in results:
+            if not any(r["language"] == lang for r in res["rows"]):
+                continue
+            new = share(res["rows"], "new_top", "passes", lang)
+            old = share(res["rows"], "old_top", "passes", lang)
+            name = f"copy_top_passes_{lang}_{res['model'].split('-')[0]}"
+            lines.append(result_line(name, new, old, 0.9 if lang == "en" else 0.0, absolute=True))
+            contact = share(res["rows"], "new_shown", "contact", lang)
+            lines.append(
+                f"RESULT copy_shown_invented_contact_{lang}_{res['model'].split('-')[0]} value={contact:.4g} "
+                f"baseline={share(res['rows'], 'old_shown', 'contact', lang):.4g} ratio=0 target=0 "
+                f"{'PASS' if contact == 0 else 'FAIL'}"
+            )
+            if best is None or new > best[1]:
+                best = (res["model"], new)
+        if best is not None:
+            print(f"best embedded model for {lang}: {best[0]} (top passes {best[1]:.2f})")
+    print()
+    for line in lines:
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

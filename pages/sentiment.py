@@ -529,11 +529,19 @@ def _terms(info: mon.MonitorInfo, data: Any, f: Filters, window: tuple[datetime,
 # ------------------------------------------------------------------------------------------------
 # Alerts: banner, rules editor, log, "draft a reply"
 # ------------------------------------------------------------------------------------------------
+AD_COPY_PREFILL_KEY = "ad_copy_prefill"  # read (and popped) by the Ad copy page: a dict of Brief fields
+
+
+def reply_prefill(draft: rp.ReplyDraft) -> dict[str, Any]:
+    """The Ad copy page's prefill for a drafted reply: the reply's Brief as a dict of Brief fields."""
+    return draft.brief.model_dump()
+
+
 def _draft_reply(alert_id: str, kind: str, kit: str | None) -> None:
     draft = guard(rp.build_reply_brief, alert_id, kind=kind, brand_kit=kit)
     if draft is None:
         return
-    st.session_state[rp.PREFILL_KEY] = draft.prefill
+    st.session_state[AD_COPY_PREFILL_KEY] = reply_prefill(draft)
     st.switch_page("pages/ad_copy.py")
 
 

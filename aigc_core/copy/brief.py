@@ -16,6 +16,7 @@ Channel = Literal[
     "product_description",
     "slogan",
     "sms_push",
+    "support_reply",
 ]
 Language = Literal["en", "zh"]
 
@@ -27,6 +28,7 @@ CHANNELS: dict[str, str] = {
     "product_description": "Product description",
     "slogan": "Slogan",
     "sms_push": "SMS / push notification",
+    "support_reply": "Customer-service reply",
 }
 LANGUAGES: dict[str, str] = {"en": "English", "zh": "Chinese (中文)"}
 TONES: dict[str, dict[str, str]] = {

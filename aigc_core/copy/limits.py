@@ -49,6 +49,7 @@ CHANNEL_LIMITS: dict[str, ChannelLimit] = {
     "product_description": ChannelLimit("words", 120, 200, 10, 20, "Words; each CJK character is one word."),
     "slogan": ChannelLimit("words", 10, 16, 2, 4, "Words; each CJK character is one word."),
     "sms_push": ChannelLimit("chars", 160, 70, 20, 10, "One SMS: 160 GSM characters, 70 once it holds CJK."),
+    "support_reply": ChannelLimit("width", 280, 280, 40, 20, "A public reply on a short-post platform; CJK counts 2."),
 }
 
 _CJK_RANGES = (

@@ -51,9 +51,11 @@ def test_sentiment_page_in_a_browser(data_dir, fake_scorer) -> None:
         page.get_by_role("button", name="Draft a reply").first.click()
         page.wait_for_selector("text=The brief was filled in", timeout=120_000)
         points, deadline = "", time.time() + 30
-        while time.time() < deadline and "upset about" not in points:  # the page may still be rerunning
+        while time.time() < deadline and "Acknowledge:" not in points:  # the page may still be rerunning
             points = page.get_by_label("Key points (one per line)").input_value()
             time.sleep(0.5)
-        assert "upset about" in points and "bag lost" in points
+        assert "Acknowledge:" in points and "Apologise for the trouble" in points
+        audience = page.get_by_label("Audience").input_value()  # the complaint texts
+        assert "bag lost" in points + audience
         assert page.locator("[data-testid='stException']").count() == 0
         b.close()

@@ -155,8 +155,12 @@ def test_draft_reply_opens_ad_copy(settings, fake_scorer, sample_tweets, monkeyp
     at.button(key=f"sent_reply_banner_{alert.id}").click().run()
     assert not at.exception, at.exception
     assert at.title[0].value != "Sentiment monitor"
-    assert at.session_state["copy_channel"] == "social_post"
+    assert at.session_state["copy_channel"] == "support_reply"
+    assert at.session_state["copy_points"].startswith("Acknowledge: ")
     assert "aware of reports" in at.session_state["copy_points"]
+    assert at.session_state["copy_product"] == "our team"  # not the monitor's name
+    assert at.session_state["copy_tone"] == "professional" and at.session_state["copy_n"] == 3
+    assert "ad_copy_prefill" not in at.session_state  # the Ad copy page took it
 
 
 def _small_demo(**kwargs):

@@ -8,6 +8,9 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
+from aigc_core.copy import reply_checks
+from aigc_core.copy.brief import Brief, validate_brief
+from aigc_core.copy.prompts import render_messages
 from aigc_core.errors import NotFoundError, UserInputError
 from aigc_core.monitor import alerts, export, reply
 from aigc_core.monitor import monitors as mon
@@ -76,19 +79,44 @@ def test_reply_brief_from_alert(settings, fake_scorer) -> None:
     with session_scope() as s:
         s.add(BrandKit(name="Acme Air", voice="warm and direct"))
     draft = reply.build_reply_brief(alert.id, kind="holding_statement", brand_kit="Acme Air")
-    p = draft.prefill
-    assert p["product"] == "Acme Air" and p["brand_kit"] == "Acme Air" and p["channel"] == "social_post"
+    b = draft.brief
+    assert isinstance(b, Brief) and b.channel == "support_reply"
+    assert b.product == "Acme Air" and b.brand_kit == "Acme Air"
     assert draft.terms[0] == "baggage fee"
     assert len(draft.quotes) == 5 and all("baggage fee" in q for q in draft.quotes)
-    assert "baggage fee" in p["key_points"] and "aware of reports" in p["key_points"]
-    assert p["source"]["alert_id"] == alert.id
-    cs = reply.build_reply_brief(alert.id)
-    assert cs.kind == "customer_service" and "apologise" in cs.prefill["key_points"]
-    Brief = pytest.importorskip("aigc_core.copy.brief").Brief
+    assert b.points()[0].startswith("Acknowledge: baggage fee") and "aware of reports" in b.key_points
+    assert all("baggage fee" not in p for p in b.points()[1:])  # the quotes are not key points
+    assert "“" in b.audience and draft.quotes[0] in b.audience and len(b.audience) <= 500
+    assert draft.source["alert_id"] == alert.id and draft.source["monitor_id"] == info.id
+    assert "baggage fee" in reply_checks.topic_terms_of(b) and "baggage fee" in draft.topic_terms()
 
-    Brief(**{k: v for k, v in cs.prefill.items() if k in Brief.model_fields})  # valid for the Ad copy page
+    cs = reply.build_reply_brief(alert.id)
+    assert cs.kind == "customer_service" and cs.brief.channel == "support_reply"
+    assert cs.brief.product == "our team"  # no brand kit and no product: never the monitor's name ("air")
+    assert cs.brief.brand_kit == ""
+    assert cs.brief.points() == [
+        cs.brief.points()[0],
+        "Apologise for the trouble",
+        "Next step: send us a direct message so we can help",
+    ]
+    assert cs.brief.points()[0].startswith("Acknowledge: ") and "baggage fee" in cs.brief.points()[0]
+    assert validate_brief(cs.brief.model_dump()) == cs.brief  # the Ad copy page's prefill round-trips
+    assert reply.build_reply_brief(alert.id, product="  Acme Support ").brief.product == "Acme Support"
+    zh = reply.build_reply_brief(alert.id, language="zh")
+    assert zh.brief.language == "zh" and zh.brief.product == "我们团队"
+    assert zh.brief.points()[0].startswith("回应：") and "致歉" in zh.brief.key_points
+    msgs = render_messages(cs.brief)
+    assert "customer-service agent" in msgs[0]["content"] and "copywriter" not in msgs[0]["content"].split(".")[0]
+    assert "Apologise for the trouble" in msgs[1]["content"] and draft.quotes[0] in render_messages(b)[1]["content"]
+    assert not hasattr(reply, "PREFILL_KEY")  # the engine knows nothing about the pages' session state
+
+    good = "We're sorry about the baggage fee trouble. Please send us a direct message so we can help."
+    assert reply_checks.check_reply_for(good, cs.brief) == []
+    assert reply_checks.check_reply_for("We're excited to announce our new digital campaign!", cs.brief)
     with pytest.raises(UserInputError):
         reply.build_reply_brief(alert.id, kind="poem")
+    with pytest.raises(UserInputError):
+        reply.build_reply_brief(alert.id, language="fr")
     with pytest.raises(NotFoundError):
         reply.build_reply_brief(alert.id, brand_kit="nope")
     # exports of the same monitor

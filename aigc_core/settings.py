@@ -80,6 +80,13 @@ class Settings(BaseSettings):
             "`transformers` forces one (see bench/ad_copy.py for their speed)."
         ),
     )
+    llama_threads: int = Field(
+        default=0,
+        ge=0,
+        le=512,
+        description="CPU threads llama.cpp uses per model: 0 is half the cores (its threads spin while they wait, "
+        "so all the cores would starve the app and the worker).",
+    )
     sentiment_model: str = Field(
         default="auto",
         description="Sentiment classifier: `auto`, a catalog key, a hub id, a local folder or `registry:<version id>`.",

@@ -75,7 +75,7 @@ def bench_cpu(n: int, new_tokens: int, repeats: int, model_value: str) -> tuple[
     from aigc_core.copy.lm import load_language_model
 
     t0 = time.perf_counter()
-    lm = load_language_model(model_value)
+    lm = load_language_model(model_value, backend="transformers")
     load_s = time.perf_counter() - t0
     print(f"model {lm.name} on {lm.device}, loaded in {load_s:.1f}s; torch threads {torch.get_num_threads()}")
     brief = {
@@ -182,7 +182,45 @@ def bench_cpu(n: int, new_tokens: int, repeats: int, model_value: str) -> tuple[
         result_line(f"copy_cpu_{n}variants_new_tokens_per_s", tps_o, tps_b, 3.0),
         result_line(f"copy_cpu_{n}variants_time_to_first_token_s", ttft_o, ttft_b, 1.0, higher_is_better=False),
     ]
-    return lines, figures
+    llama_lines, llama_fig = bench_llama_cpp(brief, n, new_tokens, repeats, model_value, tps_o, tps_b)
+    figures.update(llama_fig)
+    return lines + llama_lines, figures
+
+
+def bench_llama_cpp(
+    brief: dict, n: int, new_tokens: int, repeats: int, model_value: str, tps_transformers: float, tps_pipeline: float
+) -> tuple[list[str], dict]:
+    """The llama.cpp backend on the same GGUF, brief and sampling, through the engine's ``_forward``: n
+    completions one after another on a shared prompt cache, every one forced to ``new_tokens``."""
+    from aigc_core.copy import generate as gen
+    from aigc_core.copy.lm import load_language_model
+    from aigc_core.models.manager import llama_cpp_installed
+
+    if not llama_cpp_installed():
+        print("llama.cpp backend: llama-cpp-python is not installed; skipped")
+        return [], {}
+    t0 = time.perf_counter()
+    lm = load_language_model(model_value, backend="llama.cpp")
+    load_s = time.perf_counter() - t0
+    prep = gen.preprocess(brief, lm)
+    prep.gen_kwargs["min_new_tokens"] = new_tokens
+    times = []
+    for r in range(repeats + 1):  # the first call warms the prompt cache up, as a page's first brief would
+        t = time.perf_counter()
+        rows, _ = gen._forward(prep, lm, n, seed=prep.seed)
+        times.append(time.perf_counter() - t)
+        assert len(rows) == n
+        print(f"llama.cpp {'warm-up' if r == 0 else f'repeat {r}'}: {n} x {new_tokens} tokens in {times[-1]:.2f}s")
+    tps = n * new_tokens / statistics.median(times[1:])
+    print(
+        f"{n} variants: llama.cpp {tps:.0f} new tokens/s (loaded in {load_s:.1f}s) vs the transformers backend "
+        f"{tps_transformers:.0f} vs the plain pipeline {tps_pipeline:.0f}"
+    )
+    lines = [
+        result_line(f"copy_cpu_{n}variants_llamacpp_vs_transformers_tok_per_s", tps, tps_transformers, 1.0),
+        result_line(f"copy_cpu_{n}variants_llamacpp_vs_pipeline_tok_per_s", tps, tps_pipeline, 1.0),
+    ]
+    return lines, {f"cpu_llamacpp_{n}_tok_per_s": round(tps, 2), "cpu_llamacpp_load_s": round(load_s, 2)}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -157,6 +157,11 @@ def run_model(model: str, rows: list[dict[str, Any]], dump: list[dict[str, Any]]
         if dump is not None:
             for v in every:
                 dump.append({"brief_id": row["id"], "model": model, "text": v.text, "passes": v.passes})
+        print(
+            f"  {row['id']}: {len(res.variants)} shown of {res.candidates} candidates "
+            f"in {res.seconds:.1f}s; top: {(res.variants[0].text if res.variants else '-')[:70]!r}",
+            flush=True,
+        )
     out["tokens_per_s"] = tokens / seconds if seconds else 0.0
     return out
 
@@ -164,10 +169,7 @@ def run_model(model: str, rows: list[dict[str, Any]], dump: list[dict[str, Any]]
 def share(rows: list[dict[str, Any]], key: str, what: str, language: str) -> float:
     """Share of briefs (top) or of shown variants with ``what`` true."""
     sel = [r for r in rows if r["language"] == language]
-    if key.endswith("_top"):
-        vals = [r[key][what] for r in sel]
-    else:
-        vals = [s[what] for r in sel for s in r[key]]
+    vals = [r[key][what] for r in sel] if key.endswith("_top") else [s[what] for r in sel for s in r[key]]
     return sum(vals) / len(vals) if vals else 0.0
 
 
@@ -197,11 +199,8 @@ def main() -> int:
     models = [m for m in args.models.split(",") if m] or (
         [] if args.quick else ["smollm2-135m-instruct", "gemma3-270m"]
     )
-    plan: list[tuple[str, list[dict[str, Any]]]] = []
-    if models:
-        plan = [(m, en + zh) for m in models]
-    else:  # quick: the default model of each language on its briefs
-        plan = [(default_model_for("en"), en), (default_model_for("zh"), zh)]
+    # quick: the default model of each language on its own briefs
+    plan = [(m, en + zh) for m in models] if models else [(default_model_for("en"), en), (default_model_for("zh"), zh)]
     dump: list[dict[str, Any]] | None = [] if args.dump else None
     results = []
     for model, rows in plan:
@@ -209,18 +208,17 @@ def main() -> int:
         res = run_model(model, rows, dump)
         res["seconds"] = time.perf_counter() - t0
         results.append(res)
-        print(f"\n== {model} on {res['backend']}: {len(rows)} briefs in {res['seconds']:.0f}s, "
-              f"{res['tokens_per_s']:.0f} new tokens/s (load {res['load_s']:.1f}s)")
+        print(
+            f"\n== {model} on {res['backend']}: {len(rows)} briefs in {res['seconds']:.0f}s, "
+            f"{res['tokens_per_s']:.0f} new tokens/s (load {res['load_s']:.1f}s)"
+        )
         for lang in ("en", "zh"):
             if not any(r["language"] == lang for r in res["rows"]):
                 continue
             print(f"  {lang}: {'':18}top old -> new   | shown old -> new")
             for what in ("product", "points", "invented", "contact", "language", "limits", "passes"):
-                print(
-                    f"      {what:20} {share(res['rows'], 'old_top', what, lang):5.2f} -> "
-                    f"{share(res['rows'], 'new_top', what, lang):5.2f}   | "
-                    f"{share(res['rows'], 'old_shown', what, lang):5.2f} -> {share(res['rows'], 'new_shown', what, lang):5.2f}"
-                )
+                top = [share(res["rows"], k, what, lang) for k in ("old_top", "new_top", "old_shown", "new_shown")]
+                print(f"      {what:20} {top[0]:5.2f} -> {top[1]:5.2f}   | {top[2]:5.2f} -> {top[3]:5.2f}")
         for r in res["rows"][:3]:
             print(f"    {r['id']}: new top {r['top_text'][:90]!r}\n           old top {r['old_text'][:90]!r}")
     if dump is not None and args.dump:

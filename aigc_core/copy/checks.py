@@ -24,8 +24,9 @@ POINT_LEXICAL = 0.6  # share of the key point's content words (CJK: character bi
 MIN_RELEVANCE = {"en": 0.25, "zh": 0.35}  # cosine of the copy to the whole brief, below it: off topic
 MIN_FLUENCY = -4.5  # mean log-probability per token under the generating model; below it: gibberish
 MIN_ZH_SHARE = 0.6  # Chinese copy: share of CJK among letters, once the brief's Latin names are removed
-SHORT_CHANNELS = {"search_headline": 1, "email_subject": 1, "slogan": 1}  # key points a one-liner must state
-NO_PRODUCT_NEEDED = {"slogan"}  # a slogan may stand without the product name
+# key points a one-liner must state (a reply's own checks judge whether it addresses the complaint)
+SHORT_CHANNELS = {"search_headline": 1, "email_subject": 1, "slogan": 1, "support_reply": 1}
+NO_PRODUCT_NEEDED = {"slogan", "support_reply"}  # a slogan may stand without the product name, a reply too
 REQUIRED_POINTS = 2
 
 # Patterns -------------------------------------------------------------------------------------------
@@ -35,7 +36,7 @@ _URL = re.compile(
     re.I,
 )
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
-_PHONE = re.compile(r"(?<![\w.])(?:\+?\d[\d\s().-]{5,}\d)(?![\w.])")
+_PHONE = re.compile(r"(?<![\w.])(?:\+?\(?\d[\d\s().-]{5,}\d)(?![\w]|\.\d)")
 _PRICE = re.compile(
     r"(?:[$€£¥￥]\s?\d[\d,.]*|\d[\d,.]*\s?(?:元|块|美元|欧元|dollars?|euros?|usd|eur|gbp|rmb|cny)\b|"
     r"\d[\d,.]*\s?(?:元|块|美元|欧元))",
@@ -170,7 +171,7 @@ def names_product(text: str, product: str) -> bool:
     if _norm(product) in low:
         return True
     latin = [w for w in re.findall(r"[A-Za-z0-9][\w'&+-]*", product) if w.lower() not in _STOP]
-    if latin and re.search(r"(?<![\w])" + re.escape(latin[0].lower()) + r"(?![\w])", low):
+    if latin and re.search(r"(?<![A-Za-z0-9])" + re.escape(latin[0].lower()) + r"(?![A-Za-z0-9])", low):
         return True
     squeezed = low.replace(" ", "")
     cjk_runs = ["".join(c if is_cjk(c) else " " for c in product).split()]

@@ -291,6 +291,12 @@ def check_variants(variants: list[Variant], prep: Prepared, *, embedder: Any = N
     )
     for v, rep in zip(variants, reports, strict=True):
         v.checks = rep
+    if brief.channel == "support_reply":  # a reply has checks of its own: no promotions, promises or made-up names
+        from aigc_core.copy import reply_checks
+
+        for v in variants:
+            assert v.checks is not None
+            v.checks.reasons.extend(reply_checks.check_reply_for(v.text, brief))
 
 
 def tier(v: Variant) -> tuple[int, int, int]:

@@ -334,6 +334,8 @@ class LlamaCppLM(LanguageModel):
             "repeat_penalty": float(gen_kwargs.get("repetition_penalty", 1.1)),
             "stop": list(stop) or None,
         }
+        if gen_kwargs.get("min_new_tokens"):  # benches: every sample runs to max_tokens (no end of text)
+            params["logit_bias"] = {int(self.model.token_eos()): -1e9}
         grammar = _grammar() if plain_text else None
         rows: list[Sample] = []
         new_tokens = 0
@@ -374,6 +376,8 @@ class LlamaCppLM(LanguageModel):
                     text, finish = choice["text"], choice.get("finish_reason")
                     tokens = int(out.get("usage", {}).get("completion_tokens", len(logps) + 1))
                 new_tokens += tokens
+                if plain_text:  # the grammar ends a paragraph with one newline
+                    text = text.rstrip("\n")
                 rows.append(Sample(text, finish == "length", (sum(logps) / len(logps)) if logps else None))
         return rows, new_tokens
 

@@ -97,6 +97,12 @@ _CHANNEL_LABELS_ZH = {
     "product_description": "产品描述",
     "slogan": "广告口号",
     "sms_push": "短信推送",
+    "support_reply": "客服回复",
+}
+_REPLY_HEADER = {
+    "en": "Replies written by a professional customer-service agent. Each one acknowledges the customer's problem, "
+    "apologises and says the next step in plain words, with nothing made up.",
+    "zh": "以下是专业客服撰写的回复。每条都承认客户遇到的问题，表示歉意，并用平实的语言说明下一步，不编造任何信息。",
 }
 _HEADER = {
     "en": "Finished ad copy written by a professional copywriter. Each one names the product and states its key "
@@ -125,7 +131,7 @@ def _block(brief: Brief, points: list[str]) -> str:
 
 def completion_prompt(brief: Brief, examples: Sequence[Any], points: list[str] | None = None) -> str:
     """A base model's prompt: a header, the examples' briefs with their copy, then this brief's open slot."""
-    parts = [_HEADER[brief.language]]
+    parts = [(_REPLY_HEADER if brief.channel == "support_reply" else _HEADER)[brief.language]]
     for ex in examples:
         eb = ex.brief()
         parts.append(f"{_block(eb, eb.points())} {ex.copy}")

@@ -1,11 +1,16 @@
 """Fixtures of the ad copy tests: a tiny random Llama with a byte-level BPE tokenizer (ChatML template),
-loaded through the copy engine's loader, and a fake job context."""
+loaded through the copy engine's loader, a deterministic fake sentence embedder, a scripted ``_forward`` and a
+fake job context."""
 
 from __future__ import annotations
 
+import re
+import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from tests.fixtures.tiny_models import tiny_llama_config
@@ -107,3 +112,79 @@ def fake_ctx(tmp_path: Path) -> FakeContext:
     d = tmp_path / "job"
     d.mkdir()
     return FakeContext(d)
+
+
+# Fake embedder ---------------------------------------------------------------------------------------
+EMBED_DIM = 512
+_EMBED_STOP = frozenset(
+    {"a", "an", "the", "and", "or", "of", "for", "to", "in", "on", "at", "by", "with", "from", "your", "you", "our"}
+    | {"we", "is", "are", "be", "it", "its", "this", "that"}
+)
+
+
+def _embed_tokens(text: str) -> list[str]:
+    """Lower-cased words (stop words dropped) and single CJK characters."""
+    low = text.lower()
+    words = [w for w in re.findall(r"[a-z0-9]+", low) if w not in _EMBED_STOP]
+    return words + re.findall(r"[\u3400-\u9fff]", low)
+
+
+def fake_embed(texts: Sequence[str]) -> np.ndarray:
+    """A deterministic bag-of-words embedder: every token hashed (CRC32) into one of EMBED_DIM buckets, rows
+    L2-normalised; a text without tokens gets a fixed unit vector. Same interface as the checks' embedder."""
+    out = np.zeros((len(texts), EMBED_DIM), dtype=np.float32)
+    for i, text in enumerate(texts):
+        for tok in _embed_tokens(text):
+            out[i, zlib.crc32(tok.encode("utf-8")) % EMBED_DIM] += 1.0
+        norm = float(np.linalg.norm(out[i]))
+        if norm == 0.0:
+            out[i, 0] = 1.0
+        else:
+            out[i] /= norm
+    return out
+
+
+class FakeEmbedder:
+    """:func:`fake_embed` that counts how many texts it embedded (to prove the engine used it)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.texts = 0
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        self.texts += len(texts)
+        return fake_embed(texts)
+
+
+@pytest.fixture()
+def fake_embedder() -> FakeEmbedder:
+    """A fresh counting fake embedder (pass it as ``embedder=``)."""
+    return FakeEmbedder()
+
+
+# Scripted _forward --------------------------------------------------------------------------------------
+class ScriptedForward:
+    """A fake ``generate._forward``: round ``i`` returns the rows of ``rounds[i]`` (a str is a fluent sample that
+    ended on its own; a tuple is ``Sample(text, hit_limit, logprob)``), cut or padded with empty samples to the
+    ``n`` asked for; records every call's ``n`` and ``seed``."""
+
+    def __init__(self, *rounds: Sequence[Any], logprob: float = -1.2) -> None:
+        self.rounds = [list(r) for r in rounds]
+        self.logprob = logprob
+        self.calls: list[tuple[int, int]] = []
+
+    def __call__(self, prep: Any, lm: Any, n: int, *, seed: int, streamer: Any = None) -> tuple[list[Any], int]:
+        from aigc_core.copy.lm import Sample
+
+        i = len(self.calls)
+        self.calls.append((n, seed))
+        script = self.rounds[i] if i < len(self.rounds) else []
+        rows = [Sample(r, False, self.logprob) if isinstance(r, str) else Sample(*r) for r in script][:n]
+        rows += [Sample("", False, None)] * (n - len(rows))
+        return rows, 12 * n
+
+    @property
+    def asked(self) -> list[int]:
+        """The ``n`` of every call."""
+        return [n for n, _ in self.calls]

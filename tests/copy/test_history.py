@@ -9,24 +9,26 @@ import pytest
 from aigc_core.copy import generate as gen
 from aigc_core.copy import history
 from aigc_core.errors import NotFoundError, UserInputError
+from tests.copy.conftest import ScriptedForward
 
 ROWS = [
-    ("Ice cold for a full day on every trail.", False),
-    ("Your summit deserves cold water.", False),
-    ("保持冰爽一整天。", False),
+    "AquaPure: ice cold for a full day on every trail.",
+    "Hello [Customer Name]! Visit www.aquapure-shop.com for cold deals.",  # held back: never saved
+    "Your summit deserves cold water from AquaPure.",
 ]
 
 
 @pytest.fixture()
-def saved(tiny_lm, monkeypatch) -> str:
-    monkeypatch.setattr(gen, "_forward", lambda prep, lm, n, *, seed, streamer=None: (ROWS[:n], 20))
+def saved(tiny_lm, monkeypatch, fake_embedder) -> str:
+    monkeypatch.setattr(gen, "_forward", ScriptedForward(ROWS))
     res = gen.generate_copy(
         {"product": "AquaPure", "key_points": "cold", "channel": "social_post", "n_variants": 2, "seed": 5},
         lm=tiny_lm,
         sentiment=False,
         save=True,
+        embedder=fake_embedder,
     )
-    assert res.generation_id
+    assert res.generation_id and len(res.variants) == 2 and res.held_back[0].text == ROWS[1]
     return res.generation_id
 
 
@@ -34,6 +36,10 @@ def test_saved_with_brief_model_params_seed(saved: str) -> None:
     e = history.get_entry(saved)
     assert e.brief["product"] == "AquaPure" and e.seed == 5 and e.model and e.params["do_sample"] is True
     assert len(e.variants) == 2 and all("scores" in v and "limit" in v for v in e.variants)
+    assert sorted(v["text"] for v in e.variants) == sorted([ROWS[0], ROWS[2]])  # only the variants shown
+    for v in e.variants:  # the checks are stored with each variant
+        assert v["passes"] is True and v["failures"] == []
+        assert v["checks"]["product_named"] is True and v["checks"]["covered_points"] == ["cold"]
     assert e.template == "social_post@v1" and e.created_at.tzinfo is not None
 
 
@@ -44,14 +50,23 @@ def test_search(saved: str) -> None:
     assert [e.id for e in history.list_history("AQUAPURE summit")] == [saved]  # every word, any case
 
 
-def test_search_finds_chinese_text(tiny_lm, monkeypatch) -> None:
-    monkeypatch.setattr(gen, "_forward", lambda prep, lm, n, *, seed, streamer=None: ([ROWS[2]] * n, 8))
+def test_search_finds_chinese_text(tiny_lm, monkeypatch, fake_embedder) -> None:
+    monkeypatch.setattr(gen, "_forward", ScriptedForward(["保温杯保持冰爽一整天。"]))
     res = gen.generate_copy(
-        {"product": "保温杯", "channel": "social_post", "language": "zh", "n_variants": 1, "max_new_tokens": 16},
+        {
+            "product": "保温杯",
+            "key_points": "冰爽一整天",
+            "channel": "social_post",
+            "language": "zh",
+            "n_variants": 1,
+            "max_new_tokens": 16,
+        },
         lm=tiny_lm,
         sentiment=False,
         save=True,
+        embedder=fake_embedder,
     )
+    assert [v.text for v in res.variants] == ["保温杯保持冰爽一整天。"]
     assert [e.id for e in history.list_history("冰爽")] == [res.generation_id]
     assert [e.id for e in history.list_history("保温杯")] == [res.generation_id]
 

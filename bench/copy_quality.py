@@ -124,7 +124,9 @@ def stats(variants: list[Any]) -> dict[str, bool]:
     }
 
 
-def run_model(model: str, rows: list[dict[str, Any]], dump: list[dict[str, Any]] | None) -> dict[str, Any]:
+def run_model(
+    model: str, rows: list[dict[str, Any]], dump: list[dict[str, Any]] | None, dump_path: Path | None = None
+) -> dict[str, Any]:
     """Generate for every brief; old vs new ranking on the same candidates."""
     from aigc_core.copy import generate as gen
     from aigc_core.copy import ranking
@@ -155,8 +157,11 @@ def run_model(model: str, rows: list[dict[str, Any]], dump: list[dict[str, Any]]
             }
         )
         if dump is not None:
-            for v in every:
-                dump.append({"brief_id": row["id"], "model": model, "text": v.text, "passes": v.passes})
+            fresh = [{"brief_id": row["id"], "model": model, "text": v.text, "passes": v.passes} for v in every]
+            dump.extend(fresh)
+            if dump_path is not None:  # written as it goes: a long run can be labelled while it runs
+                with dump_path.open("a", encoding="utf-8") as fh:
+                    fh.writelines(json.dumps(d, ensure_ascii=False) + "\n" for d in fresh)
         print(
             f"  {row['id']}: {len(res.variants)} shown of {res.candidates} candidates "
             f"in {res.seconds:.1f}s; top: {(res.variants[0].text if res.variants else '-')[:70]!r}",
@@ -178,6 +183,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--dump", type=Path)
     ap.add_argument("--models", default="", help="comma-separated model values (default: both embedded models)")
+    ap.add_argument("--limit", type=int, default=0, help="at most this many briefs (two English, one Chinese, …)")
     args = ap.parse_args()
     os.environ.setdefault("AIGC_DATA_DIR", str(Path(tempfile.gettempdir()) / "aigc-bench-data"))
 
@@ -192,20 +198,26 @@ def main() -> int:
 
     from aigc_core.copy.defaults import default_model_for
 
-    en = [r for r in briefs.values() if r["language"] == "en"]
-    zh = [r for r in briefs.values() if r["language"] == "zh"]
+    en = sorted((r for r in briefs.values() if r["language"] == "en"), key=lambda r: int(r["id"][3:]) % 5)
+    zh = sorted((r for r in briefs.values() if r["language"] == "zh"), key=lambda r: int(r["id"][3:]) % 3)
     if args.quick:
         en, zh = en[::4], zh[::4]
     models = [m for m in args.models.split(",") if m] or (
         [] if args.quick else ["smollm2-135m-instruct", "gemma3-270m"]
     )
     # quick: the default model of each language on its own briefs
-    plan = [(m, en + zh) for m in models] if models else [(default_model_for("en"), en), (default_model_for("zh"), zh)]
+    mixed = [r for pair in zip(en[::2], en[1::2], zh, strict=False) for r in pair]
+    mixed += [r for r in en + zh if r not in mixed]  # two English briefs, then one Chinese, so a partial run has both
+    if args.limit:
+        mixed = mixed[: args.limit]
+    plan = [(m, mixed) for m in models] if models else [(default_model_for("en"), en), (default_model_for("zh"), zh)]
     dump: list[dict[str, Any]] | None = [] if args.dump else None
+    if args.dump:
+        args.dump.write_text("", encoding="utf-8")
     results = []
     for model, rows in plan:
         t0 = time.perf_counter()
-        res = run_model(model, rows, dump)
+        res = run_model(model, rows, dump, args.dump)
         res["seconds"] = time.perf_counter() - t0
         results.append(res)
         print(
@@ -222,7 +234,6 @@ def main() -> int:
         for r in res["rows"][:3]:
             print(f"    {r['id']}: new top {r['top_text'][:90]!r}\n           old top {r['old_text'][:90]!r}")
     if dump is not None and args.dump:
-        args.dump.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in dump), encoding="utf-8")
         print(f"wrote {len(dump)} candidates to {args.dump}")
 
     for lang in ("en", "zh"):

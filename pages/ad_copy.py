@@ -1,13 +1,18 @@
-"""Ad copy: a brief in, ranked on-brand variants out — streaming, brand kit, history, batch from CSV."""
+"""Ad copy: a brief in, checked on-brand variants out — streaming, brand kit, history, batch from CSV.
+
+Model output is plain text: it is shown with st.text / st.code, or escaped (md_literal) inside badges."""
 
 from __future__ import annotations
 
+import re
+import time
 from typing import Any
 
 import streamlit as st
 
 from aigc_core import copy as copy_api
-from aigc_core.copy.guardrails import ALL_CHANNELS, highlight
+from aigc_core.copy.defaults import language_notice
+from aigc_core.copy.guardrails import ALL_CHANNELS
 from aigc_core.copy.ranking import SCORES
 from aigc_core.errors import UserInputError
 from aigc_core.finetune.registry import promoted
@@ -48,18 +53,21 @@ DEFAULTS: dict[str, Any] = {
     "copy_max_new": 0,
     "copy_max_length": 0,
 }
+# Names of the tie-breaker scores (ranking weights): they only order variants that pass the same checks.
 BADGE_NAMES = {
-    "limits": "Limits",
+    "limits": "Fits untrimmed",
     "guardrails": "Brand kit",
-    "sentiment": "Tone",
+    "sentiment": "Positive tone",
     "readability": "Readability",
     "uniqueness": "Uniqueness",
 }
+LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 
 page_header(
     "Ad copy",
-    "Write a brief (product, audience, channel, tone, language) and get ranked variants that respect channel "
-    "limits and your brand's rules.",
+    "Write a brief (product, audience, channel, tone, language) and get variants that state your key points, "
+    "invent nothing, fit the channel and respect your brand's rules — each one checked.",
 )
 
 
@@ -127,13 +135,18 @@ def brief_from_widgets() -> dict[str, Any]:
     return data
 
 
-def retry_with_other_settings() -> None:
-    """Loosen the settings after an unusable result: more creativity, more tokens, no extra limit."""
-    ss = st.session_state
-    ss["copy_creativity"] = min(1.0, float(ss.get("copy_creativity", 0.6)) + 0.2)
-    ss["copy_max_length"] = 0
-    if ss.get("copy_max_new"):
-        ss["copy_max_new"] = min(1024, int(ss["copy_max_new"]) * 2)
+def retry_with_new_seed() -> None:
+    """Write a fresh set of candidates for the same brief: a new random seed, nothing else changed."""
+    st.session_state["copy_seed"] = ""
+    st.session_state["copy_regenerate"] = True
+
+
+def md_literal(text: Any) -> str:
+    """``text`` for st.markdown exactly as written: every ASCII punctuation character backslash-escaped (no
+    Markdown, no :color[...] directives), a zero-width space after a colon that a word follows (no :emoji: or
+    :material/...: shortcodes; "Covers 2/2: …" stays as typed) and one line."""
+    out = _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    return re.sub(r"\\:(?=\S)", "\\:\u200b", out)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -188,7 +201,7 @@ def brief_form(kits: list[str]) -> None:
 
 
 def run_generation(kits: list[str]) -> None:
-    """Validate the brief, stream the first variant, then keep the ranked result in the session."""
+    """Validate the brief, stream the first candidate as plain text, then keep the checked result in the session."""
     try:
         brief = copy_api.validate_brief(brief_from_widgets())
     except Exception as exc:
@@ -198,36 +211,89 @@ def run_generation(kits: list[str]) -> None:
         run = guard(copy_api.start_copy, brief, save=True)
     if run is None:
         return
-    st.caption("First variant, as the model writes it:")
+    st.caption("First candidate, as the model writes it (raw: before cleaning and checks):")
     with st.container(border=True):
-        st.write_stream(run.stream())
-    with st.spinner("Finishing the other variants, checking and ranking…"):
+        stream_plain(run.stream())
+    with st.spinner("Writing the other candidates and checking each one…"):
         result = guard(run.result)
     if result is not None:
         st.session_state[RESULT_KEY] = result
         st.session_state.pop("copy_weights_applied", None)
 
 
-def badges(variant: dict[str, Any]) -> None:
-    """Score badges of one variant."""
-    scores = variant.get("scores") or {}
+def stream_plain(chunks: Any, every_s: float = 0.05) -> str:
+    """Show streamed model output in one placeholder as plain text (never Markdown); returns the whole text."""
+    box = st.empty()
+    text, shown_at = "", 0.0
+    for chunk in chunks:
+        text += chunk
+        if time.monotonic() - shown_at >= every_s:
+            box.code(text, language=None, wrap_lines=True)
+            shown_at = time.monotonic()
+    if text:
+        box.code(text, language=None, wrap_lines=True)
+    else:
+        box.caption("(the model streamed nothing)")
+    return text
+
+
+def _badge(color: str, text: str) -> str:
+    return f":{color}-badge[{md_literal(text)}]"
+
+
+def badges(variant: dict[str, Any], brief: dict[str, Any]) -> list[str]:
+    """The badges of one variant (Markdown, every text from the brief or the model escaped): what its checks
+    found, its channel limit and the brand kit. Rows from before the copy checks have no 'checks'."""
+    product = str(brief.get("product") or "")
+    kit = str(brief.get("brand_kit") or "")
+    rep = variant.get("checks") or None
     limit = variant.get("limit") or {}
-    parts = []
-    for name in SCORES:
-        value = scores.get(name)
-        if value is None:
-            continue
-        color = "green" if value >= 0.75 else ("orange" if value >= 0.4 else "red")
-        text = limit.get("label", "") if name == "limits" else f"{value:.2f}"
-        if name == "guardrails":
-            text = "clean" if value >= 1 else f"{len(variant.get('violations') or [])} issue(s)"
-        parts.append(f":{color}-badge[{BADGE_NAMES[name]}: {text}]")
-    parts.append(f":blue-badge[Score {variant.get('score', 0):.2f}]")
-    st.markdown(" ".join(parts))
+    violations = variant.get("violations") or []
+    parts: list[str] = []
+    if rep is None:
+        parts.append(_badge("gray", "Not checked (written before the copy checks)"))
+    else:
+        points = list(rep.get("points") or [])
+        covered = list(rep.get("covered_points") or [points[i] for i in rep.get("covered") or [] if i < len(points)])
+        need = int(rep.get("needs_points") or 0)
+        if points:
+            label = f"Covers {len(covered)}/{len(points)}" + (": " + ", ".join(covered) if covered else "")
+            parts.append(_badge("green" if len(covered) >= need else "orange", label))
+            missing = [p for p in points if p not in covered]
+            if missing:
+                parts.append(_badge("gray", "Not stated: " + ", ".join(missing)))
+        name = product.strip() or "the product"
+        if rep.get("product_named"):
+            if product.strip():
+                parts.append(_badge("green", f"Names {name} ✓"))
+        elif rep.get("needs_product", True):
+            parts.append(_badge("red", f"Names {name} ✗"))
+        else:
+            parts.append(_badge("gray", f"Does not name {name} (not needed here)"))
+        findings = list(rep.get("findings") or [])
+        if not findings:
+            parts.append(_badge("green", "Nothing invented ✓"))
+        for f in findings:
+            if f.get("severity") == "review":
+                parts.append(_badge("orange", f"Check: {f.get('text', '')}"))
+            else:
+                parts.append(_badge("red", str(f.get("reason") or f.get("text", ""))))
+        code = str(rep.get("language") or "")
+        lang = LANGUAGE_NAMES.get(code, code.upper() or "Language unknown")
+        parts.append(_badge("green" if rep.get("language_ok", True) else "red", lang))
+    if limit:
+        parts.append(_badge("green" if limit.get("ok", True) else "red", str(limit.get("label", ""))))
+    if violations:
+        parts.append(_badge("red", f"Brand kit: {len(violations)} issue(s)"))
+    else:
+        parts.append(_badge("green", f"Brand kit {kit}: clean") if kit else _badge("gray", "No brand kit"))
+    return parts
 
 
-def variant_cards(gid: str | None, variants: list[dict[str, Any]], order: list[int], prefix: str) -> list[int]:
-    """One card per variant (ranked order); returns the stored indices the user selected."""
+def variant_cards(
+    gid: str | None, variants: list[dict[str, Any]], order: list[int], prefix: str, brief: dict[str, Any]
+) -> list[int]:
+    """One card per variant (best first); returns the stored indices the user selected."""
     hide = st.session_state.get("copy_hide_flagged", False)
     selected: list[int] = []
     for rank, idx in enumerate(order, start=1):
@@ -238,15 +304,15 @@ def variant_cards(gid: str | None, variants: list[dict[str, Any]], order: list[i
             continue
         with st.container(border=True):
             head, sel = st.columns([6, 1])
-            head.markdown(f"**#{rank}** " + highlight(v["text"], [copy_api.Violation(**x) for x in violations]))
+            head.markdown(f"**#{rank}**")
             if sel.checkbox("Select", key=f"{prefix}_sel_{idx}"):
                 selected.append(idx)
-            badges(v)
+            st.code(v["text"], language=None, wrap_lines=True)  # plain text, never Markdown
+            st.markdown(" ".join(badges(v, brief)))
             for x in violations:
-                st.markdown(f":red[⚠ {x['reason']}]")
+                st.markdown(f":red[⚠ {md_literal(x['reason'])}]")
             if violations:
                 st.toggle("Keep despite the flags", key=f"{prefix}_keep_{idx}")
-            st.code(v["text"], language=None, wrap_lines=True)
             if gid:
                 b1, b2, b3, _ = st.columns([1, 1, 1, 5])
                 rating = int(v.get("rating", 0))
@@ -258,6 +324,21 @@ def variant_cards(gid: str | None, variants: list[dict[str, Any]], order: list[i
                 if b3.button("★" if fav else "☆", key=f"{prefix}_fav_{idx}", help="Favourite"):
                     _update(copy_api.set_favourite, gid, idx, not fav)
     return selected
+
+
+def held_back_view(held: list[Any]) -> None:
+    """Candidates that failed a check, collapsed, with why: for inspection, never offered for use."""
+    if not held:
+        return
+    with st.expander(f"Held back: {len(held)} candidates that failed a check", expanded=False):
+        st.caption(
+            "Not recommended: each of these failed at least one check, so it cannot be selected or exported. "
+            "They are here so you can see what the model wrote and why it was held back."
+        )
+        for i, v in enumerate(held, start=1):
+            with st.container(border=True):
+                st.text(f"{i}. {v.text}")  # plain text, never Markdown
+                st.markdown("\n".join(f"- :red[✗ {md_literal(reason)}]" for reason in v.failures()))
 
 
 def _update(fn: Any, gid: str, idx: int, value: Any) -> None:
@@ -294,23 +375,45 @@ def export_controls(gid: str | None, selected: list[int], prefix: str) -> None:
             )
 
 
+def too_few_note(result: Any) -> str:
+    """The engine's note on why fewer variants than asked passed, with the hint on what to try (escaped)."""
+    note = result.shortfall or f"Only {len(result.variants)} of {result.brief.n_variants} variants passed every check."
+    return md_literal(note if copy_api.NOTHING_USABLE_HINT in note else f"{note} {copy_api.NOTHING_USABLE_HINT}")
+
+
 def result_view() -> None:
-    """The ranked variants of the last generation."""
+    """The checked variants of the last generation, and the candidates held back."""
     result = st.session_state.get(RESULT_KEY)
     if result is None:
         return
-    for note in result.notes:
-        st.caption(f"ℹ️ {note}")
-    if not result.usable:
-        st.warning(f"The model returned nothing usable for this brief. {copy_api.NOTHING_USABLE_HINT}")
-        st.button("Retry with looser settings", key="copy_retry", on_click=retry_with_other_settings)
-        return
+    asked = int(result.brief.n_variants)
+    few = len(result.variants) < asked
+    warned = too_few_note(result) if few else ""
+    examples = f" + {result.n_examples} examples" if result.n_examples else ""
     st.caption(
-        f"{len(result.variants)} variants · {result.model} · template {result.template} · seed {result.seed} · "
+        f"{len(result.variants)} variants · {result.model} · {result.backend or 'unknown backend'} · "
+        f"{result.candidates} candidates checked · template {result.template}{examples} · seed {result.seed} · "
         f"{result.tokens_per_s:.1f} tokens/s"
         + (f" · first token after {result.first_token_s:.2f} s" if result.first_token_s else "")
     )
-    with st.expander("Ranking weights"):
+    for note in result.notes:
+        if not (few and note == result.shortfall):
+            st.caption(f"ℹ️ {md_literal(note)}")
+    if not result.usable:
+        st.warning(
+            f"Nothing to show for this brief. {warned}",
+            icon=":material/block:",
+        )
+        st.button("Write new candidates (same brief, new random seed)", key="copy_retry", on_click=retry_with_new_seed)
+        held_back_view(result.held_back)
+        return
+    if few:
+        st.warning(warned, icon=":material/warning:")
+    with st.expander("Tie-breakers: order among variants that pass the same checks"):
+        st.caption(
+            "Variants that pass more checks always come first; these weights only order variants whose checks "
+            "came out the same."
+        )
         cols = st.columns(len(SCORES))
         weights = {
             name: cols[i].slider(
@@ -318,14 +421,14 @@ def result_view() -> None:
             )
             for i, name in enumerate(SCORES)
         }
-    st.toggle("Hide variants the brand kit flags", key="copy_hide_flagged")
+    if any(v.violations for v in result.variants):
+        st.toggle("Hide variants the brand kit flags", key="copy_hide_flagged")
     ranked = copy_api.rerank(list(result.variants), weights)
     stored = [v.to_dict() for v in result.variants]
     order = [next(i for i, v in enumerate(result.variants) if v is r) for r in ranked]
-    for i, r in zip(order, ranked, strict=True):
-        stored[i]["score"] = r.score
-    selected = variant_cards(result.generation_id, stored, order, "copy_v")
+    selected = variant_cards(result.generation_id, stored, order, "copy_v", result.brief.model_dump())
     export_controls(result.generation_id, selected, "copy_v")
+    held_back_view(result.held_back)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -393,7 +496,7 @@ def history_view() -> None:
     if not entries:
         empty_state(
             "No generations yet." if not query else "Nothing matches this search.",
-            hint="Generated variants are kept here with their brief, model, seed and scores.",
+            hint="Generated variants are kept here with their brief, model, seed and checks.",
         )
         return
     for e in entries:
@@ -403,8 +506,12 @@ def history_view() -> None:
         )
         with st.expander(title):
             st.caption(f"Model {e.model} {e.model_revision} · seed {e.seed} · template {e.template}")
-            order = sorted(range(len(e.variants)), key=lambda i: -float(e.variants[i].get("score", 0)))
-            selected = variant_cards(e.id, e.variants, order, f"copy_h_{e.id}")
+            if not e.variants:  # nothing passed: history keeps no held-back candidates, only the notes
+                for note in e.notes:
+                    st.caption(f"ℹ️ {md_literal(note)}")
+                continue
+            order = list(range(len(e.variants)))  # stored best first (the checks rank before any score)
+            selected = variant_cards(e.id, e.variants, order, f"copy_h_{e.id}", e.brief)
             export_controls(e.id, selected, f"copy_h_{e.id}")
 
 
@@ -550,7 +657,12 @@ if st.session_state.pop("copy_prefilled", False):
 tab_gen, tab_kit, tab_hist, tab_batch = st.tabs(["Generate", "Brand kit", "History", "Batch"])
 with tab_gen:
     brief_form(kits)
-    if st.button("Generate", key="copy_generate", type="primary"):
+    if st.session_state.get("copy_model_choice", "default") == "default":
+        notice = guard(language_notice, st.session_state.get("copy_language", "en"))
+        if notice:
+            st.warning(md_literal(notice), icon=":material/translate:")
+    generate = st.button("Generate", key="copy_generate", type="primary")
+    if st.session_state.pop("copy_regenerate", False) or generate:
         run_generation(kits)
     result_view()
 with tab_kit:

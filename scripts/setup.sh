@@ -39,7 +39,7 @@ if [ "$what" = test ] && ! command -v chromium >/dev/null 2>&1; then
   # The browser test drives Debian's chromium (Playwright's own browser download cannot work offline).
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "Installing Debian's chromium for the browser test…"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk) >/dev/null \
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji) >/dev/null \
       || echo "Could not install chromium; the browser test will be skipped." >&2
   else
     echo "chromium is not installed (apt-get install chromium); the browser test will be skipped." >&2

@@ -27,3 +27,27 @@ def default_model_for(language: str) -> str:
     if not resolved.spec.embedded:
         return "auto"
     return EMBEDDED_BY_LANGUAGE.get(language, EMBEDDED_BY_LANGUAGE["en"])
+
+
+# Share of the bench's briefs whose top variant passed every check, per language, for the embedded model that
+# writes that language (bench/copy_quality.py on bench/data/copy_briefs.jsonl; see the README's bench table).
+MEASURED_TOP_PASS: dict[str, float] = {"en": 0.0, "zh": 0.0}
+MIN_USABLE_SHARE = 0.5
+
+
+def language_notice(language: str) -> str:
+    """A warning to show before generating when this language's embedded model rarely writes copy that passes
+    (empty when a hub or chosen model is used, or the embedded model does well enough)."""
+    model = default_model_for(language)
+    if model not in EMBEDDED_BY_LANGUAGE.values():
+        return ""
+    share = MEASURED_TOP_PASS.get(language, 0.0)
+    if share >= MIN_USABLE_SHARE:
+        return ""
+    name = {"en": "English", "zh": "Chinese"}.get(language, language)
+    return (
+        f"Offline, the embedded model ({model}) wrote {name} copy that passed every check for only {share:.0%} of "
+        f"the briefs in the studio's quality bench, so expect few or no variants. For {name} copy, let the studio "
+        "download the hub model (start it with AIGC_OFFLINE=false: Qwen2.5-0.5B-Instruct) or fine-tune a brand "
+        "voice on the Fine-tune page."
+    )

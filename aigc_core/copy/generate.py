@@ -103,6 +103,8 @@ class CopyResult:
     notes: list[str] = field(default_factory=list)
     generation_id: str | None = None
     held_back: list[Variant] = field(default_factory=list)  # candidates that failed a check, best first
+    spares: list[Variant] = field(default_factory=list)  # passing candidates beyond the count asked for
+    shortfall: str = ""  # why fewer variants than asked passed, and what to try (empty when enough passed)
     candidates: int = 0
     backend: str = ""
     n_examples: int = 0
@@ -390,8 +392,9 @@ def run_generation(
             "the key points were cut."
         )
     ranked, note = rank(kept, brief.language, weights=weights, sentiment=sentiment) if kept else ([], "")
-    shown = [v for v in ranked if v.passes][:n]
-    held = [v for v in ranked if v not in shown]
+    passing = [v for v in ranked if v.passes]
+    shown, spares = passing[:n], passing[n:]
+    held = [v for v in ranked if not v.passes]
     notes.append(
         f"Wrote {candidates} candidates in {attempts} round(s); {sum(v.passes for v in kept)} passed every check"
         + (
@@ -401,8 +404,9 @@ def run_generation(
         )
         + "."
     )
-    if len(shown) < n:
-        notes.append(too_few_note(len(shown), n, held, lm))
+    shortfall = too_few_note(len(shown), n, held, lm) if len(shown) < n else ""
+    if shortfall:
+        notes.append(shortfall)
     if note:
         notes.append(note)
     result = CopyResult(
@@ -422,6 +426,8 @@ def run_generation(
         first_token_s=first_token_s,
         notes=notes,
         held_back=held,
+        spares=spares,
+        shortfall=shortfall,
         candidates=candidates,
         backend=lm.backend,
         n_examples=prep.prompt.n_examples,

@@ -28,7 +28,7 @@ EXPORT_COLUMNS = (
     "channel",
     "language",
     "text",
-    "score",
+    "covered_points",
     "within_limits",
     "violations",
     "rating",
@@ -193,7 +193,7 @@ def export_rows(items: list[tuple[HistoryEntry, int]]) -> list[dict[str, Any]]:
                 "channel": entry.brief.get("channel", ""),
                 "language": entry.brief.get("language", ""),
                 "text": v.get("text", ""),
-                "score": v.get("score", 0.0),
+                "covered_points": "; ".join((v.get("checks") or {}).get("covered_points") or []),
                 "within_limits": bool((v.get("limit") or {}).get("ok", False)),
                 "violations": "; ".join(x.get("reason", "") for x in v.get("violations") or []),
                 "rating": v.get("rating", 0),
@@ -229,8 +229,8 @@ def export(items: list[tuple[HistoryEntry, int]], fmt: str) -> bytes:
         lines.append(f"> {r['text']}")
         lines.append("")
         lines.append(
-            f"- score: {r['score']:.2f} · within limits: {'yes' if r['within_limits'] else 'no'}"
-            f" · model: {r['model']} · seed: {r['seed']}"
+            f"- covers: {r['covered_points'] or '(not checked)'} · within limits: "
+            f"{'yes' if r['within_limits'] else 'no'} · model: {r['model']} · seed: {r['seed']}"
         )
         if r["violations"]:
             lines.append(f"- violations: {r['violations']}")

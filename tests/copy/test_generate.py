@@ -266,8 +266,8 @@ def test_more_passing_than_asked_keeps_the_best_n(tiny_lm, monkeypatch, fake_emb
     monkeypatch.setattr(gen, "_forward", fwd)
     res = gen.generate_copy(QUALITY, lm=tiny_lm, sentiment=False, embedder=fake_embedder)
     assert len(res.variants) == 2 and all(v.passes for v in res.variants) and res.attempts == 1
-    spare = [v for v in res.held_back if v.passes]
-    assert len(spare) == 1 and res.held_back[0] is spare[0]  # the third good one leads the held-back list
+    spare = res.spares
+    assert len(spare) == 1 and spare[0].passes and not any(v.passes for v in res.held_back)
     assert min(v.score for v in res.variants) >= spare[0].score
     assert {v.text for v in [*res.variants, *spare]} == {GOOD_1, GOOD_2, GOOD_3}
     price = next(v for v in res.held_back if v.text == PRICE)

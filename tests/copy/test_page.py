@@ -1,13 +1,23 @@
-"""The Ad copy page headless (AppTest): open, prefill, generate with the tiny LM, brand kit, history, bad input."""
+"""The Ad copy page headless (AppTest): open, prefill, generate, badges of the checks, held-back candidates,
+brand kit, history, bad input.
+
+The tiny random LM runs the real engine end to end (its gibberish fails the checks: the "nothing passed" path).
+Copy that passes the checks needs a real model, so those tests patch ``start_copy`` with a run whose result is
+built from the engine's own dataclasses (Variant, CopyResult, CheckReport, LimitCheck)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "ad_copy.py")
+PRODUCT = "AquaPure bottle"
+POINTS = ["Keeps drinks cold for 24 hours", "BPA-free steel"]
+STREAMED = ["## Heading\n", "**x** stays ", "cold [link](http://a.b) :red[no]"]
 
 
 @pytest.fixture()
@@ -30,18 +40,236 @@ def _app() -> AppTest:
     return at
 
 
+def _plain(markdown: str) -> str:
+    """What a reader sees of the page's escaped Markdown (backslash escapes and zero-width spaces removed)."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "")
+
+
+def _badges(at: Any) -> list[str]:
+    """The badge lines of the variant cards under `at` (app, tab or expander), as the reader sees them."""
+    return [_plain(m.value) for m in at.markdown if "-badge[" in m.value]
+
+
+# A fake engine run built from the real dataclasses --------------------------------------------------
+def _variant(text: str, covered: list[int], *, named: bool = True, findings: list[Any] = (), **kw: Any) -> Any:
+    from aigc_core.copy.checks import CheckReport
+    from aigc_core.copy.generate import Variant
+    from aigc_core.copy.limits import LimitCheck
+
+    checks = CheckReport(
+        product_named=named,
+        points=list(POINTS),
+        covered=covered,
+        findings=list(findings),
+        relevance=0.6,
+        fluency=-2.0,
+        language="en",
+        needs_points=2,
+        reasons=[f.reason for f in findings if f.severity == "reject"],
+    )
+    n = len(text.split())
+    scores = {"limits": 1.0, "guardrails": 1.0, "sentiment": 0.8, "readability": 0.7, "uniqueness": 0.9}
+    return Variant(text, text, LimitCheck("words", n, 120, n), scores=scores, score=0.9, checks=checks, **kw)
+
+
+def _fake_result(brief: Any, *, passing: int) -> Any:
+    """``passing`` variants that pass every check and two held back (one to review, one rejected)."""
+    from aigc_core.copy.checks import Finding
+    from aigc_core.copy.generate import CopyResult, too_few_note
+
+    good = [
+        _variant("AquaPure keeps drinks *cold* for 24 hours in BPA-free steel :sunglasses: [trail]", [0, 1]),
+        _variant("AquaPure: BPA-free steel that keeps drinks cold for 24 hours on every trail.", [0, 1]),
+        _variant("Cold for 24 hours, BPA-free steel: AquaPure goes where you go.", [0, 1]),
+    ][:passing]
+    review = Finding("number", "50", "review", "a number the brief does not give: “50”")
+    placeholder = Finding("placeholder", "[Your Name]", "reject", "template placeholder “[Your Name]”")
+    markdown = Finding("markdown", "## ", "reject", "Markdown formatting, not plain copy")
+    held = [
+        _variant("Save 50 on a bottle that keeps drinks cold for 24 hours.", [0], named=False, findings=[review]),
+        _variant("## Heading\nHi [Your Name], **buy** AquaPure now!", [], findings=[placeholder, markdown]),
+    ]
+    assert all(v.passes for v in good) and not any(v.passes for v in held)
+    n = brief.n_variants
+    notes = [f"Wrote {len(good) + len(held)} candidates in 1 round(s); {len(good)} passed every check."]
+    shortfall = too_few_note(len(good), n, held, None) if len(good) < n else ""
+    if shortfall:
+        notes.append(shortfall)
+    return CopyResult(
+        brief=brief,
+        variants=good,
+        model="fake/SmolLM2-135M",
+        model_revision="r1",
+        template="chatml",
+        prompt="…",
+        params={},
+        seed=brief.seed or 7,
+        attempts=1,
+        new_tokens=120,
+        seconds=2.0,
+        notes=notes,
+        held_back=held,
+        shortfall=shortfall,
+        candidates=len(good) + len(held),
+        backend="llama.cpp",
+        n_examples=2,
+    )
+
+
+@pytest.fixture()
+def fake_engine(page_env, monkeypatch) -> dict[str, Any]:
+    """``start_copy`` replaced by a run that streams Markdown-looking chunks and returns a fake result (saved
+    to the real history); ``state['passing']`` sets how many variants pass."""
+    import aigc_core.copy as copy_api
+    from aigc_core.copy.history import save_result
+
+    state: dict[str, Any] = {"passing": 2, "calls": 0}
+
+    class FakeRun:
+        def __init__(self, brief: Any, **kwargs: Any) -> None:
+            self.result_ = _fake_result(brief, passing=state["passing"])
+            if kwargs.get("save"):
+                self.result_.generation_id = save_result(self.result_)
+
+        def stream(self):
+            yield from STREAMED
+
+        def result(self, timeout: float | None = None) -> Any:
+            return self.result_
+
+    def fake_start(brief: Any, **kwargs: Any) -> FakeRun:
+        state["calls"] += 1
+        return FakeRun(brief, **kwargs)
+
+    monkeypatch.setattr(copy_api, "start_copy", fake_start)
+    return state
+
+
+def _fill_brief(at: AppTest, n: int = 3) -> None:
+    at.text_input(key="copy_product").input(PRODUCT)
+    at.text_area(key="copy_points").input("\n".join(POINTS))
+    at.number_input(key="copy_n").set_value(n)
+    at.selectbox(key="copy_channel").set_value("product_description")
+
+
+# Tests ----------------------------------------------------------------------------------------------
 def test_opens_without_errors(page_env) -> None:
     at = _app()
     assert at.title[0].value == "Ad copy" and not at.error
     assert [t.label for t in at.tabs] == ["Generate", "Brand kit", "History", "Batch"]
 
 
-def test_generate_streams_and_shows_ranked_cards(page_env) -> None:
+def test_variants_show_what_their_checks_found(fake_engine) -> None:
     at = _app()
-    at.text_input(key="copy_product").input("AquaPure bottle")
-    at.text_area(key="copy_points").input("cold 24h\nBPA free")
-    at.number_input(key="copy_n").set_value(3)
-    at.selectbox(key="copy_channel").set_value("product_description")
+    _fill_brief(at, n=3)
+    at.button(key="copy_generate").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    result = at.session_state["copy_result"]
+    assert len(result.variants) == 2 and result.generation_id
+    # one card per passing variant, each with the badges of its checks; no opaque score anywhere
+    assert len([m for m in at.tabs[0].markdown if m.value.startswith("**#")]) == 2
+    cards = _badges(at.tabs[0])  # the History tab shows them too
+    assert len(cards) == 2
+    for line in cards:
+        assert "Covers 2/2: Keeps drinks cold for 24 hours, BPA-free steel" in line
+        assert f"Names {PRODUCT} ✓" in line and "Nothing invented ✓" in line and "English" in line
+        assert "/120 words · fits" in line and "No brand kit" in line
+        assert "Not stated" not in line
+    assert not any(re.search(r"\bScore\b", m.value) for m in at.markdown)
+    assert not any(re.search(r"Score \d", c.value) for c in at.caption)
+    assert any(e.label.startswith("Tie-breakers: order among variants that pass the same checks") for e in at.expander)
+    # the caption says what ran and how much was checked
+    caption = next(c.value for c in at.caption if "variants ·" in c.value)
+    assert caption.startswith("2 variants · fake/SmolLM2-135M · llama.cpp · 4 candidates checked · template chatml")
+    assert "seed " in caption and "tokens/s" in caption
+    # only the passing variants can be selected, and they are plain text (never Markdown)
+    assert sorted(c.key for c in at.checkbox if c.key.startswith("copy_v_sel_")) == ["copy_v_sel_0", "copy_v_sel_1"]
+    codes = [c.value for c in at.code]
+    assert result.variants[0].text in codes and "*cold*" in result.variants[0].text
+    assert not any(t in m.value for m in at.markdown for t in ("*cold*", ":sunglasses:", "[trail]", "**x**"))
+
+
+def test_too_few_passing_warns_and_holds_back_with_reasons(fake_engine) -> None:
+    import aigc_core.copy as copy_api
+
+    at = _app()
+    _fill_brief(at, n=3)
+    at.button(key="copy_generate").click().run()
+    assert not at.exception, at.exception
+    warnings = [_plain(w.value) for w in at.warning]
+    assert len(warnings) == 1
+    assert "Only 2 of 3 variants passed every check" in warnings[0]
+    assert copy_api.NOTHING_USABLE_HINT in warnings[0]
+    held = next(e for e in at.expander if e.label.startswith("Held back"))
+    assert held.label == "Held back: 2 candidates that failed a check"
+    assert held.proto.expanded is False
+    texts = [t.value for t in held.text]
+    assert any("Save 50 on a bottle" in t for t in texts)
+    assert any("## Heading\nHi [Your Name], **buy** AquaPure now!" in t for t in texts)  # literally, no Markdown
+    assert not any("## Heading" in m.value or "**buy**" in m.value for m in at.markdown)
+    reasons = " ".join(_plain(m.value) for m in held.markdown)
+    for failure in (
+        "does not name the product",
+        "states 1 of the 2 key points it needs",
+        "a number the brief does not give: “50”",
+        "template placeholder “[Your Name]”",
+        "Markdown formatting, not plain copy",
+    ):
+        assert failure in reasons
+    assert not held.checkbox and not held.button and not held.get("download_button")  # nothing to use them by
+
+
+def test_streaming_preview_is_plain_text(fake_engine) -> None:
+    at = _app()
+    _fill_brief(at, n=2)
+    at.button(key="copy_generate").click().run()
+    assert not at.exception, at.exception
+    streamed = "".join(STREAMED)
+    assert streamed in [c.value for c in at.code]
+    assert not any("## Heading" in m.value or "**x**" in m.value or ":red[no]" in m.value for m in at.markdown)
+    assert not at.warning  # two asked, two passed
+
+
+def test_real_checks_on_scripted_model_output(page_env, monkeypatch) -> None:
+    """The real engine (cleaning, checks with the embedded sentence model, ranking, history) on scripted model
+    output: only the model's sampling is replaced, since the tiny LM cannot write copy that passes."""
+    from aigc_core.copy import generate
+    from tests.copy.conftest import ScriptedForward
+
+    forward = ScriptedForward(
+        [
+            "AquaPure bottle keeps drinks cold for 24 hours, and it is made of BPA-free steel.",
+            "Call 555-123-4567 to order your bottle today!",
+            "Hike longer with the AquaPure bottle: BPA-free steel that keeps drinks cold for 24 hours.",
+            "AquaPure keeps drinks cold for 24 hours for only $19.99!",
+        ]
+    )
+    monkeypatch.setattr(generate, "_forward", forward)
+    at = _app()
+    _fill_brief(at, n=2)
+    at.button(key="copy_generate").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    result = at.session_state["copy_result"]
+    assert forward.asked == [6] and len(result.variants) == 2 and not at.warning
+    cards = _badges(at.tabs[0])
+    assert len(cards) == 2
+    assert all("Covers 2/2: Keeps drinks cold for 24 hours, BPA-free steel" in c for c in cards), cards
+    assert all(f"Names {PRODUCT} ✓" in c and "Nothing invented ✓" in c for c in cards)
+    held = next(e for e in at.expander if e.label.startswith("Held back"))
+    assert held.label == "Held back: 2 candidates that failed a check"
+    reasons = " ".join(_plain(m.value) for m in held.markdown)
+    assert "invented contact details: phone number “555-123-4567”" in reasons
+    assert "a price the brief does not give: “$19.99”" in reasons
+
+
+def test_tiny_model_nothing_passes_is_said_plainly(page_env) -> None:
+    """The real engine on the tiny random LM: its gibberish fails the checks, and the page says so."""
+    import aigc_core.copy as copy_api
+
+    at = _app()
+    _fill_brief(at, n=2)
     at.checkbox(key="copy_advanced").check()
     at.number_input(key="copy_max_new").set_value(16)
     at.text_input(key="copy_seed").input("11")
@@ -49,16 +277,72 @@ def test_generate_streams_and_shows_ranked_cards(page_env) -> None:
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     result = at.session_state["copy_result"]
-    assert len(result.variants) == 3 and result.seed == 11 and result.generation_id
-    cards = [m.value for m in at.tabs[0].markdown if m.value.startswith("**#")]
-    assert len(cards) == 3
-    assert any("Tone: 0.80" in m.value for m in at.markdown)  # sentiment badge
+    assert result.seed == 11 and result.generation_id and result.backend == "transformers"
+    assert not result.variants and result.held_back  # nothing passes: nothing is recommended
+    warning = _plain(at.warning[0].value)
+    assert "No candidate passed every check" in warning and copy_api.NOTHING_USABLE_HINT in warning
+    assert not [c for c in at.checkbox if c.key.startswith("copy_v_sel_")]
+    assert not _badges(at.tabs[0])
+    caption = next(c.value for c in at.caption if "variants ·" in c.value)
+    assert caption.startswith("0 variants · ") and f"{result.candidates} candidates checked" in caption
+    held = next(e for e in at.expander if e.label.startswith("Held back"))
+    assert held.label == f"Held back: {len(result.held_back)} candidates that failed a check"
+    assert len(held.text) == len(result.held_back)
+    reasons = " ".join(_plain(m.value) for m in held.markdown)
+    assert result.held_back[0].failures()[0] in reasons
+    assert at.code  # the streamed preview, as plain text
+    saved = next(e for e in at.tabs[2].expander if PRODUCT in e.label)  # History: the notes, no cards
+    assert "0 variants" in saved.label and not saved.checkbox
+    assert any("No candidate passed every check" in _plain(c.value) for c in saved.caption)
+    # the retry says what it does: new candidates with a new random seed, nothing else changed
+    retry = at.button(key="copy_retry")
+    assert "new random seed" in retry.label and "looser" not in retry.label
+    creativity = at.slider(key="copy_creativity").value
+    retry.click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["copy_result"].seed != 11 and at.text_input(key="copy_seed").value == ""
+    assert at.slider(key="copy_creativity").value == creativity
+
+
+def test_rate_favourite_and_history_show_the_checks(fake_engine) -> None:
+    at = _app()
+    _fill_brief(at, n=2)
+    at.button(key="copy_generate").click().run()
+    result = at.session_state["copy_result"]
     at.button(key="copy_v_fav_0").click().run()
+    assert not at.exception, at.exception
     from aigc_core.copy import history
 
     assert history.get_entry(result.generation_id).variants[0]["favourite"] is True
     at.text_input(key="copy_hist_search").input("AquaPure").run()
-    assert not at.exception and any("AquaPure bottle" in e.label for e in at.expander)
+    assert not at.exception
+    entry = next(e for e in at.expander if PRODUCT in e.label)
+    lines = [_plain(m.value) for m in entry.markdown if "-badge[" in m.value]
+    assert len(lines) == 2 and all("Covers 2/2: Keeps drinks cold for 24 hours" in ln for ln in lines)
+
+
+def test_history_rows_from_before_the_checks_still_show(page_env) -> None:
+    """Old history rows have no 'checks': their cards say so instead of failing."""
+    from aigc_core.store import Generation, session_scope
+
+    old = {
+        "text": "Old copy **kept** as written.",
+        "raw": "Old copy",
+        "limit": {"unit": "words", "length": 5, "max": 120, "original_length": 5, "ok": True, "label": "5/120 words"},
+        "violations": [],
+        "scores": {"limits": 1.0},
+        "score": 0.9,
+    }
+    with session_scope() as s:
+        s.add(Generation(kind="copy", model="m", model_revision="", prompt="Old brief", params={}, outputs=[old],
+                         seed=1, meta={"brief": {"product": "Oldie", "channel": "social_post"}}))  # fmt: skip
+    at = _app()
+    assert not at.exception, at.exception
+    entry = next(e for e in at.expander if "Oldie" in e.label)
+    badge = next(_plain(m.value) for m in entry.markdown if "-badge[" in m.value)
+    assert "Not checked (written before the copy checks)" in badge and "5/120 words" in badge
+    assert "Score" not in badge
+    assert old["text"] in [c.value for c in entry.code]
 
 
 def test_prefill_from_another_page(page_env) -> None:

@@ -74,6 +74,8 @@ def check_precision(labelled: list[dict[str, Any]], briefs: dict[str, dict[str, 
     """Precision / recall of 'passes every check' on the hand label 'usable'."""
     from aigc_core.copy.brief import validate_brief
     from aigc_core.copy.checks import evaluate
+    from aigc_core.copy.examples import select
+    from aigc_core.copy.generate import N_EXAMPLES
     from aigc_core.copy.limits import enforce
 
     tp = fp = fn = tn = 0
@@ -89,6 +91,7 @@ def check_precision(labelled: list[dict[str, Any]], briefs: dict[str, dict[str, 
             brief_text=b.as_text(),
             language=b.language,
             channel=b.channel,
+            examples=[f"{e.product}\n{e.copy}" for e in select(b, N_EXAMPLES, use_history=False)],
         )[0]
         passes = rep.passes and limit.original_length <= limit.max
         usable = bool(row["usable"])
@@ -125,7 +128,13 @@ def stats(variants: list[Any]) -> dict[str, bool]:
 
 
 def run_model(
-    model: str, rows: list[dict[str, Any]], dump: list[dict[str, Any]] | None, dump_path: Path | None = None
+    model: str,
+    rows: list[dict[str, Any]],
+    dump: list[dict[str, Any]] | None,
+    dump_path: Path | None = None,
+    *,
+    labels: dict[tuple[str, str], bool] | None = None,
+    n: int = 4,
 ) -> dict[str, Any]:
     """Generate for every brief; old vs new ranking on the same candidates."""
     from aigc_core.copy import generate as gen
@@ -138,7 +147,7 @@ def run_model(
     out: dict[str, Any] = {"model": model, "backend": lm.backend, "load_s": load_s, "rows": []}
     tokens = seconds = 0.0
     for row in rows:
-        res = gen.generate_copy(brief_of(row), lm=lm, sentiment=False, use_history=False)
+        res = gen.generate_copy(brief_of(row, n), lm=lm, sentiment=False, use_history=False)
         tokens += res.new_tokens
         seconds += res.seconds
         every = [*res.variants, *res.held_back]
@@ -154,6 +163,9 @@ def run_model(
                 "old_shown": [stats([v]) for v in shown_old],
                 "top_text": res.variants[0].text if res.variants else "",
                 "old_text": old[0].text if old else "",
+                # hand label of the top variant, when that exact text is in the labelled set (None: not labelled)
+                "new_top_usable": (labels or {}).get((row["id"], res.variants[0].text)) if res.variants else False,
+                "old_top_usable": (labels or {}).get((row["id"], old[0].text)) if old else False,
             }
         )
         if dump is not None:
@@ -190,8 +202,10 @@ def main() -> int:
     briefs = {r["id"]: r for r in load_jsonl(DATA / "copy_briefs.jsonl")}
     lines: list[str] = []
     labelled_path = DATA / "copy_labelled.jsonl"
-    if labelled_path.is_file():
-        pr = check_precision(load_jsonl(labelled_path), briefs)
+    labelled = load_jsonl(labelled_path) if labelled_path.is_file() else []
+    labels = {(r["brief_id"], r["text"]): bool(r["usable"]) for r in labelled}
+    if labelled:
+        pr = check_precision(labelled, briefs)
         print(f"checks: precision {pr['precision']:.3f} recall {pr['recall']:.3f} (base rate {pr['base_rate']:.3f})")
         lines.append(result_line("copy_checks_precision", pr["precision"], pr["base_rate"], 0.9, absolute=True))
         lines.append(result_line("copy_checks_recall", pr["recall"], 1.0, 0.0, absolute=True))
@@ -200,8 +214,8 @@ def main() -> int:
 
     en = sorted((r for r in briefs.values() if r["language"] == "en"), key=lambda r: int(r["id"][3:]) % 5)
     zh = sorted((r for r in briefs.values() if r["language"] == "zh"), key=lambda r: int(r["id"][3:]) % 3)
-    if args.quick:
-        en, zh = en[::4], zh[::4]
+    if args.quick:  # one brief per language, one variant: the generation path end to end in under a minute
+        en, zh = en[:1], zh[:1]
     models = [m for m in args.models.split(",") if m] or (
         [] if args.quick else ["smollm2-135m-instruct", "gemma3-270m"]
     )
@@ -217,7 +231,7 @@ def main() -> int:
     results = []
     for model, rows in plan:
         t0 = time.perf_counter()
-        res = run_model(model, rows, dump, args.dump)
+        res = run_model(model, rows, dump, args.dump, labels=labels, n=1 if args.quick else 4)
         res["seconds"] = time.perf_counter() - t0
         results.append(res)
         print(
@@ -231,6 +245,14 @@ def main() -> int:
             for what in ("product", "points", "invented", "contact", "language", "limits", "passes"):
                 top = [share(res["rows"], k, what, lang) for k in ("old_top", "new_top", "old_shown", "new_shown")]
                 print(f"      {what:20} {top[0]:5.2f} -> {top[1]:5.2f}   | {top[2]:5.2f} -> {top[3]:5.2f}")
+        for lang in ("en", "zh"):
+            for side in ("old", "new"):
+                known = [r[f"{side}_top_usable"] for r in res["rows"] if r["language"] == lang]
+                known = [k for k in known if k is not None]
+                if known:
+                    print(
+                        f"  {lang}: {side} top variant usable by hand label: {sum(known)}/{len(known)} labelled briefs"
+                    )
         for r in res["rows"][:3]:
             print(f"    {r['id']}: new top {r['top_text'][:90]!r}\n           old top {r['old_text'][:90]!r}")
     if dump is not None and args.dump:

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from aigc_core.settings import get_settings
 
+# bench/copy_quality.py, 18 briefs (12 EN, 6 ZH), candidates labelled by hand (bench/data/copy_labelled.jsonl):
+# usable candidates SmolLM2 EN 8/184, ZH 0/163; Gemma 3 270M EN 13/151, ZH 11/68; first variant usable
+# SmolLM2 EN 4/12, ZH 0/6; Gemma EN 4/12, ZH 3/6. Gemma for both languages.
 EMBEDDED_BY_LANGUAGE: dict[str, str] = {
-    "en": "smollm2-135m-instruct",
+    "en": "gemma3-270m",
     "zh": "gemma3-270m",
 }
 
@@ -29,10 +32,10 @@ def default_model_for(language: str) -> str:
     return EMBEDDED_BY_LANGUAGE.get(language, EMBEDDED_BY_LANGUAGE["en"])
 
 
-# Share of the bench's briefs whose top variant passed every check, per language, for the embedded model that
-# writes that language (bench/copy_quality.py on bench/data/copy_briefs.jsonl; see the README's bench table).
-MEASURED_TOP_PASS: dict[str, float] = {"en": 0.0, "zh": 0.0}
-MIN_USABLE_SHARE = 0.5
+# Share of the bench's briefs whose first variant was usable as written (hand labels), per language, for the
+# embedded model that writes that language (numbers above).
+MEASURED_TOP_PASS: dict[str, float] = {"en": 4 / 12, "zh": 3 / 6}
+MIN_USABLE_SHARE = 0.6
 
 
 def language_notice(language: str) -> str:
@@ -46,8 +49,8 @@ def language_notice(language: str) -> str:
         return ""
     name = {"en": "English", "zh": "Chinese"}.get(language, language)
     return (
-        f"Offline, the embedded model ({model}) wrote {name} copy that passed every check for only {share:.0%} of "
-        f"the briefs in the studio's quality bench, so expect few or no variants. For {name} copy, let the studio "
-        "download the hub model (start it with AIGC_OFFLINE=false: Qwen2.5-0.5B-Instruct) or fine-tune a brand "
-        "voice on the Fine-tune page."
+        f"Offline, the small embedded model ({model}) writes {name} copy that a reviewer would post as written for "
+        f"about {share:.0%} of briefs (the studio's quality bench, checked by hand), so expect few variants and "
+        "read each one. For better copy, let the studio download the hub model (start it with AIGC_OFFLINE=false: "
+        "Qwen2.5-0.5B-Instruct) or fine-tune a brand voice on the Fine-tune page."
     )

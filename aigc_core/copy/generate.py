@@ -169,6 +169,7 @@ class Prepared:
     prompt: FittedPrompt
     gen_kwargs: dict[str, Any]
     seed: int
+    examples: list[str] = field(default_factory=list)  # the few-shot examples' texts in the prompt
 
 
 def preprocess(
@@ -192,7 +193,8 @@ def preprocess(
     shots = select_examples(brief, N_EXAMPLES, kit=kit, use_history=use_history)
     fitted = fit_prompt(brief, lm.tokenizer, kit, lm.context, kwargs["max_new_tokens"], examples=shots, chat=lm.chat)
     seed = brief.seed if brief.seed is not None else random.SystemRandom().randrange(2**31 - 1)
-    return Prepared(brief, kit, fitted, kwargs, seed)
+    used = shots[: fitted.n_examples]
+    return Prepared(brief, kit, fitted, kwargs, seed, [f"{e.product}\n{e.copy}" for e in used])
 
 
 def _forward(prep: Prepared, lm: LanguageModel, n: int, *, seed: int, streamer: Any = None) -> tuple[list[Sample], int]:
@@ -290,6 +292,7 @@ def check_variants(variants: list[Variant], prep: Prepared, *, embedder: Any = N
         allowed=allowed,
         fluency=[v.logprob for v in variants],
         embedder=embedder,
+        examples=prep.examples,
     )
     for v, rep in zip(variants, reports, strict=True):
         v.checks = rep

@@ -12,7 +12,7 @@ from aigc_core.errors import NotFoundError, UserInputError
 from tests.copy.conftest import ScriptedForward
 
 ROWS = [
-    "AquaPure: ice cold for a full day on every trail.",
+    "AquaPure keeps your drinks cold.",
     "Hello [Customer Name]! Visit www.aquapure-shop.com for cold deals.",  # held back: never saved
     "Your summit deserves cold water from AquaPure.",
 ]

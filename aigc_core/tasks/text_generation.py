@@ -235,9 +235,10 @@ def postprocess(tokenizer: Any, new_ids: torch.Tensor) -> tuple[list[str], int]:
 
 
 def _load(model: str | None) -> LoadedModel:
+    """The transformers model (this task drives ``generate`` itself; the copy engine uses llama.cpp for GGUF)."""
     from aigc_core.models.manager import get_manager
 
-    return get_manager().load(TEXT_GENERATION, model)
+    return get_manager().load(TEXT_GENERATION, model, backend="transformers")
 
 
 def generate(

@@ -85,10 +85,10 @@ def test_manager_loads_gguf_through_the_cache(
     from aigc_core.tasks.text_generation import generate
 
     monkeypatch.setattr(gguf_cache, "_convert", copy_converter)
-    loaded = get_manager().load("text-generation", str(fake_gguf))
+    loaded = get_manager().load("text-generation", str(fake_gguf), backend="transformers")
     assert loaded.resolved.kind == "gguf" and type(loaded.model).__name__ == "LlamaForCausalLM"
     reset_manager()
-    get_manager().load("text-generation", str(fake_gguf))
+    get_manager().load("text-generation", str(fake_gguf), backend="transformers")
     assert len(copy_converter.calls) == 1  # second load reads the converted folder
     assert generate("hi", model=str(fake_gguf), max_new_tokens=4, seed=0).texts
 

@@ -171,8 +171,13 @@ def names_product(text: str, product: str) -> bool:
     if _norm(product) in low:
         return True
     latin = [w for w in re.findall(r"[A-Za-z0-9][\w'&+-]*", product) if w.lower() not in _STOP]
-    if latin and re.search(r"(?<![A-Za-z0-9])" + re.escape(latin[0].lower()) + r"(?![A-Za-z0-9])", low):
-        return True
+    if latin:
+        # the brand word as the product writes it (or in capitals): "Brew" of "Brew Theory cold brew", not "cold brew"
+        brand = latin[0]
+        flags = re.I if brand.islower() else 0
+        for form in {brand, brand.upper()}:
+            if re.search(r"(?<![A-Za-z0-9])" + re.escape(form) + r"(?![A-Za-z0-9])", text, flags):
+                return True
     squeezed = low.replace(" ", "")
     cjk_runs = ["".join(c if is_cjk(c) else " " for c in product).split()]
     runs = [r for r in cjk_runs[0] if len(r) >= 2]
@@ -454,6 +459,102 @@ def numbers_keep_their_units(point: str, text: str) -> bool:
     return True
 
 
+# Key points stated wrongly, product names broken off ---------------------------------------------------
+_INFLECTION = ("s", "es", "ed", "d", "ing")
+
+
+def _inflected(a: str, b: str) -> bool:
+    """``a`` and ``b`` are one word in two forms ("sync" / "syncs", "book" / "booked")."""
+    short, long_ = sorted((a, b), key=len)
+    return long_.startswith(short) and long_[len(short) :] in _INFLECTION
+
+
+def altered_point(text: str, points: Sequence[str], allowed: str = "") -> str:
+    """A key point repeated with one part swapped ("Spinners get early access" for "Members get early access",
+    "理赔最快第二天到账" for "理赔最快当天到账"): the copy misstates the brief ('' when none)."""
+    words = _WORD.findall(text.lower())
+    allowed_words = set(_WORD.findall(allowed.lower()))
+    cjk = "".join(c for c in text if is_cjk(c))
+    for point in points:
+        pw = _WORD.findall(point.lower())
+        if sum(w.isalpha() for w in pw) >= 3:  # "45-minute classes" is too short to tell a swap from a paraphrase
+            for i in range(len(words) - len(pw) + 1):
+                window = words[i : i + len(pw)]
+                diff = [k for k in range(len(pw)) if window[k] != pw[k]]
+                if len(diff) == 1:
+                    a, b = window[diff[0]], pw[diff[0]]
+                    if (
+                        a.isalpha()
+                        and b.isalpha()
+                        and not (_inflected(a, b) or (len(a) >= 3 and b.startswith(a)))  # "syncs", "min"
+                        and b not in _STOP
+                        and a not in _STOP
+                        and b not in words  # "first class is free" still says "free"
+                        and a not in allowed_words  # a word of another key point: two points run together
+                    ):
+                        return f"“{b}” became “{a}” in “{point}”"
+        pc = "".join(c for c in point if is_cjk(c))
+        if len(pc) >= 5 and pc not in cjk:
+            # the longest head and tail of the point that the copy has, with something else in between
+            for head in range(len(pc) - 2, 1, -1):
+                at = cjk.find(pc[:head])
+                if at < 0:
+                    continue
+                rest = cjk[at + head : at + len(pc) + 4]  # up to four characters swapped in
+                for tail in range(len(pc) - head - 1, 1, -1):
+                    j = rest.find(pc[len(pc) - tail :])
+                    if j > 0 and head + tail >= len(pc) - 2:
+                        swapped, missing = rest[:j], pc[head : len(pc) - tail]
+                        if missing and missing in swapped:  # "续保还享" adds a word and keeps the point
+                            break
+                        return f"“{missing}” became “{swapped}” in “{point}”"
+                break
+    return ""
+
+
+def cut_point_at_end(text: str, points: Sequence[str]) -> str:
+    """The copy ends on the start of a key point that it never finishes ("…产地直" of "产地直采",
+    "…新用户" of "新用户首单免运费"): it was cut off ('' when not)."""
+    body = text.strip().rstrip("。.!！")
+    if has_cjk(body):  # Chinese headlines separate their phrases with spaces too
+        tail = "".join(re.split(r"[\s，,。.!！?？；;：:、]+", body)[-1].split())
+        min_len = 2
+    else:
+        tail, min_len = _norm(re.split(r"[,;:.!?—–]", body)[-1]), 2
+        min_len = 2 if len(tail.split()) >= 2 else 10**6  # one word at the end is not a cut
+    if len(tail) < min_len:
+        return ""
+    for point in points:
+        p = "".join(point.split()) if has_cjk(body) else _norm(point)
+        if (
+            p.startswith(tail)
+            and len(tail) < len(p)
+            and p not in ("".join(body.split()) if has_cjk(body) else _norm(body))
+        ):
+            rest = p[len(tail) :]
+            # English: only when the part left out holds the point's figure ("free shipping" of "… over $50")
+            if has_cjk(body) or (not re.match(r"\w", rest) and _NUMBER.search(rest)):
+                return point
+    return ""
+
+
+def broken_name(text: str, product: str) -> str:
+    """A Chinese product name begun and not finished ("鲜蔬达生鲊" for "鲜蔬达 生鲜配送"): the first run is there,
+    the next starts and breaks off ('' when not)."""
+    runs = ["".join(c if is_cjk(c) else " " for c in product).split()][0]
+    runs = [r for r in runs if len(r) >= 2]
+    if len(runs) < 2:
+        return ""
+    squeezed = "".join(text.split())
+    first, second = runs[0], runs[1]
+    for m in re.finditer(re.escape(first), squeezed):
+        after = squeezed[m.end() : m.end() + len(second)]
+        # "安居家政" for "安居 家政服务" shortens the name (two characters kept); "鲜蔬达生鲊" keeps one and breaks off
+        if after[:1] == second[0] and after[:2] != second[:2]:
+            return squeezed[m.start() : m.end() + 2]
+    return ""
+
+
 # The checks --------------------------------------------------------------------------------------------
 Embedder = Any  # Callable[[Sequence[str]], np.ndarray]: unit-length rows
 
@@ -502,7 +603,14 @@ def evaluate(
         import numpy as np
 
         fn = embedder or _default_embedder
-        flat = [c for cs in clauses for c in cs]
+        # the product's own words say nothing about a key point ("Spindle yarn shop is here" states no point)
+        name_words = [w for w in re.findall(r"[A-Za-z][\w'-]*", product) if w.lower() not in _STOP]
+        strip_name = (
+            re.compile(r"(?<![\w'])(?:" + "|".join(map(re.escape, name_words)) + r")(?![\w'])", re.I)
+            if name_words
+            else None
+        )
+        flat = [strip_name.sub(" ", c) if strip_name else c for cs in clauses for c in cs]
         vecs = np.asarray(fn([*texts, *flat, *points, brief_text]), dtype=np.float32)
         n, m, k = len(texts), len(flat), len(points)
         tv, cv, pv, bv = vecs[:n], vecs[n : n + m], vecs[n + m : n + m + k], vecs[n + m + k]
@@ -527,9 +635,23 @@ def evaluate(
                 rep.findings.append(
                     Finding("number", point, "review", f"uses a number of the brief differently: “{point}”")
                 )
+            elif nums and not nums & _digits(text) and _lexical_share(_NUMBER.sub(" ", point), text) >= 0.6:
+                # "free shipping on all orders" for "Free shipping on orders over $50": the point without its figure
+                rep.findings.append(Finding("number", point, "review", f"leaves out the figure of “{point}”"))
             if numbers_ok and (lexical >= POINT_LEXICAL or (language == "en" and semantic >= POINT_SIMILARITY)):
                 rep.covered.append(j)
         rep.reasons.extend(form_problems(text, language, channel, allowed_all, product))
+        cut = cut_point_at_end(text, points)
+        if cut and "cut off mid-phrase" not in rep.reasons:
+            rep.reasons.append(
+                f"cut off in the middle of “{cut}”" if language == "zh" else f"leaves out part of “{cut}”"
+            )
+        broken = broken_name(text, product)
+        if broken:
+            rep.reasons.append(f"breaks off the product's name: “{broken}”")
+        altered = altered_point(text, points, allowed_all)
+        if altered:
+            rep.findings.append(Finding("claim", altered, "review", f"changes a key point: {altered}"))
         extra = unsupported_clause(text, allowed_all)
         if extra:
             rep.findings.append(Finding("claim", extra, "review", f"says what the brief does not: “{extra}”"))

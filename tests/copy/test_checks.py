@@ -659,3 +659,80 @@ def test_a_number_with_the_same_unit_written_differently_keeps_its_unit(point: s
 def test_a_hyphenated_phrase_of_the_brief_is_not_copied_from_an_example() -> None:
     shot = "Reefy kids' lotion\nA reef-safe mineral formula for little swimmers."
     assert checks.leaked_from_examples("Sol & Salt: reef-safe mineral formula.", [shot], allowed(SOL)) == ""
+
+
+# Key points stated wrongly and names broken off (each case is a row of bench/data/copy_labelled.jsonl) ----------
+@pytest.mark.parametrize(
+    ("text", "points", "swap"),
+    [
+        ("Spinners get early access: Spindle yarn shop", ["Members get early access"], "“members” became “spinners”"),
+        ("Spindle: Springy yarn collection is here!", ["Spring yarn collection is here"], "“spring” became “springy”"),
+        ("【惠保 车险】3分钟报价，理赔最快第二天到账。", ["理赔最快当天到账"], "“当” became “第二”"),
+    ],
+)
+def test_a_key_point_with_a_part_swapped_is_flagged(text: str, points: list[str], swap: str) -> None:
+    assert swap in checks.altered_point(text, points)
+
+
+@pytest.mark.parametrize(
+    ("text", "points"),
+    [
+        ("CoreSpin: your first class is free! Book a bike in the app.", ["First class free"]),  # reworded
+        ("Nomad eSIM: Activate in 2 Min", ["Activate in 2 minutes"]),  # abbreviated
+        ("LedgerLeaf syncs with your bank account", ["Sync with your bank account"]),  # inflected
+        ("Try a 45-minute ride today", ["45-minute classes"]),  # too short to tell
+        ("【惠保车险】续保还享专属优惠", ["续保享专属优惠"]),  # a word added
+        ("CoreSpin: baked in 90 seconds, rested for 48 hours", ["Dough rested for 48 hours", "Baked in 90 seconds"]),
+    ],
+)
+def test_a_reworded_key_point_is_not_altered(text: str, points: list[str]) -> None:
+    assert checks.altered_point(text, points, "\n".join(points)) == ""
+
+
+def test_chinese_copy_ending_on_the_start_of_a_key_point_is_cut_off() -> None:
+    points = ["30分钟送达", "产地直采", "新用户首单免运费"]
+    assert checks.cut_point_at_end("鲜蔬达 30分钟送达，产地直", points) == "产地直采"
+    assert checks.cut_point_at_end("鲜蔬达 30分钟送达 新用户", points) == "新用户首单免运费"
+    assert checks.cut_point_at_end("鲜蔬达 30分钟送达 产地直采", points) == ""
+
+
+def test_english_copy_leaving_out_a_key_point_s_figure_is_caught() -> None:
+    points = ["Free shipping on orders over $50", "Baked in 90 seconds in a wood-fired oven"]
+    assert checks.cut_point_at_end("Spindle: spring yarn is here, free shipping", points) == points[0]
+    assert checks.cut_point_at_end("Ember: wood-fired, baked in 90 seconds", points) == ""  # a whole phrase
+    assert checks.cut_point_at_end("Ember: send", ["Send an invoice in 60 seconds"]) == ""  # one word
+
+
+def test_a_key_point_without_its_figure_is_a_number_to_review() -> None:
+    b = validate_brief(
+        {
+            "product": "Spindle yarn shop",
+            "key_points": "Spring yarn collection is here\nFree shipping on orders over $50",
+            "channel": "email_subject",
+            "language": "en",
+        }
+    )
+    rep = checks.evaluate(
+        ["Spindle: spring yarn is here + free shipping on all orders"],
+        product=b.product,
+        points=b.points(),
+        brief_text=b.as_text(),
+        language="en",
+        channel=b.channel,
+        embedder=False,
+    )[0]
+    assert not rep.passes and "leaves out the figure of “Free shipping on orders over $50”" in rep.failures()
+
+
+def test_a_chinese_name_begun_and_broken_off_is_rejected() -> None:
+    assert checks.broken_name("鲜蔬达生鲊 30分钟送达", "鲜蔬达 生鲜配送") == "鲜蔬达生鲊"
+    assert checks.broken_name("鲜蔬达生配送 30分钟送达", "鲜蔬达 生鲜配送") == "鲜蔬达生配"
+    assert checks.broken_name("安居家政，阿姨持证上岗", "安居 家政服务") == ""  # a shortened name
+    assert checks.broken_name("鲜蔬达 生鲜配送 30分钟送达", "鲜蔬达 生鲜配送") == ""
+
+
+def test_the_brand_word_must_be_written_as_the_product_writes_it() -> None:
+    product = "Brew Theory cold brew concentrate"
+    assert not checks.names_product("A perfect cold brew coffee!", product)
+    assert checks.names_product("Brew Theory: organic beans", product)
+    assert checks.names_product("BREW THEORY is here", product)

@@ -135,6 +135,75 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Logging level of the app and the workers."
     )
+    # Teams and security ------------------------------------------------------------------------
+    server_address: str = Field(
+        default="127.0.0.1",
+        description=(
+            "Network address the app listens on. `127.0.0.1` serves this machine only; `0.0.0.0` (or a host's "
+            "address) serves the network, and then sign-in is always on."
+        ),
+    )
+    server_port: int = Field(default=8501, ge=1, le=65535, description="Port the app listens on.")
+    auth: Literal["on", "off"] = Field(
+        default="on",
+        description=(
+            "Sign-in. `off` makes everyone the local admin `local` and is refused unless the app listens on "
+            "127.0.0.1 (a one-person machine)."
+        ),
+    )
+    session_hours: float = Field(
+        default=12.0, gt=0.0, le=24.0 * 30, description="Hours a sign-in lasts before the user must sign in again."
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, le=100, description="Failed sign-ins in a row after which an account is locked for a while."
+    )
+    login_lock_minutes: float = Field(
+        default=15.0, ge=0.0, le=24.0 * 60, description="Minutes an account stays locked after too many failures."
+    )
+    sso_role_rules: str = Field(
+        default="",
+        description=(
+            "Single sign-on (`st.login`): how the identity provider's users get roles, as `match=role` pairs "
+            "separated by `;`, first match wins. `match` is an e-mail domain (`@example.com`), an address or "
+            "`group:<name>` of the `groups` claim; e.g. `group:studio-admins=admin;@example.com=editor`. A user no "
+            "rule matches gets no access until an admin adds them."
+        ),
+    )
+    watch_roots: str = Field(
+        default="",
+        description=(
+            "Folders (separated by `:`) under which monitors may watch for new files; empty means "
+            "`<data_dir>/inbox` only. Only admins set it."
+        ),
+    )
+    webhook_allowed_hosts: str = Field(
+        default="",
+        description=(
+            "Host names (comma-separated) that alert webhooks may reach although they resolve to loopback, "
+            "private or link-local addresses (e.g. a chat server inside the company network)."
+        ),
+    )
+    allow_pickle_weights: bool = Field(
+        default=False,
+        description=(
+            "Allow model weights in pickle formats (`.bin`, `.pt`, `.ckpt`), which can run code when loaded. "
+            "Off: only safetensors and GGUF are loaded."
+        ),
+    )
+
+    @property
+    def watch_root_paths(self) -> list[Path]:
+        """The folders monitors may watch, resolved (default: ``<data_dir>/inbox``)."""
+        import os
+
+        raw = [p for p in self.watch_roots.split(os.pathsep) if p.strip()]
+        roots = [Path(p).expanduser().resolve() for p in raw] or [self.resolved_data_dir / "inbox"]
+        return roots
+
+    @property
+    def webhook_allowed_host_set(self) -> set[str]:
+        """Lower-cased host names webhooks may reach inside the network."""
+        return {h.strip().lower() for h in self.webhook_allowed_hosts.split(",") if h.strip()}
 
     @field_validator("device")
     @classmethod

@@ -44,6 +44,10 @@ _MAGIC = {
     b"\x1f\x8b": "gzip archive",
 }
 _HINT_FORMATS = "Upload CSV, TSV, XLSX, JSON, JSONL, Parquet or TXT (one text per line)."
+MAX_ROWS = 5_000_000  # rows a Parquet upload may declare in its metadata
+MAX_EXPANSION = 20  # an XLSX or Parquet may unpack to at most this many times the upload limit
+MAX_ZIP_RATIO = 200  # uncompressed / compressed size of one large XLSX member (real sheets: ~5-30)
+_RATIO_MIN_BYTES = 16 * 1024 * 1024  # members smaller than this may compress as well as they like
 
 
 @dataclass
@@ -175,10 +179,67 @@ def sniff_delimiter(text: str, default: str = ",") -> str:
         return best if counts[best] else default
 
 
+def _unpacked_limit() -> int:
+    return MAX_EXPANSION * get_settings().max_upload_bytes
+
+
+def check_xlsx_bomb(raw: bytes) -> None:
+    """Refuse an XLSX whose zip members would unpack to too much data (a zip bomb).
+
+    The sizes come from the zip directory; Python's zipfile never inflates a member past its stated size.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            members = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a zip: the reader reports it as damaged
+    total = sum(m.file_size for m in members)
+    limit = _unpacked_limit()
+    hint = "Open it in Excel/LibreOffice and save it as CSV, or split it into smaller workbooks."
+    if total > limit:
+        raise UserInputError(
+            f"The XLSX file unpacks to {total / 2**20:,.0f} MB, over the limit of {limit / 2**20:,.0f} MB "
+            f"({MAX_EXPANSION}× the upload limit).",
+            hint=hint + " The limit grows with AIGC_MAX_UPLOAD_MB.",
+        )
+    for m in members:
+        ratio = m.file_size / max(m.compress_size, 1)
+        if m.file_size > _RATIO_MIN_BYTES and ratio > MAX_ZIP_RATIO:
+            raise UserInputError(
+                f"The XLSX member {m.filename!r} is compressed {ratio:,.0f}:1 (at most {MAX_ZIP_RATIO}:1 is "
+                "accepted); the file looks like a zip bomb, not a workbook.",
+                hint=hint,
+            )
+
+
+def check_parquet_size(raw: bytes, filename: str) -> None:
+    """Refuse a Parquet file whose metadata declares more than MAX_ROWS rows or too much data."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(io.BytesIO(raw)).metadata
+    except Exception:  # damaged: the reader reports it
+        return
+    hint = "Filter or sample it before uploading (e.g. with pandas or DuckDB), or split it into several files."
+    if meta.num_rows > MAX_ROWS:
+        raise UserInputError(
+            f"{filename} has {meta.num_rows:,} rows; at most {MAX_ROWS:,} rows can be read.", hint=hint
+        )
+    unpacked = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    limit = _unpacked_limit()
+    if unpacked > limit:
+        raise UserInputError(
+            f"{filename} unpacks to {unpacked / 2**20:,.0f} MB, over the limit of {limit / 2**20:,.0f} MB "
+            f"({MAX_EXPANSION}× the upload limit).",
+            hint=hint,
+        )
+
+
 def list_sheets(raw: bytes) -> list[str]:
-    """Sheet names of an XLSX workbook."""
+    """Sheet names of an XLSX workbook; UserInputError when it is damaged or a zip bomb."""
     import openpyxl
 
+    check_xlsx_bomb(raw)
     try:
         wb = openpyxl.load_workbook(io.BytesIO(raw), read_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -313,7 +374,7 @@ def read_file(
     _check_binary(raw, fmt, filename)
     res = ReadResult(df=pd.DataFrame(), format=fmt, n_bytes=len(raw))
     if fmt == "xlsx":
-        res.sheets = list_sheets(raw)
+        res.sheets = list_sheets(raw)  # refuses zip bombs before anything is inflated
         res.sheet = sheet or res.sheets[0]
         if res.sheet not in res.sheets:
             raise UserInputError(f"There is no sheet {res.sheet!r}.", hint=f"Pick one of {', '.join(res.sheets)}.")
@@ -326,6 +387,7 @@ def read_file(
         if len(res.sheets) > 1:
             res.warnings.append(f"The workbook has {len(res.sheets)} sheets; reading {res.sheet!r}.")
     elif fmt == "parquet":
+        check_parquet_size(raw, filename)
         try:
             res.df = pd.read_parquet(io.BytesIO(raw))
         except Exception as exc:  # pyarrow raises several types for damaged files

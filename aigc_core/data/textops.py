@@ -10,6 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 # RE2 syntax (pyarrow): \p{..} classes are Unicode-aware, unlike \w which is ASCII-only there.
+# RE2 matches in linear time (no backtracking), so \S+ runs are safe on huge cells here; the same
+# patterns in Python's re (a backtracking engine) would not be.
 # full URLs, and URLs cut off by a retweet ("http…", "http:äó_", the mojibake of "…")
 URL_RE = r"(?i)\b(?:https?://|www\.)\S+|\bhttps?:?/{0,2}(?:…|äó\S*)"
 MENTION_RE = r"(?:^|\s)@\w+"

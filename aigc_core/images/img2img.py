@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from aigc_core.errors import UserInputError
 from aigc_core.images.loader import LoadedPipeline
+from aigc_core.images.metadata import open_image, unreadable_image_message
 from aigc_core.images.request import Plan
 from aigc_core.images.schedulers import make_scheduler
 from aigc_core.images.text2img import StepCallback, generators
@@ -16,7 +16,7 @@ MAX_SOURCE_PIXELS = 4096 * 4096
 
 
 def read_source_image(data: bytes) -> Any:
-    """The upload as an RGB PIL image; UserInputError when it is empty, too big or unreadable."""
+    """The upload as an RGB PIL image; UserInputError when it is empty, too big, unreadable or not PNG/JPEG/WebP."""
     from PIL import Image, UnidentifiedImageError
 
     limit = get_settings().max_upload_bytes
@@ -28,7 +28,7 @@ def read_source_image(data: bytes) -> Any:
             hint="Upload a smaller file (the image is resized to the output size anyway), or raise AIGC_MAX_UPLOAD_MB.",
         )
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with open_image(data) as img:
             w, h = img.size
             if w * h > MAX_SOURCE_PIXELS:
                 raise UserInputError(
@@ -41,7 +41,7 @@ def read_source_image(data: bytes) -> Any:
         raise
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise UserInputError(
-            "The uploaded file is not a readable image.", hint="Upload a PNG, JPEG or WebP file."
+            unreadable_image_message(data), hint="Upload a PNG, JPEG or WebP file (convert other formats first)."
         ) from exc
 
 

@@ -9,6 +9,17 @@ from typing import Any
 
 from aigc_core.errors import UserInputError
 
+IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")  # the only PIL decoders user-supplied bytes may reach
+MAX_PIXELS = 4096 * 4096  # largest image (width × height) decoded from an upload
+_OTHER_FORMATS = {
+    b"GIF87a": "GIF",
+    b"GIF89a": "GIF",
+    b"BM": "BMP",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+    b"\x00\x00\x01\x00": "ICO",
+    b"8BPS": "PSD",
+}
 SETTINGS_KEY = "aigc-settings"  # full settings as JSON
 # Human-readable copies (shown by image viewers); the JSON is the source of truth.
 READABLE_KEYS = (
@@ -27,6 +38,21 @@ READABLE_KEYS = (
     "style",
     "aspect",
 )
+
+
+def open_image(data: bytes) -> Any:
+    """A lazily decoded PIL image of ``data``, opened only if it is PNG, JPEG or WebP."""
+    from PIL import Image
+
+    return Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
+
+
+def unreadable_image_message(data: bytes) -> str:
+    """Why bytes PIL refused to open are not accepted, naming a recognisable but refused format."""
+    kind = next((k for magic, k in _OTHER_FORMATS.items() if data.startswith(magic)), None)
+    if kind is not None:
+        return f"{kind} images are not accepted; only PNG, JPEG and WebP are."
+    return "The uploaded file is not a readable image (PNG, JPEG or WebP)."
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -54,14 +80,18 @@ def read_png_settings(data: bytes) -> dict[str, Any]:
     """The settings stored in a PNG made by the studio; UserInputError when it has none or is not a PNG."""
     from PIL import Image, UnidentifiedImageError
 
+    hint = "Upload a PNG downloaded from this studio's gallery."
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with open_image(data) as img:
             fmt = img.format
+            w, h = img.size
+            if w * h > MAX_PIXELS:  # reading PNG text decodes the pixels too
+                raise UserInputError(f"That image is {w}×{h} pixels, larger than any made here.", hint=hint)
             text = dict(getattr(img, "text", {}) or {})
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise UserInputError(
-            "That file is not a readable image.", hint="Upload a PNG downloaded from this studio's gallery."
-        ) from exc
+    except UserInputError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise UserInputError(unreadable_image_message(data), hint=hint) from exc
     if fmt != "PNG":
         raise UserInputError(
             f"That is a {fmt} image; settings are only kept in PNG files made here.",

@@ -14,24 +14,27 @@ measured on the same axis: a rule does not fire for a window starting less than 
 end of its previous alert's window.
 
 Alerts are stored with their window and evidence; a webhook (HTTP POST, JSON body) failing is recorded on
-the alert (status, error, attempts) and retried with exponential backoff on the next evaluations.
+the alert (status, error, attempts) and retried with exponential backoff on the next evaluations (or
+:func:`deliver_due`), up to :data:`MAX_WEBHOOK_ATTEMPTS` attempts. At most :data:`MAX_WEBHOOKS_PER_RULE`
+webhooks per rule are posted per evaluation; older alerts beyond that are recorded as not sent. Webhooks go
+through :mod:`aigc_core.netguard` (public addresses only, no redirects, generic errors); URLs are shown
+masked (:func:`mask_url`).
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import math
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlparse
 
 import pandas as pd
 from sqlalchemy import select
 
+from aigc_core import netguard
 from aigc_core.errors import NotFoundError, UserInputError
+from aigc_core.netguard import WebhookError, mask_url
 from aigc_core.store import Alert, AlertRule, Monitor, session_scope
 
 KINDS: dict[str, str] = {
@@ -42,9 +45,14 @@ KINDS: dict[str, str] = {
 DEFAULT_BASELINE_WINDOWS = 7
 MIN_BASELINE_WINDOWS = 3
 MAX_WEBHOOK_ATTEMPTS = 6
+MAX_WEBHOOKS_PER_RULE = 5  # webhooks posted per rule per evaluation (new alerts and retries together)
 RETRY_BASE_S = 30.0
 WEBHOOK_TIMEOUT_S = 5.0
 EXAMPLES_IN_EVIDENCE = 5
+PENDING_GRACE_S = 300.0  # a 'pending' webhook older than this was interrupted: the next pass sends it
+SEND_FAILED = "the webhook could not be sent"
+
+log = logging.getLogger(__name__)
 
 
 def _aware(ts: datetime | None) -> datetime | None:
@@ -88,7 +96,7 @@ class RuleInfo:
     min_volume: int
     cooldown_s: int
     topic: str | None = None
-    webhook_url: str = ""
+    webhook_url: str = field(default="", repr=False)
     enabled: bool = True
     baseline_windows: int = DEFAULT_BASELINE_WINDOWS
     meta: dict[str, Any] = field(default_factory=dict)
@@ -103,6 +111,11 @@ class RuleInfo:
         else:
             what = f"net sentiment drops by ≥ {self.threshold:g} points"
         return f"{what} per {self.window}{where}, min volume {self.min_volume}, cooldown {self.cooldown_s // 60} min"
+
+    @property
+    def webhook_url_masked(self) -> str:
+        """The webhook URL with its secrets hidden, for display and logs."""
+        return mask_url(self.webhook_url)
 
 
 def _rule_info(row: AlertRule) -> RuleInfo:
@@ -148,11 +161,7 @@ def _validate(
             f"The baseline must cover {MIN_BASELINE_WINDOWS} to 500 windows.", hint="e.g. 7 windows before."
         )
     if webhook_url:
-        u = urlparse(webhook_url)
-        if u.scheme not in {"http", "https"} or not u.netloc:
-            raise UserInputError(
-                f"The webhook {webhook_url!r} is not an http(s) URL.", hint="e.g. https://hooks.example.com/abc"
-            )
+        netguard.validate_webhook_url(webhook_url)
 
 
 def create_rule(
@@ -220,7 +229,7 @@ def update_rule(rule_id: str, **changes: Any) -> RuleInfo:
             merged["window"],
             int(merged["min_volume"]),
             int(merged["cooldown_s"]),
-            merged["webhook_url"],
+            merged["webhook_url"] if "webhook_url" in changes else "",  # a stored one is checked when sent
             int(merged["baseline_windows"]),
         )
         for key in allowed & set(changes):
@@ -271,7 +280,18 @@ class AlertInfo:
     webhook_error: str
     webhook_attempts: int
     acknowledged: bool
-    meta: dict[str, Any]
+    meta: dict[str, Any] = field(repr=False)
+
+    @property
+    def webhook_url_masked(self) -> str:
+        """The URL this alert is posted to, secrets hidden ('' when none)."""
+        return mask_url(str(self.meta.get("webhook_url", "")))
+
+    @property
+    def next_retry_at(self) -> datetime | None:
+        """When a failed webhook is tried again (None: not scheduled)."""
+        due = self.meta.get("next_retry_at")
+        return _aware(datetime.fromisoformat(due)) if due else None
 
     @property
     def kind(self) -> str:
@@ -483,15 +503,9 @@ def evaluate(monitor_id: str, *, now: datetime | None = None, data: Any = None) 
         # The newest window may still grow: evaluate it again next time.
         newest = counts.iloc[-1]["window_start"].to_pydatetime()
         _set_rule_meta(rule.id, evaluated_from=newest.isoformat())
-    # Webhooks: new alerts first, then failed ones whose backoff has passed.
-    for alert in list(result.fired):
-        _deliver_stored(alert.id, now)
+    # Webhooks: new alerts first (newest windows), then failed ones whose backoff has passed.
+    result.retried = _deliver_pass(info.id, now, result.fired)
     result.fired = [get_alert(a.id) for a in result.fired]
-    fired_ids = {a.id for a in result.fired}
-    for alert in _due_retries(info.id, now):
-        if alert.id not in fired_ids:
-            _deliver_stored(alert.id, now)
-            result.retried.append(get_alert(alert.id))
     return result
 
 
@@ -574,29 +588,75 @@ def webhook_payload(alert: AlertInfo, rule: RuleInfo | None = None) -> dict[str,
 
 
 def post_json(url: str, body: dict[str, Any], *, timeout: float = WEBHOOK_TIMEOUT_S) -> int:
-    """POST ``body`` as JSON; returns the HTTP status (raises on a network error or a non-2xx answer)."""
-    data = json.dumps(body, default=str).encode("utf-8")
-    req = urllib.request.Request(
-        url, data=data, method="POST", headers={"Content-Type": "application/json", "User-Agent": "aigc-studio"}
-    )
-    with urllib.request.urlopen(req, timeout=timeout) as resp:
-        return int(resp.status)
+    """POST ``body`` as JSON to a public address (see :mod:`aigc_core.netguard`); the 2xx status, else WebhookError."""
+    return netguard.post_json(url, body, timeout=timeout)
+
+
+def _deliver_pass(monitor_id: str, now: datetime, fresh: list[AlertInfo]) -> list[AlertInfo]:
+    """Post the webhooks of new alerts, then retries that are due, at most MAX_WEBHOOKS_PER_RULE per rule.
+
+    New alerts beyond the cap are recorded as not sent (oldest windows first); retries beyond it wait for the
+    next pass. Returns the retried alerts.
+    """
+    now = _aware(now) or datetime.now(UTC)
+    posted: dict[str, int] = {}
+    by_rule: dict[str, list[AlertInfo]] = {}
+    for a in fresh:
+        if a.webhook_status == "pending":
+            by_rule.setdefault(a.rule_id, []).append(a)
+    for rule_id, group in by_rule.items():
+        newest_first = sorted(group, key=lambda a: a.window_start or a.fired_at, reverse=True)
+        for k, a in enumerate(newest_first):
+            if k < MAX_WEBHOOKS_PER_RULE:
+                _deliver_stored(a.id, now)
+                posted[rule_id] = posted.get(rule_id, 0) + 1
+            else:
+                _mark_not_sent(
+                    a.id,
+                    f"not sent: more than {MAX_WEBHOOKS_PER_RULE} alerts of this rule fired at once "
+                    "(only the newest were posted)",
+                )
+    fresh_ids = {a.id for a in fresh}
+    retried: list[AlertInfo] = []
+    for a in _due_retries(monitor_id, now):
+        if a.id in fresh_ids or posted.get(a.rule_id, 0) >= MAX_WEBHOOKS_PER_RULE:
+            continue
+        _deliver_stored(a.id, now)
+        posted[a.rule_id] = posted.get(a.rule_id, 0) + 1
+        retried.append(get_alert(a.id))
+    return retried
+
+
+def deliver_due(monitor_id: str, *, now: datetime | None = None) -> list[AlertInfo]:
+    """Retry the monitor's failed webhooks whose backoff has passed (a delivery pass without evaluating)."""
+    return _deliver_pass(monitor_id, now or datetime.now(UTC), [])
+
+
+def _mark_not_sent(alert_id: str, reason: str) -> None:
+    with session_scope() as s:
+        row = s.get(Alert, alert_id)
+        if row is not None:
+            row.webhook_status = "skipped"
+            row.webhook_error = reason
+            meta = dict(row.meta or {})
+            meta.pop("next_retry_at", None)
+            row.meta = meta
 
 
 def _deliver_stored(alert_id: str, now: datetime) -> None:
+    """Post one alert's webhook and record the outcome; never raises for a delivery failure."""
     alert = get_alert(alert_id)
-    url = alert.meta.get("webhook_url", "")
+    url = str(alert.meta.get("webhook_url", ""))
     if not url:
         return
     error = ""
     try:
-        status = post_json(url, webhook_payload(alert))
-        if not 200 <= status < 300:
-            error = f"HTTP {status}"
-    except urllib.error.HTTPError as exc:
-        error = f"HTTP {exc.code} {exc.reason}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+        post_json(url, webhook_payload(alert))
+    except WebhookError as exc:  # a message written to be shown
+        error = str(exc)
+    except Exception as exc:  # anything else: a generic message, the details only in the log
+        log.warning("webhook %s of alert %s failed: %s", mask_url(url), alert_id, type(exc).__name__, exc_info=True)
+        error = SEND_FAILED
     with session_scope() as s:
         row = s.get(Alert, alert_id)
         if row is None:
@@ -605,9 +665,14 @@ def _deliver_stored(alert_id: str, now: datetime) -> None:
         meta = dict(row.meta or {})
         if error:
             row.webhook_status = "failed"
+            if row.webhook_attempts >= MAX_WEBHOOK_ATTEMPTS:
+                meta.pop("next_retry_at", None)
+                error += f" (gave up after {row.webhook_attempts} attempts)"
+            else:
+                delay = RETRY_BASE_S * 2 ** (row.webhook_attempts - 1)
+                meta["next_retry_at"] = (now + timedelta(seconds=delay)).isoformat()
             row.webhook_error = error[:1000]
-            delay = RETRY_BASE_S * 2 ** (row.webhook_attempts - 1)
-            meta["next_retry_at"] = (now + timedelta(seconds=delay)).isoformat()
+            log.info("webhook %s of alert %s: %s", mask_url(url), alert_id, error)
         else:
             row.webhook_status = "sent"
             row.webhook_error = ""
@@ -617,21 +682,26 @@ def _deliver_stored(alert_id: str, now: datetime) -> None:
 
 
 def _due_retries(monitor_id: str, now: datetime) -> list[AlertInfo]:
+    """Failed webhooks whose backoff has passed, and interrupted pending ones, below the attempt limit."""
     with session_scope() as s:
         rows = s.scalars(
             select(Alert).where(
                 Alert.monitor_id == monitor_id,
-                Alert.webhook_status == "failed",
+                Alert.webhook_status.in_(("failed", "pending")),
                 Alert.webhook_attempts < MAX_WEBHOOK_ATTEMPTS,
             )
         )
         out = []
         for r in rows:
             info = _alert_info(r)
-            due = info.meta.get("next_retry_at")
-            if due is None or datetime.fromisoformat(due) <= now:
+            if info.webhook_status == "pending":
+                if (now - info.fired_at).total_seconds() >= PENDING_GRACE_S:
+                    out.append(info)
+                continue
+            due = info.next_retry_at
+            if due is None or due <= now:
                 out.append(info)
-        return out
+        return sorted(out, key=lambda a: a.window_start or a.fired_at, reverse=True)
 
 
 def retry_webhook(alert_id: str, *, now: datetime | None = None) -> AlertInfo:

@@ -13,6 +13,7 @@ import pytest
 from aigc_core.errors import UserInputError
 from aigc_core.monitor import alerts
 from aigc_core.monitor.aggregate import MonitorData
+from aigc_core.settings import reset_settings
 from aigc_core.store import Monitor, session_scope
 from tests.monitor.conftest import scored_frame
 
@@ -150,7 +151,14 @@ class _Hook:
 
 
 @pytest.fixture()
-def hook():
+def allow_loopback(settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Webhooks to 127.0.0.1 are internal: the local receivers below need the admin's allow-list."""
+    monkeypatch.setenv("AIGC_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+    reset_settings()
+
+
+@pytest.fixture()
+def hook(allow_loopback):
     h = _Hook()
     yield h
     h.close()
@@ -186,7 +194,7 @@ def test_failing_webhook_is_recorded_and_retried(monitor_id: str, hook: _Hook) -
     assert len(hook.bodies) == 2
 
 
-def test_closed_port_webhook(monitor_id: str) -> None:
+def test_closed_port_webhook(monitor_id: str, allow_loopback) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -1,10 +1,9 @@
 """Ad copy: a brief in, checked on-brand variants out — streaming, brand kit, history, batch from CSV.
 
-Model output is plain text: it is shown with st.text / st.code, or escaped (md_literal) inside badges."""
+Model output and user text are plain text: shown with st.text / st.code, or escaped (literal) in Markdown."""
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
@@ -16,8 +15,9 @@ from aigc_core.copy.guardrails import ALL_CHANNELS
 from aigc_core.copy.ranking import SCORES
 from aigc_core.errors import UserInputError
 from aigc_core.finetune.registry import promoted
+from aigc_core.storage import safe_name
 from pages._jobs_widgets import progress_bar, rerun_page_when_done
-from pages._ui import empty_state, guard, link_to_page, page_header, show_error
+from pages._ui import empty_state, guard, link_to_page, literal, page_header, show_error
 
 PREFILL_KEY = "ad_copy_prefill"
 RESULT_KEY = "copy_result"
@@ -62,7 +62,6 @@ BADGE_NAMES = {
     "uniqueness": "Uniqueness",
 }
 LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
-_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 
 page_header(
     "Ad copy",
@@ -139,14 +138,6 @@ def retry_with_new_seed() -> None:
     """Write a fresh set of candidates for the same brief: a new random seed, nothing else changed."""
     st.session_state["copy_seed"] = ""
     st.session_state["copy_regenerate"] = True
-
-
-def md_literal(text: Any) -> str:
-    """``text`` for st.markdown exactly as written: every ASCII punctuation character backslash-escaped (no
-    Markdown, no :color[...] directives), a zero-width space after a colon that a word follows (no :emoji: or
-    :material/...: shortcodes; "Covers 2/2: …" stays as typed) and one line."""
-    out = _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
-    return re.sub(r"\\:(?=\S)", "\\:\u200b", out)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -238,7 +229,7 @@ def stream_plain(chunks: Any, every_s: float = 0.05) -> str:
 
 
 def _badge(color: str, text: str) -> str:
-    return f":{color}-badge[{md_literal(text)}]"
+    return f":{color}-badge[{literal(text)}]"
 
 
 def badges(variant: dict[str, Any], brief: dict[str, Any]) -> list[str]:
@@ -310,7 +301,7 @@ def variant_cards(
             st.code(v["text"], language=None, wrap_lines=True)  # plain text, never Markdown
             st.markdown(" ".join(badges(v, brief)))
             for x in violations:
-                st.markdown(f":red[⚠ {md_literal(x['reason'])}]")
+                st.markdown(f":red[⚠ {literal(x['reason'])}]")
             if violations:
                 st.toggle("Keep despite the flags", key=f"{prefix}_keep_{idx}")
             if gid:
@@ -338,7 +329,7 @@ def held_back_view(held: list[Any]) -> None:
         for i, v in enumerate(held, start=1):
             with st.container(border=True):
                 st.text(f"{i}. {v.text}")  # plain text, never Markdown
-                st.markdown("\n".join(f"- :red[✗ {md_literal(reason)}]" for reason in v.failures()))
+                st.markdown("\n".join(f"- :red[✗ {literal(reason)}]" for reason in v.failures()))
 
 
 def _update(fn: Any, gid: str, idx: int, value: Any) -> None:
@@ -378,7 +369,7 @@ def export_controls(gid: str | None, selected: list[int], prefix: str) -> None:
 def too_few_note(result: Any) -> str:
     """The engine's note on why fewer variants than asked passed, with the hint on what to try (escaped)."""
     note = result.shortfall or f"Only {len(result.variants)} of {result.brief.n_variants} variants passed every check."
-    return md_literal(note if copy_api.NOTHING_USABLE_HINT in note else f"{note} {copy_api.NOTHING_USABLE_HINT}")
+    return literal(note if copy_api.NOTHING_USABLE_HINT in note else f"{note} {copy_api.NOTHING_USABLE_HINT}")
 
 
 def result_view() -> None:
@@ -390,15 +381,16 @@ def result_view() -> None:
     few = len(result.variants) < asked
     warned = too_few_note(result) if few else ""
     examples = f" + {result.n_examples} examples" if result.n_examples else ""
+    backend = literal(result.backend or "unknown backend")
     st.caption(
-        f"{len(result.variants)} variants · {result.model} · {result.backend or 'unknown backend'} · "
-        f"{result.candidates} candidates checked · template {result.template}{examples} · seed {result.seed} · "
+        f"{len(result.variants)} variants · {literal(result.model)} · {backend} · {result.candidates} candidates "
+        f"checked · template {literal(result.template)}{examples} · seed {result.seed} · "
         f"{result.tokens_per_s:.1f} tokens/s"
         + (f" · first token after {result.first_token_s:.2f} s" if result.first_token_s else "")
     )
     for note in result.notes:
         if not (few and note == result.shortfall):
-            st.caption(f"ℹ️ {md_literal(note)}")
+            st.caption(f"ℹ️ {literal(note)}")
     if not result.usable:
         st.warning(
             f"Nothing to show for this brief. {warned}",
@@ -475,11 +467,11 @@ def kit_editor(kits: list[str]) -> None:
             kit_id=kit.id if kit else None,
         )
         if saved is not None:
-            st.success(f"Saved “{saved.name}”.")
+            st.success(f"Saved “{literal(saved.name)}”.")
     if kit is not None and b2.button("Delete brand kit", key="copy_kit_delete"):
         try:
             copy_api.delete_kit(kit.id)
-            st.success(f"Deleted “{kit.name}”. Past generations keep their checks.")
+            st.success(f"Deleted “{literal(kit.name)}”. Past generations keep their checks.")
         except Exception as exc:
             show_error(exc)
 
@@ -501,14 +493,16 @@ def history_view() -> None:
         return
     for e in entries:
         title = (
-            f"{e.created_at:%Y-%m-%d %H:%M} · {e.brief.get('product') or 'Untitled'} · "
+            f"{e.created_at:%Y-%m-%d %H:%M} · {literal(e.brief.get('product') or 'Untitled')} · "
             f"{copy_api.CHANNELS.get(e.brief.get('channel', ''), '')} · {len(e.variants)} variants"
         )
         with st.expander(title):
-            st.caption(f"Model {e.model} {e.model_revision} · seed {e.seed} · template {e.template}")
+            st.caption(
+                f"Model {literal(e.model)} {literal(e.model_revision)} · seed {e.seed} · template {literal(e.template)}"
+            )
             if not e.variants:  # nothing passed: history keeps no held-back candidates, only the notes
                 for note in e.notes:
-                    st.caption(f"ℹ️ {md_literal(note)}")
+                    st.caption(f"ℹ️ {literal(note)}")
                 continue
             order = list(range(len(e.variants)))  # stored best first (the checks rank before any score)
             selected = variant_cards(e.id, e.variants, order, f"copy_h_{e.id}", e.brief)
@@ -526,10 +520,10 @@ class _PageContext:
         self.bar = st.progress(0.0, text="Starting…")
 
     def report(self, progress: float, message: str = "") -> None:
-        self.bar.progress(min(1.0, max(0.0, progress)), text=message)
+        self.bar.progress(min(1.0, max(0.0, progress)), text=literal(message))
 
     def log(self, line: str) -> None:
-        st.caption(line)
+        st.caption(literal(line))
 
     def should_stop(self) -> bool:
         return False
@@ -580,7 +574,7 @@ def batch_view(kits: list[str]) -> None:
         "n_variants": int(n),
         "brand_kit": "" if kit == NO_KIT else kit,
         "model": model_value(),
-        "output_name": f"ad_copy_{up.name.rsplit('.', 1)[0]}.csv",
+        "output_name": f"ad_copy_{safe_name(up.name.rsplit('.', 1)[0], default='batch')}.csv",
     }
     b1, b2 = st.columns(2)
     if b1.button("Submit batch job", key="copy_batch_submit", type="primary"):
@@ -612,7 +606,7 @@ def job_status() -> None:
 
     flash = st.session_state.pop("copy_batch_flash", None)
     if flash:
-        st.success(flash)
+        st.success(literal(flash))
     job_id = st.session_state.get("copy_batch_job")
     if job_id:
         link_to_page("pages/models_jobs.py", f"Job {job_id}: also on Models & jobs", icon=":material/memory:")
@@ -634,14 +628,14 @@ def _job_progress() -> None:
     job = guard(copy_api.batch_job, job_id) if job_id else None
     if job is None:
         return
-    progress_bar(job.progress, f"{job.status}: {job.message}")
+    progress_bar(job.progress, literal(f"{job.status}: {job.message}"))
     if not job.finished:
         return
     output = (job.result or {}).get("output")
     if job.status == "succeeded" and output:
         st.session_state["copy_batch_output"] = output
     elif job.status != "succeeded":
-        st.error(f"The batch job {job.status}: {job.error or job.message}")
+        st.error(f"The batch job {job.status}: {literal(job.error or job.message)}")
     rerun_page_when_done(job, "copy_batch_seen_done")  # the download button is outside this fragment
 
 
@@ -660,7 +654,7 @@ with tab_gen:
     if st.session_state.get("copy_model_choice", "default") == "default":
         notice = guard(language_notice, st.session_state.get("copy_language", "en"))
         if notice:
-            st.warning(md_literal(notice), icon=":material/translate:")
+            st.warning(literal(notice), icon=":material/translate:")
     generate = st.button("Generate", key="copy_generate", type="primary")
     if st.session_state.pop("copy_regenerate", False) or generate:
         run_generation(kits)

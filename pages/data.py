@@ -13,7 +13,8 @@ import streamlit as st
 from aigc_core import data as D
 from aigc_core.data.readers import DELIMITERS, ENCODINGS
 from aigc_core.settings import get_settings
-from pages._ui import empty_state, guard, page_header
+from aigc_core.storage import safe_name
+from pages._ui import empty_state, guard, literal, page_header
 
 NONE = "(none)"
 DELIM_NAMES = {",": "comma ,", "\t": "tab", ";": "semicolon ;", "|": "pipe |"}
@@ -118,7 +119,7 @@ def _roles_editor(v: D.VersionInfo, columns: list[str]) -> D.Roles:
 if "data_pending_work" in st.session_state:
     st.session_state[STATE_WORK] = st.session_state.pop("data_pending_work")
 if flash := st.session_state.pop("data_flash", None):
-    st.success(flash, icon=":material/check:")
+    st.success(literal(flash), icon=":material/check:")  # flashes name datasets
 versions = _versions()
 work = _work_version(versions)
 
@@ -168,16 +169,16 @@ with tab_upload:
         }
         res = _parse(raw, up.name, options, getattr(up, "file_id", ""))
         if res is not None:
-            how = [f"format **{res.format}**"]
+            how = [f"format **{literal(res.format)}**"]
             if res.encoding:
-                how.append(f"encoding **{res.encoding}**")
+                how.append(f"encoding **{literal(res.encoding)}**")
             if res.delimiter:
-                how.append(f"delimiter **{DELIM_NAMES.get(res.delimiter, res.delimiter)}**")
+                how.append(f"delimiter **{literal(DELIM_NAMES.get(res.delimiter, res.delimiter))}**")
             if res.sheet:
-                how.append(f"sheet **{res.sheet}**")
+                how.append(f"sheet **{literal(res.sheet)}**")
             st.markdown(f"Read {len(res.df):,} rows × {res.df.shape[1]} columns — " + ", ".join(how) + ".")
             for w in res.warnings:
-                st.warning(w, icon=":material/warning:")
+                st.warning(literal(w), icon=":material/warning:")
             st.dataframe(res.df.head(20), key="data_upload_preview", hide_index=True)
             default_name = up.name.rsplit(".", 1)[0]
             name = st.text_input("Dataset name", value=default_name, key="data_upload_name", max_chars=200)
@@ -237,10 +238,11 @@ with tab_profile:
                     c2.plotly_chart(fig, key="data_profile_labels")
                 if prof.timestamps:
                     t = prof.timestamps
+                    gaps = ", ".join(f"{g['gap']} after {g['after']}" for g in t.get("largest_gaps", []))
                     st.markdown(
-                        f"**Timestamps:** {t.get('min')} → {t.get('max')}; unparseable: {t.get('unparseable', 0):,}; "
-                        f"median gap {t.get('median_gap')}; largest gaps: "
-                        + ", ".join(f"{g['gap']} after {g['after']}" for g in t.get("largest_gaps", []))
+                        f"**Timestamps:** {literal(t.get('min'))} → {literal(t.get('max'))}; unparseable: "
+                        f"{t.get('unparseable', 0):,}; median gap {literal(t.get('median_gap'))}; largest gaps: "
+                        + literal(gaps)
                     )
                     if v.source.get("sample") == "tweets":
                         st.caption("These timestamps were assigned for the demo; the tweets have no real dates.")
@@ -266,8 +268,8 @@ with tab_clean:
         v = work
         roles = _current_roles(v)
         st.caption(
-            f"Text column: **{roles.text or '—'}** · label: **{roles.label or '—'}** · "
-            f"timestamp: **{roles.timestamp or '—'}** (change the roles in Profile)"
+            f"Text column: **{literal(roles.text or '—')}** · label: **{literal(roles.label or '—')}** · "
+            f"timestamp: **{literal(roles.timestamp or '—')}** (change the roles in Profile)"
         )
         c1, c2, c3 = st.columns(3)
         unicode = c1.checkbox("Unicode NFKC + fix mojibake", value=True, key="data_clean_unicode")
@@ -330,7 +332,7 @@ with tab_clean:
                     drop_unparseable_timestamps=drop_bad_ts,
                 )
             except ValueError as exc:
-                st.error(f"Invalid cleaning options: {exc}", icon=":material/error:")
+                st.error(f"Invalid cleaning options: {literal(exc)}", icon=":material/error:")
                 recipe = None
             df = guard(_load, v.id) if recipe is not None else None
             if df is not None and recipe is not None:
@@ -345,9 +347,13 @@ with tab_clean:
                 title = f"{rep.step}: {rep.changed:,} changed, {rep.dropped:,} dropped"
                 with st.expander(title, expanded=False):
                     for note in rep.notes:
-                        st.write(note)
-                    if rep.examples:
-                        st.table(pd.DataFrame(rep.examples, columns=["before", "after"]))
+                        st.markdown(literal(note))
+                    if rep.examples:  # the data's own texts: a dataframe shows them as plain text
+                        st.dataframe(
+                            pd.DataFrame(rep.examples, columns=["before", "after"]),
+                            hide_index=True,
+                            key=f"data_clean_examples_{rep.step}",
+                        )
             st.dataframe(result.df.head(20), key="data_clean_preview", hide_index=True)
             if st.button("Save cleaned version", key="data_clean_save", icon=":material/save:"):
                 saved = guard(
@@ -377,7 +383,7 @@ with tab_split:
         test = s2.number_input("Test share", 0.0, 0.5, 0.1, 0.05, key="data_split_test")
         seed = s3.number_input("Seed", 0, 2**31 - 1, 42, 1, key="data_split_seed")
         strat = st.checkbox(
-            f"Stratify by label ({roles.label})" if roles.label else "Stratify by label (no label column)",
+            f"Stratify by label ({literal(roles.label)})" if roles.label else "Stratify by label (no label column)",
             value=bool(roles.label),
             disabled=not roles.label,
             key="data_split_stratify",
@@ -395,7 +401,7 @@ with tab_split:
                 )
                 if sp is not None:
                     for w in sp.warnings:
-                        st.warning(w, icon=":material/warning:")
+                        st.warning(literal(w), icon=":material/warning:")
                     saved = guard(
                         D.save_version,
                         v.dataset_id,
@@ -421,9 +427,9 @@ with tab_list:
     if not datasets:
         empty_state("No datasets yet.", hint="Upload a file or load a sample in step 1.")
     for ds in datasets:
-        with st.expander(f"{ds.name} — {ds.n_versions} version(s)", expanded=False):
+        with st.expander(f"{literal(ds.name)} — {ds.n_versions} version(s)", expanded=False):
             if ds.description:
-                st.caption(ds.description)
+                st.caption(literal(ds.description))
             ds_versions = [x for x in versions if x.dataset_id == ds.id]
             table = pd.DataFrame(
                 [
@@ -457,7 +463,7 @@ with tab_list:
             b.download_button(
                 "CSV",
                 data=lambda i=vid: D.export_version(i, "csv"),
-                file_name=f"{ds.name}_{vid}.csv",
+                file_name=f"{safe_name(ds.name, default='dataset')}_{vid}.csv",
                 mime="text/csv",
                 key=f"data_list_csv_{ds.id}",
                 icon=":material/download:",
@@ -465,7 +471,7 @@ with tab_list:
             c.download_button(
                 "Parquet",
                 data=lambda i=vid: D.export_version(i, "parquet"),
-                file_name=f"{ds.name}_{vid}.parquet",
+                file_name=f"{safe_name(ds.name, default='dataset')}_{vid}.parquet",
                 mime="application/octet-stream",
                 key=f"data_list_parquet_{ds.id}",
                 icon=":material/download:",
@@ -476,7 +482,8 @@ with tab_list:
             for i, u in used.items():
                 if u:
                     st.warning(
-                        f"v{ds_versions[ids.index(i)].version} is in use by: " + "; ".join(u), icon=":material/link:"
+                        f"v{ds_versions[ids.index(i)].version} is in use by: " + literal("; ".join(u)),
+                        icon=":material/link:",
                     )
             confirm = st.checkbox(
                 "Yes, delete (even what is in use, listed above)" if any(used.values()) else "Yes, I want to delete",

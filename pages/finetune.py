@@ -18,7 +18,7 @@ from aigc_core.finetune.params import (
     field_help,
 )
 from pages._jobs_widgets import progress_bar
-from pages._ui import empty_state, guard, page_header, show_error
+from pages._ui import code_span, empty_state, guard, literal, page_header, show_error
 
 TASK_LABELS = {
     CLASSIFIER_TASK: "Text classifier (sentiment, topic, intent)",
@@ -211,13 +211,13 @@ def render_train() -> None:
             pre = result[0]
             st.success(f"Ready: {pre.n_train} training, {pre.n_validation} validation, {pre.n_test} test examples.")
             if pre.class_counts:
-                st.caption("Classes: " + ", ".join(f"{k} ({v})" for k, v in pre.class_counts.items()))
-            for note in pre.notes:
-                st.warning(note)
+                st.caption("Classes: " + literal(", ".join(f"{k} ({v})" for k, v in pre.class_counts.items())))
+            for note in pre.notes:  # notes quote labels and column names of the data
+                st.warning(literal(note))
             if pre.estimate is not None:
-                st.info(pre.estimate.summary())
+                st.info(literal(pre.estimate.summary()))
                 for note in pre.estimate.notes:
-                    st.warning(note)
+                    st.warning(literal(note))
     if c2.button("Train", type="primary", key="ft_train"):
         with st.spinner("Checking and queueing the run…"):
             job_id = guard(ft_jobs.submit_finetune, params)
@@ -257,9 +257,9 @@ def _fmt_eta(seconds: float | None) -> str:
 
 
 def render_run(run: runs.RunInfo) -> None:
-    progress_bar(run.progress, f"{run.status}: {run.message}{_fmt_eta(run.eta_s)}")
+    progress_bar(run.progress, f"{run.status}: {literal(run.message)}{_fmt_eta(run.eta_s)}")
     if run.error:
-        st.error(run.error)
+        st.error(literal(run.error, code=True))
     curves = guard(runs.run_curves, run.id) or []
     if curves:
         c1, c2 = st.columns(2)
@@ -284,7 +284,7 @@ def render_run(run: runs.RunInfo) -> None:
             st.toast(f"Resumed as run {new_id}.")
     version_id = run.result.get("model_version_id")
     if version_id:
-        c3.caption(f"Model version: `{version_id}`")
+        c3.caption(f"Model version: {code_span(version_id)}")
 
 
 @st.fragment(run_every="3s")
@@ -379,7 +379,7 @@ def render_eval() -> None:
         ]
         st.dataframe(pd.DataFrame(rows), hide_index=True, key="ft_eval_summary")
         if base.get("method"):
-            st.caption(f"Base model: {base['method']}, same test split.")
+            st.caption(f"Base model: {literal(base['method'])}, same test split.")
         per_class = pd.DataFrame(tuned["per_class"]).T.reset_index(names="class")
         st.dataframe(per_class, hide_index=True, key="ft_eval_per_class")
         c1, c2 = st.columns(2)
@@ -433,16 +433,16 @@ def render_registry() -> None:
     by_id = {v.id: v for v in versions}
     vid = st.selectbox("Version", list(by_id), key="ft_reg_pick", format_func=lambda i: f"{by_id[i].name} ({i})")
     v = by_id[vid]
-    st.caption(f"Use it elsewhere as `{v.ref}`; the promoted {v.task} version is the default on the Ad copy and "
-               "Sentiment pages.")  # fmt: skip
+    st.caption(f"Use it elsewhere as {code_span(v.ref)}; the promoted {v.task} version is the default on the Ad copy "
+               "and Sentiment pages.")  # fmt: skip
     c1, c2, c3, c4 = st.columns(4)
     if c1.button("Promote", key="ft_reg_promote", disabled=v.promoted) and guard(registry.promote, v.id):
-        st.toast(f"{v.name} is now the promoted {v.task} model.")
+        st.toast(f"{literal(v.name)} is now the promoted {v.task} model.")
         st.rerun()
     if c2.button(f"Roll back {v.task}", key="ft_reg_rollback"):
         back = guard(registry.rollback, v.task)
         if back:
-            st.toast(f"Rolled back to {back.name}.")
+            st.toast(f"Rolled back to {literal(back.name)}.")
             st.rerun()
     fmt = c3.radio("Export as", ["zip", "folder"], key="ft_reg_fmt", horizontal=True)
     merge = True
@@ -452,7 +452,7 @@ def render_registry() -> None:
         with st.spinner("Exporting…"):
             path = guard(registry.export_version, v.id, fmt=fmt, merge=merge)
         if path is not None:
-            st.success(f"Exported to `{path}` (loadable with `from_pretrained`).")
+            st.success(f"Exported to {code_span(path)} (loadable with `from_pretrained`).")
             if path.suffix == ".zip" and path.stat().st_size < 500 * 1024**2:
                 st.download_button("Download zip", path.read_bytes(), file_name=path.name, key="ft_reg_download")
     with c4:
@@ -461,15 +461,15 @@ def render_registry() -> None:
             job_id = guard(ft_jobs.continue_version, v.id, more)
             if job_id:
                 st.session_state["ft_watch"] = job_id
-                st.toast(f"Queued run {job_id} (continues {v.name}).")
+                st.toast(f"Queued run {job_id} (continues {literal(v.name)}).")
     with st.expander("Delete this version"):
         used = guard(registry.usages, v.id) or []
         if used:
-            st.warning("Still in use: " + "; ".join(used) + ". Deleting is blocked until nothing uses it.")
+            st.warning("Still in use: " + literal("; ".join(used)) + ". Deleting is blocked until nothing uses it.")
         if st.button("Delete", key="ft_reg_delete", disabled=bool(used)):
             try:
                 registry.delete_version(v.id)
-                st.toast(f"Deleted {v.name}.")
+                st.toast(f"Deleted {literal(v.name)}.")
                 st.rerun()
             except Exception as exc:
                 show_error(exc)

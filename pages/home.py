@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._ui import guard, page_header
+from pages._ui import code_span, guard, literal, page_header
 
 page_header(
     "AIGC Studio",
@@ -80,5 +80,7 @@ if st.button("Generate", key="home_smoke_generate", icon=":material/play_arrow:"
         st.rerun()  # so the sidebar, drawn before this, lists the model that was just loaded
 result = st.session_state.get("home_smoke_result")
 if result is not None:
-    st.success(result.texts[0] or "(the model returned nothing — try another prompt)")
-    st.caption(f"Model `{result.model}` · {result.new_tokens} tokens in {result.seconds:.1f} s · seed {result.seed}")
+    st.success(literal(result.texts[0], lines=True) or "(the model returned nothing — try another prompt)")
+    st.caption(
+        f"Model {code_span(result.model)} · {result.new_tokens} tokens in {result.seconds:.1f} s · seed {result.seed}"
+    )

@@ -19,7 +19,7 @@ from aigc_core.monitor import reply as rp
 from aigc_core.monitor.aggregate import Filters, bucket_bounds
 from aigc_core.monitor.terms import complaint_terms
 from pages._jobs_widgets import progress_bar
-from pages._ui import empty_state, guard, page_header, show_error
+from pages._ui import code_span, empty_state, guard, literal, page_header, show_error
 
 LABEL_COLORS = {"negative": "#d62728", "neutral": "#9e9e9e", "positive": "#2ca02c"}
 LABELS = ("negative", "neutral", "positive")
@@ -91,7 +91,7 @@ def _job_progress() -> None:
     state = status["status"]
     if state in {"queued", "running", "pending", "cancelling"}:
         label = status["message"] or ("Waiting for a worker…" if state == "queued" else "Scoring…")
-        progress_bar(status["progress"], f"Background scoring ({state}): {label}")
+        progress_bar(status["progress"], f"Background scoring ({state}): {literal(label)}")
         if state == "queued":
             st.caption("Jobs run in the worker process (`python -m aigc_core.launcher` starts app and worker).")
         return
@@ -181,7 +181,7 @@ def _creator() -> None:
             frame = guard(mon.read_table, up.getvalue(), up.name)
     if frame is None:
         return
-    st.caption(f"{len(frame):,} rows · columns: {', '.join(map(str, frame.columns))}")
+    st.caption(f"{len(frame):,} rows · columns: {literal(', '.join(map(str, frame.columns)))}")
     columns = [str(c) for c in frame.columns]
     preset = {**mon.guess_mapping(columns), **preset}
     mapping = _mapping_widgets("sent_new", columns, preset)
@@ -244,7 +244,7 @@ def _label_mapping_editor(info: mon.MonitorInfo) -> None:
         for i, label in enumerate(raw):
             with cols[i % len(cols)]:
                 mapping[label] = st.selectbox(
-                    f"`{label}` means", LABELS, index=LABELS.index(defaults[i]), key=f"sent_map_{info.id}_{i}"
+                    f"{code_span(label)} means", LABELS, index=LABELS.index(defaults[i]), key=f"sent_map_{info.id}_{i}"
                 )
         saved = st.button("Save mapping and score", type="primary", key=f"sent_map_save_{info.id}")
         if saved and guard(mon.update_model, info.id, info.model, mapping) is not None:
@@ -255,16 +255,16 @@ def _label_mapping_editor(info: mon.MonitorInfo) -> None:
 
 def _monitor_header(info: mon.MonitorInfo) -> None:
     if info.is_demo:
-        st.info(info.meta.get("demo_note", mon.DEMO_NOTE), icon=":material/schedule:")
+        st.info(literal(info.meta.get("demo_note", mon.DEMO_NOTE)), icon=":material/schedule:")
     st.caption(
-        f"Model `{info.model}`{' with label mapping' if info.label_map else ''} · {info.n_rows:,} scored rows"
+        f"Model {code_span(info.model)}{' with label mapping' if info.label_map else ''} · {info.n_rows:,} scored rows"
         + (f" · {info.n_pending:,} waiting to be scored" if info.n_pending else "")
         + " · times in UTC"
     )
     for key, fn in (("sent_flash_report", st.info), ("sent_flash", st.success), ("sent_flash_warn", st.warning)):
         msg = st.session_state.pop(key, None)
-        if msg:
-            fn(msg)
+        if msg:  # reports and errors quote file names, column names and texts
+            fn(literal(msg))
     err = st.session_state.pop("sent_flash_error", None)
     if err is not None:
         show_error(err)
@@ -289,7 +289,7 @@ def _monitor_header(info: mon.MonitorInfo) -> None:
                     st.rerun()
     with cols[2], st.popover("Add a batch", icon=":material/upload_file:"):
         st.caption("A file with the same columns as the monitor's mapping: " + ", ".join(
-            f"{r} → `{c}`" for r, c in info.mapping.items() if c
+            f"{r} → {code_span(c)}" for r, c in info.mapping.items() if c
         ))  # fmt: skip
         up = st.file_uploader(
             "Batch file", type=["csv", "tsv", "xlsx", "json", "jsonl", "parquet"], key=f"sent_batch_{info.id}"
@@ -521,9 +521,9 @@ def _terms(info: mon.MonitorInfo, data: Any, f: Filters, window: tuple[datetime,
     st.dataframe(table, hide_index=True, key=f"sent_terms_{info.id}")
     with st.expander("More examples per term"):
         for t in terms[:8]:
-            st.markdown(f"**{t.term}** (z = {t.z:.1f})")
+            st.markdown(f"**{literal(t.term)}** (z = {t.z:.1f})")
             for e in t.examples:
-                st.caption(f"“{e[:300]}”")
+                st.caption(f"“{literal(e[:300])}”")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -567,7 +567,7 @@ def _banner(info: mon.MonitorInfo) -> None:
     more = len(open_alerts) - 1
     with st.container(border=True):
         st.warning(
-            f"**Alert:** {newest.headline()}"
+            f"**Alert:** {literal(newest.headline())}"
             + (f"  \nAnd {more} more open alert(s): see the Alerts tab." if more else ""),
             icon=":material/notifications_active:",
         )
@@ -589,7 +589,8 @@ def _rules_editor(info: mon.MonitorInfo, topics: list[str]) -> None:
     for r in rules:
         c1, c2, c3 = st.columns([6, 1, 1])
         c1.markdown(
-            f"{'🟢' if r.enabled else '⚪'} {r.describe()}" + (f" · webhook `{r.webhook_url}`" if r.webhook_url else "")
+            f"{'🟢' if r.enabled else '⚪'} {literal(r.describe())}"
+            + (f" · webhook {code_span(r.webhook_url_masked)}" if r.webhook_url else "")
         )
         if c2.button("Pause" if r.enabled else "Enable", key=f"sent_rule_toggle_{r.id}"):
             guard(al.update_rule, r.id, enabled=not r.enabled)
@@ -648,7 +649,7 @@ def _alert_log(info: mon.MonitorInfo) -> None:
         return
     examples = alert.evidence.get("examples") or []
     for e in examples[:3]:
-        st.caption(f"“{e.get('text', '')[:300]}” (P(negative) {e.get('prob_negative', 0):.2f})")
+        st.caption(f"“{literal(e.get('text', '')[:300])}” (P(negative) {e.get('prob_negative', 0):.2f})")
     _reply_controls(alert, "log")
     if alert.webhook_status == "failed" and st.button("Retry webhook now", key=f"sent_retry_{alert.id}"):
         guard(al.retry_webhook, alert.id)

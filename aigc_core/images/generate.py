@@ -184,10 +184,23 @@ def forward(
     should_stop: ShouldStop | None = None,
     notes: list[str] | None = None,
 ) -> tuple[list[tuple[int, Any, list[int]]], list[int], bool]:
-    """Run the pipeline over ``plan.seeds`` in batches, halving the batch on out-of-memory.
+    """Run the pipeline over ``plan.seeds`` in batches, halving the batch on out-of-memory, holding the pipeline's
+    lock throughout (every batch runs with the same memory options).
 
     Returns ((seed, image, seeds of its batch) triples, batch sizes run, cancelled).
     """
+    with loaded.lock:
+        return _forward(plan, loaded, on_step=on_step, should_stop=should_stop, notes=notes)
+
+
+def _forward(
+    plan: Plan,
+    loaded: LoadedPipeline,
+    *,
+    on_step: OnStep | None,
+    should_stop: ShouldStop | None,
+    notes: list[str] | None,
+) -> tuple[list[tuple[int, Any, list[int]]], list[int], bool]:
     module = img2img if plan.mode == "image-to-image" else text2img
     pipe = module.pipeline_for(loaded, plan.scheduler)
     per_image = max(1, plan.effective_steps)
@@ -217,8 +230,7 @@ def forward(
             break
         chunk = plan.seeds[i : i + batch]
         try:
-            with loaded.lock:
-                images = module.forward(pipe, plan, chunk, loaded.device, make_callback(len(chunk)))
+            images = module.forward(pipe, plan, chunk, loaded.device, make_callback(len(chunk)))
         except Exception as exc:
             if not _is_oom(exc):
                 raise
@@ -283,9 +295,10 @@ def generate_images(
     loaded = loaded or load_pipeline(request.model)
     plan = preprocess(request, loaded)
     n = len(plan.seeds)
-    memory = prepare_memory(loaded, plan.width, plan.height, n, plan.guidance)
     notes = list(plan.notes)
-    pairs, batches, cancelled = forward(plan, loaded, on_step=on_step, should_stop=should_stop, notes=notes)
+    with loaded.lock:  # the memory options this request needs stay set until its last batch has run
+        memory = prepare_memory(loaded, plan.width, plan.height, n, plan.guidance)
+        pairs, batches, cancelled = forward(plan, loaded, on_step=on_step, should_stop=should_stop, notes=notes)
     if cancelled:
         notes.append(f"Cancelled: {len(pairs)} of {n} image(s) finished and were kept.")
     images = postprocess(plan, loaded, pairs, save=request.save, source_bytes=request.init_image, job_id=job_id)

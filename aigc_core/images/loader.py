@@ -38,8 +38,14 @@ class LoadedPipeline:
     is_turbo: bool
     device: str
     dtype: str
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     optimize: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The pipeline's lock: memory options change, and the pipeline runs, only while it is held."""
+        from aigc_core.images.memory import pipeline_lock
+
+        return pipeline_lock(self.pipe)
 
     @property
     def default_steps(self) -> int:

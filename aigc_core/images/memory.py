@@ -1,9 +1,13 @@
 """GPU memory care (VAE tiling, attention slicing, CPU offload, unloading the language model) and the speed path
-(channels_last, fused QKV, torch.compile) applied once at load time, off the request path."""
+(channels_last, fused QKV, torch.compile) applied once at load time, off the request path.
+
+The memory options live on the shared pipeline's modules, so they are changed, and the pipeline is run with them,
+only under that pipeline's :func:`pipeline_lock`: one request cannot switch tiling off during another's run."""
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,6 +24,26 @@ COMPILE_MODES: dict[str, str | None] = {
     "max-autotune": "max-autotune-no-cudagraphs",  # several minutes of autotuning, a little faster
     "cudagraphs": "reduce-overhead",  # CUDA graphs: least launch overhead at batch 1, more memory, per-shape graphs
 }
+
+
+_LOCK_GUARD = threading.Lock()
+_SHARED_LOCK = threading.RLock()  # for pipeline objects that take no attributes (never a real pipeline)
+
+
+def pipeline_lock(pipe: Any) -> threading.RLock:
+    """The one lock of ``pipe`` (re-entrant): held while its memory options change and while it runs with them."""
+    lock = getattr(pipe, "_aigc_lock", None)
+    if lock is not None:
+        return lock
+    with _LOCK_GUARD:
+        lock = getattr(pipe, "_aigc_lock", None)
+        if lock is None:
+            lock = threading.RLock()
+            try:
+                pipe._aigc_lock = lock
+            except (AttributeError, TypeError):
+                return _SHARED_LOCK
+        return lock
 
 
 def optimize_pipeline(pipe: Any, mode: OptimizeMode = "fast", *, warmup_size: int | None = None) -> dict[str, Any]:
@@ -121,7 +145,16 @@ def _unload_language_models() -> bool:
 def prepare_memory(
     loaded: LoadedPipeline, width: int, height: int, batch: int, guidance: float, *, free_bytes: int | None = None
 ) -> list[str]:
-    """Choose VAE tiling / attention slicing / model CPU offload for this request; returns what was turned on."""
+    """Choose VAE tiling / attention slicing / model CPU offload for this request; returns what was turned on.
+
+    Takes the pipeline's lock; hold it yourself from here to the end of the run, so the run sees these options."""
+    with pipeline_lock(loaded.pipe):
+        return _prepare_memory(loaded, width, height, batch, guidance, free_bytes)
+
+
+def _prepare_memory(
+    loaded: LoadedPipeline, width: int, height: int, batch: int, guidance: float, free_bytes: int | None
+) -> list[str]:
     pipe = loaded.pipe
     actions: list[str] = []
     large = width * height > max(1024 * 1024, 2 * loaded.native * loaded.native)

@@ -180,7 +180,7 @@ def test_variants_show_what_their_checks_found(fake_engine) -> None:
     assert not any(re.search(r"Score \d", c.value) for c in at.caption)
     assert any(e.label.startswith("Tie-breakers: order among variants that pass the same checks") for e in at.expander)
     # the caption says what ran and how much was checked
-    caption = next(c.value for c in at.caption if "variants ·" in c.value)
+    caption = next(_plain(c.value) for c in at.caption if "variants ·" in c.value)
     assert caption.startswith("2 variants · fake/SmolLM2-135M · llama.cpp · 4 candidates checked · template chatml")
     assert "seed " in caption and "tokens/s" in caption
     # only the passing variants can be selected, and they are plain text (never Markdown)
@@ -283,7 +283,7 @@ def test_tiny_model_nothing_passes_is_said_plainly(page_env) -> None:
     assert "No candidate passed every check" in warning and copy_api.NOTHING_USABLE_HINT in warning
     assert not [c for c in at.checkbox if c.key.startswith("copy_v_sel_")]
     assert not _badges(at.tabs[0])
-    caption = next(c.value for c in at.caption if "variants ·" in c.value)
+    caption = next(_plain(c.value) for c in at.caption if "variants ·" in c.value)
     assert caption.startswith("0 variants · ") and f"{result.candidates} candidates checked" in caption
     held = next(e for e in at.expander if e.label.startswith("Held back"))
     assert held.label == f"Held back: {len(result.held_back)} candidates that failed a check"
@@ -413,7 +413,7 @@ def test_batch_job_progress_then_download(page_env, tmp_path: Path, monkeypatch)
     at.session_state["copy_batch_job"] = "job1"
     at.run()
     assert not at.exception, at.exception
-    assert any("running: row 1 of 2" in str(p.proto) for p in at.get("progress"))
+    assert any("running: row 1 of 2" in _plain(p.proto.text) for p in at.get("progress"))
     assert not at.get("download_button")
     state["status"] = "succeeded"
     at.run()
@@ -422,4 +422,4 @@ def test_batch_job_progress_then_download(page_env, tmp_path: Path, monkeypatch)
     state.update(status="failed", error="Model unavailable")
     at.session_state["copy_batch_output"] = ""
     at.run()
-    assert any("failed: Model unavailable" in e.value for e in at.error)
+    assert any("failed: Model unavailable" in _plain(e.value) for e in at.error)

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from aigc_core.monitor import monitors as mon
+from tests.fixtures.markdown import shown
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -200,7 +201,7 @@ def test_label_mapping_editor_for_a_model_with_generic_labels(settings, fake_sco
     assert any("No scored rows yet" in i.value for i in at.info)  # a friendly empty state
     at.button(key=f"sent_score_{info.id}").click().run()
     assert not at.exception, at.exception
-    assert any("not negative/neutral/positive" in e.value for e in at.error)
+    assert any("not negative/neutral/positive" in shown(e.value) for e in at.error)  # escaped: user text inside
     assert at.selectbox(key=f"sent_map_{info.id}_0").value == "negative"
     at.selectbox(key=f"sent_map_{info.id}_2").set_value("positive")
     at.button(key=f"sent_map_save_{info.id}").click().run()

@@ -1,4 +1,4 @@
-"""AIGC Studio: the router and the shared frame (sidebar: device, models, running jobs)."""
+"""AIGC Studio: the router, sign-in and the shared frame (sidebar: user, device, models, running jobs)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,13 @@ except Exception as exc:
     show_error(exc)
     st.stop()
 
-nav = st.navigation(PAGES)
+from pages._auth import signed_in_actor  # noqa: E402 - after set_page_config
+
+actor = signed_in_actor()  # the sign-in page (and st.stop) when nobody is signed in
+pages = dict(PAGES)
+if actor.is_admin:
+    pages["Admin"] = [st.Page("pages/users.py", title="Users", icon=":material/group:", url_path="users")]
+nav = st.navigation(pages)
 
 from pages._frame import render_sidebar  # noqa: E402 - after set_page_config/navigation
 

@@ -33,3 +33,11 @@ class NotFoundError(AigcError):
 
 class ConflictError(AigcError):
     """The action would break something that still depends on the target (e.g. delete a version in use)."""
+
+
+class PermissionDeniedError(AigcError):
+    """The signed-in user may not do this (role or ownership); nothing was changed."""
+
+
+class NotSignedInError(AigcError):
+    """No user is signed in for this action."""

@@ -32,6 +32,8 @@ def commands(streamlit_args: list[str]) -> dict[str, list[str]]:
             sys.executable,
             str(ROOT / "scripts" / "serve.py"),
             f"--server.maxUploadSize={get_settings().max_upload_mb}",
+            f"--server.address={get_settings().server_address}",
+            f"--server.port={get_settings().server_port}",
             *streamlit_args,
         ],
     }
@@ -51,6 +53,26 @@ def _stop(procs: dict[str, subprocess.Popen[bytes]], timeout_s: float) -> None:
             proc.wait()
 
 
+def sign_in_banner() -> str:
+    """What the terminal tells a new user about signing in (the first admin's set-up token, once)."""
+    from aigc_core.users.accounts import setup_token, sign_in_required
+
+    settings = get_settings()
+    host = "localhost" if settings.server_address in ("127.0.0.1", "localhost") else settings.server_address
+    url = f"http://{host}:{settings.server_port}"
+    if not sign_in_required(settings):
+        return f"AIGC Studio: {url} (sign-in is off: AIGC_AUTH=off on this machine only)"
+    token = setup_token(settings)
+    if token is None:
+        return f"AIGC Studio: {url} — sign in with your account (admins add users on the Users page)."
+    return (
+        f"AIGC Studio: {url}\n"
+        "  No accounts yet. Open the link and create the first admin with this one-time set-up token:\n"
+        f"      {token}\n"
+        "  (or here: python -m aigc_core.users add --admin NAME)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the worker and the app until one exits or a signal arrives; the exit code."""
     requested = {"signal": 0}
@@ -65,6 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     init_store(settings)  # once, before the children, so they never race to create the schema
+    from aigc_core.errors import AigcError
+
+    try:
+        print(sign_in_banner(), flush=True)
+    except AigcError as exc:  # e.g. AIGC_AUTH=off while listening on the network: refuse to start
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2
     env = dict(os.environ, AIGC_DATA_DIR=str(settings.resolved_data_dir))
     procs: dict[str, subprocess.Popen[bytes]] = {}
     for name, cmd in commands(list(sys.argv[1:] if argv is None else argv)).items():

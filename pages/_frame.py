@@ -1,10 +1,10 @@
-"""The shared sidebar shown on every page: device, loaded models, running jobs."""
+"""The shared sidebar shown on every page: user, device, loaded models, running jobs."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from pages._ui import guard
+from pages._ui import code_span, guard, literal
 
 
 @st.cache_data(ttl=15, show_spinner=False)
@@ -32,8 +32,9 @@ def _render_models() -> None:
     st.markdown(f"**Models loaded:** {len(rows)}")
     for row in rows:
         cols = st.columns([4, 1])
-        cols[0].caption(f"{row.task} · {row.key} · {row.dtype} · {row.size_gb:.2f} GB")
-        if cols[1].button("", icon=":material/eject:", key=f"sidebar_unload_{row.id}", help=f"Unload {row.key}"):
+        cols[0].caption(f"{row.task} · {literal(row.key)} · {row.dtype} · {row.size_gb:.2f} GB")
+        unload_help = f"Unload {literal(row.key)}"
+        if cols[1].button("", icon=":material/eject:", key=f"sidebar_unload_{row.id}", help=unload_help):
             guard(manager.unload, row.id)
             st.rerun()
     if rows and st.button("Unload all models", key="sidebar_unload_all", icon=":material/layers_clear:"):
@@ -47,9 +48,24 @@ def _render_jobs() -> None:
     render_running_jobs()
 
 
+def _render_user() -> None:
+    from aigc_core.users.accounts import sign_in_required
+    from aigc_core.users.roles import current
+
+    me = current()
+    st.markdown(f"**Signed in:** {code_span(me.name)} · {me.role}")
+    if sign_in_required():
+        from pages._auth import sign_out
+
+        # a callback: it runs before the next script run, which then shows the sign-in page
+        st.button("Sign out", key="sidebar_sign_out", icon=":material/logout:", on_click=sign_out)
+
+
 def render_sidebar() -> None:
-    """Device, models and jobs blocks; each fails on its own without breaking the page."""
+    """User, device, models and jobs blocks; each fails on its own without breaking the page."""
     with st.sidebar:
+        guard(_render_user)
+        st.divider()
         _render_device()
         st.divider()
         guard(_render_models)

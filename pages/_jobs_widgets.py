@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from aigc_core import jobs
+from pages._ui import literal
 
 LIVE_EVERY = "5s"
 
@@ -31,8 +32,8 @@ def _block(target: Any) -> None:
         return
     target.markdown(f"**Jobs:** {n_running} running, {n_queued} queued")
     for job in running[:5]:
-        text = f"{job.kind} · {job.message}" if job.message else job.kind
-        progress_bar(job.progress, text[:80], target)
+        text = f"{job.kind} · {job.message[:70]}" if job.message else job.kind
+        progress_bar(job.progress, literal(text), target)
     if n_running > 5:
         target.caption(f"… and {n_running - 5} more on Models & jobs")
 

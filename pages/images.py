@@ -17,7 +17,7 @@ from aigc_core.images.presets import ASPECT_PRESETS, STYLE_PRESETS, expand_style
 from aigc_core.images.request import BATCH_JOB_THRESHOLD, MAX_IMAGES, ImageRequest
 from aigc_core.images.status import ModelStatus, model_status
 from pages._jobs_widgets import progress_bar, rerun_page_when_done
-from pages._ui import empty_state, guard, link_to_page, page_header, show_error
+from pages._ui import empty_state, guard, link_to_page, literal, page_header, show_error
 
 CUSTOM = "Custom size"
 SOURCE = "Like the source image"
@@ -52,7 +52,9 @@ def explain_no_model(status: ModelStatus) -> None:
         "style and aspect-ratio presets, seeds, image-to-image from an upload, a per-step progress bar and a "
         "gallery that keeps every image's settings.",
     )
-    st.caption(f"Why: {status.reason}" + (f" {status.hint}" if status.hint else ""))
+    st.caption(
+        f"Why: {literal(status.reason, code=True)}" + (f" {literal(status.hint, code=True)}" if status.hint else "")
+    )
     st.subheader("Pointing the studio at a diffusion model")
     st.markdown(HOW_TO)
 
@@ -210,9 +212,9 @@ def render_result() -> None:
     if res["cancelled"]:
         st.warning("Generation was cancelled.", icon=":material/cancel:")
     for note in res["notes"]:
-        st.info(note, icon=":material/straighten:")
+        st.info(literal(note), icon=":material/straighten:")
     if res["memory"]:
-        st.caption("Memory care: " + "; ".join(res["memory"]))
+        st.caption("Memory care: " + literal("; ".join(res["memory"])))
     images = res["images"]
     if not images:
         return
@@ -236,12 +238,12 @@ def generate_tab(status: ModelStatus) -> None:
     """The form, the Generate button and the result."""
     lp = status.loaded
     assert lp is not None
-    st.caption("Model: " + status.line())
+    st.caption("Model: " + literal(status.line()))
     if st.session_state.pop("img_cancelled", False):  # Cancel was clicked: that rerun stopped the generation
         st.warning("Generation cancelled; nothing from that run was saved.", icon=":material/cancel:")
     note = st.session_state.pop("img_restored_note", None)
-    if note:
-        st.success(note, icon=":material/restore:")
+    if note:  # names the model of an uploaded PNG's settings
+        st.success(literal(note), icon=":material/restore:")
     st.text_area("Prompt", key="img_prompt", placeholder="a glass water bottle on moss, morning light", height=80)
     st.text_input("Negative prompt (what to avoid)", key="img_negative", placeholder="text, watermark, blurry")
     c1, c2, c3 = st.columns(3)
@@ -283,7 +285,7 @@ def generate_tab(status: ModelStatus) -> None:
         request = guard(build_request, status)
         if request is not None:
             if use_job:
-                job_id = guard(submit_batch, request, owner="images")
+                job_id = guard(submit_batch, request)
                 if job_id:
                     st.session_state["img_job"] = job_id
             else:
@@ -303,12 +305,12 @@ def job_panel() -> None:
     job = guard(jobs.get, job_id)
     if job is None:
         return
-    progress_bar(job.progress, f"Batch job {job_id} · {job.status}: {job.message}")
+    progress_bar(job.progress, f"Batch job {job_id} · {job.status}: {literal(job.message)}")
     result = job.result or {}
     if result.get("generation_ids"):
         st.success(f"{len(result['generation_ids'])} image(s) saved: see the Gallery tab.", icon=":material/photo:")
     if job.error:
-        st.warning(f"The batch job failed: {job.error}", icon=":material/warning:")
+        st.warning(f"The batch job failed: {literal(job.error)}", icon=":material/warning:")
     link_to_page("pages/models_jobs.py", "Follow it on Models & jobs", icon=":material/memory:")
     rerun_page_when_done(job, "img_job_seen_done")  # the Gallery tab then shows the new images
 
@@ -365,7 +367,7 @@ def gallery_tab() -> None:
             except Exception as exc:  # a missing file shows as a message, the row stays deletable
                 show_error(exc)
             star = "★ " if item.favourite else ""
-            st.caption(f"{star}{item.prompt[:60]} · seed {item.seed}")
+            st.caption(f"{star}{literal(item.prompt[:60])} · seed {item.seed}")
             if st.checkbox("Select", key=f"gal_sel_{item.id}"):
                 selected.append(item.id)
             st.button(
@@ -393,12 +395,14 @@ def detail(item: Any) -> None:
             st.image(png, width="stretch")
     with right:
         s = item.settings
-        st.markdown(f"**Prompt:** {s.get('prompt', '')}")
+        st.markdown(f"**Prompt:** {literal(s.get('prompt', ''))}")
         if s.get("negative_prompt"):
-            st.markdown(f"**Negative:** {s['negative_prompt']}")
+            st.markdown(f"**Negative:** {literal(s['negative_prompt'])}")
         shown = [k for k in READABLE_KEYS if k not in ("prompt", "negative_prompt", "source_hash")]
         rows = {k: s.get(k) for k in (*shown, "mode", "device", "dtype", "created_at") if s.get(k) not in (None, "")}
-        st.table({"setting": list(rows), "value": [str(v) for v in rows.values()]})
+        st.dataframe(  # values come from the PNG's settings (a prompt, a model path): plain text, never Markdown
+            {"setting": list(rows), "value": [str(v) for v in rows.values()]}, hide_index=True, key="gal_settings"
+        )
         b1, b2, b3 = st.columns(3)
         if b1.button("Reproduce", key="gal_repro", help="Same settings and seed: the same image on this device."):
             res = guard(gallery.reproduce, item.id)

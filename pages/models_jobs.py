@@ -10,7 +10,7 @@ import streamlit as st
 
 from aigc_core import jobs
 from pages._jobs_widgets import progress_bar
-from pages._ui import empty_state, guard, page_header, show_error
+from pages._ui import empty_state, guard, literal, page_header, show_error
 
 STATUS_ICON = {"queued": "🕓", "running": "▶️", "succeeded": "✅", "failed": "❌", "cancelled": "⏹️"}
 RESULT_PAGES = {
@@ -76,7 +76,7 @@ def _filters() -> tuple[list[str], str]:
     with c3:
         st.write("")
         if st.button("Run a demo job", key="mj_demo", icon=":material/play_arrow:", help="Counts to 20 in 10 s"):
-            job_id = guard(jobs.submit, "demo.count", DEMO_PARAMS, owner="demo")
+            job_id = guard(jobs.submit, "demo.count", DEMO_PARAMS)
             if job_id:
                 st.session_state["mj_pick_next"] = job_id
                 st.toast(f"Demo job {job_id} queued", icon=":material/schedule:")
@@ -96,12 +96,12 @@ def _result_link(job: jobs.JobInfo) -> None:
 def _detail(job: jobs.JobInfo) -> None:
     st.markdown(f"**{job.kind}** · `{job.id}` · {STATUS_ICON.get(job.status, '')} {job.status}")
     if job.status in ("running", "queued"):
-        progress_bar(job.progress, job.message or job.status)
+        progress_bar(job.progress, literal(job.message or job.status))
     cols = st.columns(4)
-    cols[0].caption(f"Owner: {job.owner or '—'}")
+    cols[0].caption(f"Owner: {literal(job.owner) or '—'}")
     cols[1].caption(f"Duration: {_duration(job.duration_s) or '—'}")
     cols[2].caption(f"Resource: {job.resource}")
-    cols[3].caption(f"Resumed from: {job.resumed_from}" if job.resumed_from else "")
+    cols[3].caption(f"Resumed from: {literal(job.resumed_from)}" if job.resumed_from else "")
     b1, b2, _ = st.columns([1, 1, 4])
     cancel = not job.finished and b1.button(
         "Cancel", key=f"mj_cancel_{job.id}", icon=":material/stop_circle:", disabled=job.cancel_requested
@@ -119,7 +119,7 @@ def _detail(job: jobs.JobInfo) -> None:
     if job.cancel_requested and not job.finished:
         st.caption("Cancel requested: waiting for the job to stop.")
     if job.error:
-        st.error(job.error.split("\n\nLast log lines:")[0], icon=":material/error:")
+        st.error(literal(job.error.split("\n\nLast log lines:")[0], lines=True, code=True), icon=":material/error:")
     if job.result:
         _result_link(job)
         with st.expander("Result", expanded=False):

@@ -11,12 +11,35 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # Exact expected numbers are float32 ones; the bf16 CPU default is tested on its own (tests/core/test_devices.py).
 os.environ["AIGC_CPU_BF16_INFERENCE"] = "false"
+# Pages run as the one-person "local" admin unless a test signs in (tests/users turn sign-in on).
+os.environ["AIGC_AUTH"] = "off"
 
 import pytest
 
 from aigc_core.settings import Settings, get_settings, reset_settings
 
 pytest_plugins = ["tests.fixtures.tiny_models"]
+
+# Engine calls in tests act as the system admin unless a test passes (or acts as) another user; job processes
+# started by a test's worker act as their job's owner, as in production.
+from aigc_core.users.roles import SYSTEM, set_process_actor  # noqa: E402
+
+set_process_actor(SYSTEM)
+
+# As scripts/serve.py does for the real server: app.py's st.navigation router runs every request, so no page
+# script runs on its own without the router's sign-in (Streamlit would otherwise treat pages/ as a legacy app).
+# AppTest resets the flag on every run, so it is set again after each PagesManager is made.
+from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
+
+_pages_manager_init = PagesManager.__init__
+
+
+def _router_only_init(self, *args, **kwargs) -> None:
+    _pages_manager_init(self, *args, **kwargs)
+    PagesManager.uses_pages_directory = False
+
+
+PagesManager.__init__ = _router_only_init  # type: ignore[method-assign]
 
 
 @pytest.fixture()

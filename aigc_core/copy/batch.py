@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from aigc_core.copy.brief import CHANNELS, Brief, validate_brief
 from aigc_core.errors import AigcError, NotFoundError, UserInputError
 from aigc_core.jobs import job_kind
+from aigc_core.users.roles import Actor
 
 KIND = "copy.batch"
 MAPPABLE = ("product", "key_points", "audience", "channel", "tone", "tone_text", "language")
@@ -165,10 +166,10 @@ def run_batch(ctx: JobContextLike, params: CopyBatchParams | dict[str, Any]) -> 
     from aigc_core.copy import guardrails
     from aigc_core.copy.generate import run_generation
     from aigc_core.copy.lm import load_language_model
-    from aigc_core.storage import atomic_path, folder
+    from aigc_core.storage import atomic_path, folder, inside, safe_child
 
     params = batch_params(params)
-    path = Path(params.input_path)
+    path = inside(folder("uploads"), params.input_path)  # only lists saved by save_upload, never any server file
     if not path.is_file():
         raise NotFoundError(f"The product list {path} is gone.", hint="Upload it again and resubmit.")
     df = read_products(path)
@@ -217,11 +218,8 @@ def run_batch(ctx: JobContextLike, params: CopyBatchParams | dict[str, Any]) -> 
             )
             ctx.log(f"row {i + 1}: {exc}")
         ctx.report((i + 1) / total, f"{i + 1}/{total} products")
-    out_path = (
-        Path(ctx.work_dir) / params.output_name
-        if getattr(ctx, "work_dir", None)
-        else (folder("exports") / params.output_name)
-    )
+    out_dir = Path(ctx.work_dir) if getattr(ctx, "work_dir", None) else folder("exports")
+    out_path = safe_child(out_dir, params.output_name, default="ad_copy_batch.csv")  # the name comes from the browser
     with atomic_path(out_path) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(OUTPUT_COLUMNS), extrasaction="ignore")
         writer.writeheader()
@@ -248,22 +246,22 @@ def save_upload(data: bytes, filename: str) -> Path:
     import hashlib
 
     from aigc_core.settings import get_settings
-    from aigc_core.storage import atomic_write_bytes, folder
+    from aigc_core.storage import atomic_write_bytes, folder, safe_child, safe_name
 
     if len(data) > get_settings().max_upload_bytes:
         raise UserInputError("The file is larger than the upload limit.", hint="Raise AIGC_MAX_UPLOAD_MB or split it.")
     read_products(data)  # fail early on an unreadable file
     digest = hashlib.sha256(data).hexdigest()[:12]
-    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(filename).name) or "products.csv"
-    return atomic_write_bytes(folder("uploads") / f"copy_{digest}_{safe}", data)
+    name = f"copy_{digest}_{safe_name(filename, default='products.csv')}"  # the browser's file name
+    return atomic_write_bytes(safe_child(folder("uploads"), name), data)
 
 
-def submit_batch(params: CopyBatchParams | dict[str, Any], *, owner: str = "") -> str:
+def submit_batch(params: CopyBatchParams | dict[str, Any], *, actor: Actor | None = None) -> str:
     """Queue a ``copy.batch`` job; returns its id."""
     from aigc_core import jobs
 
     params = batch_params(params)
-    return jobs.submit(KIND, params.model_dump(), owner=owner)
+    return jobs.submit(KIND, params.model_dump(), actor=actor)
 
 
 def batch_job(job_id: str) -> Any:

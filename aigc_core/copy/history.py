@@ -14,6 +14,8 @@ from sqlalchemy import select
 
 from aigc_core.errors import NotFoundError, UserInputError
 from aigc_core.store import Generation, session_scope
+from aigc_core.users.audit import record
+from aigc_core.users.roles import Action, Actor, check_item, current, require, visible_filter
 
 if TYPE_CHECKING:
     from aigc_core.copy.generate import CopyResult
@@ -54,6 +56,8 @@ class HistoryEntry:
     notes: list[str] = field(default_factory=list)
     job_id: str | None = None
     template: str = ""
+    owner: str = ""
+    shared: bool = False
 
 
 def _utc(value: datetime | None) -> datetime:
@@ -76,15 +80,19 @@ def _entry(row: Generation) -> HistoryEntry:
         notes=list(meta.get("notes") or []),
         job_id=row.job_id,
         template=str(meta.get("template", "")),
+        owner=row.owner or "",
+        shared=bool(row.shared),
     )
 
 
-def save_result(result: CopyResult, *, job_id: str | None = None) -> str:
-    """Store a generation; returns its id."""
+def save_result(result: CopyResult, *, job_id: str | None = None, actor: Actor | None = None) -> str:
+    """Store a generation owned by the acting user (private until shared); returns its id."""
+    who = require(actor, "create", what="ad copy")
     brief = result.brief
     with session_scope() as s:
         row = Generation(
             kind=KIND,
+            owner=who.name,
             model=result.model,
             model_revision=result.model_revision,
             prompt=brief.as_text(),
@@ -117,13 +125,20 @@ def _haystack(row: Generation) -> str:
 
 
 def list_history(
-    search: str = "", *, favourites_only: bool = False, limit: int = 50, offset: int = 0
+    search: str = "",
+    *,
+    favourites_only: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+    actor: Actor | None = None,
 ) -> list[HistoryEntry]:
-    """Generations, newest first; every word of ``search`` must occur in the brief or a variant (any case;
-    matched in Python so Chinese text is found too — JSON columns store it escaped)."""
+    """The acting user's generations and shared ones (admins: all), newest first; every word of ``search`` must
+    occur in the brief or a variant (any case; matched in Python so Chinese text is found too — JSON columns
+    store it escaped)."""
+    who = current(actor)
     words = [w.lower() for w in (search or "").split()]
     with session_scope() as s:
-        q = select(Generation).where(Generation.kind == KIND)
+        q = select(Generation).where(Generation.kind == KIND, visible_filter(who, Generation.owner, Generation.shared))
         if favourites_only:
             q = q.where(Generation.favourite.is_(True))
         q = q.order_by(Generation.created_at.desc())
@@ -133,20 +148,46 @@ def list_history(
         return [_entry(r) for r in hits[offset : offset + limit]]
 
 
-def get_entry(generation_id: str) -> HistoryEntry:
-    """One generation; NotFoundError when missing."""
-    with session_scope() as s:
-        row = s.get(Generation, generation_id)
-        if row is None or row.kind != KIND:
-            raise NotFoundError(f"There is no ad copy generation {generation_id!r}.", hint="Pick one from History.")
-        return _entry(row)
+def _missing(generation_id: str) -> NotFoundError:
+    return NotFoundError(f"There is no ad copy generation {generation_id!r}.", hint="Pick one from History.")
 
 
-def _update_variant(generation_id: str, index: int, **changes: Any) -> HistoryEntry:
+def _row(s: Any, generation_id: str, action: Action, actor: Actor | None) -> Generation:
+    row = s.get(Generation, generation_id)
+    if row is None or row.kind != KIND:
+        raise _missing(generation_id)
+    check_item(
+        actor,
+        action,
+        owner=row.owner or "",
+        shared=bool(row.shared),
+        kind="generation",
+        item_id=generation_id,
+        not_found=_missing(generation_id),
+    )
+    return row
+
+
+def get_entry(generation_id: str, *, actor: Actor | None = None) -> HistoryEntry:
+    """One generation the acting user may see; NotFoundError when missing or private to another."""
     with session_scope() as s:
-        row = s.get(Generation, generation_id)
-        if row is None or row.kind != KIND:
-            raise NotFoundError(f"There is no ad copy generation {generation_id!r}.", hint="Pick one from History.")
+        return _entry(_row(s, generation_id, "read", actor))
+
+
+def set_shared(generation_id: str, shared: bool = True, *, actor: Actor | None = None) -> HistoryEntry:
+    """Share a generation with the team, or make it private again (its owner or an admin)."""
+    with session_scope() as s:
+        row = _row(s, generation_id, "share", actor)
+        row.shared = bool(shared)
+        s.flush()
+        entry = _entry(row)
+    record(current(actor), "generation.share" if shared else "generation.unshare", "generation", generation_id)
+    return entry
+
+
+def _update_variant(generation_id: str, index: int, *, actor: Actor | None = None, **changes: Any) -> HistoryEntry:
+    with session_scope() as s:
+        row = _row(s, generation_id, "change", actor)
         outputs = [dict(v) for v in row.outputs or []]
         if not 0 <= index < len(outputs):
             raise UserInputError(f"Generation {generation_id} has no variant {index + 1}.", hint="Pick a listed one.")
@@ -159,22 +200,24 @@ def _update_variant(generation_id: str, index: int, **changes: Any) -> HistoryEn
         return _entry(row)
 
 
-def rate(generation_id: str, index: int, rating: int) -> HistoryEntry:
-    """Set 👍 (+1), 👎 (-1) or no rating (0) on one variant."""
+def rate(generation_id: str, index: int, rating: int, *, actor: Actor | None = None) -> HistoryEntry:
+    """Set 👍 (+1), 👎 (-1) or no rating (0) on one variant (of your own generation)."""
     if rating not in (-1, 0, 1):
         raise UserInputError("A rating is -1, 0 or +1.", hint="Use 👍 or 👎.")
-    return _update_variant(generation_id, index, rating=rating)
+    return _update_variant(generation_id, index, actor=actor, rating=rating)
 
 
-def set_favourite(generation_id: str, index: int, favourite: bool = True) -> HistoryEntry:
-    """Mark or unmark one variant as a favourite."""
-    return _update_variant(generation_id, index, favourite=bool(favourite))
+def set_favourite(
+    generation_id: str, index: int, favourite: bool = True, *, actor: Actor | None = None
+) -> HistoryEntry:
+    """Mark or unmark one variant as a favourite (of your own generation)."""
+    return _update_variant(generation_id, index, actor=actor, favourite=bool(favourite))
 
 
-def favourites(limit: int = 1000) -> list[tuple[HistoryEntry, int]]:
-    """(entry, variant index) of every favourite variant, newest first."""
+def favourites(limit: int = 1000, *, actor: Actor | None = None) -> list[tuple[HistoryEntry, int]]:
+    """(entry, variant index) of every favourite variant the acting user may see, newest first."""
     out = []
-    for entry in list_history(favourites_only=True, limit=limit):
+    for entry in list_history(favourites_only=True, limit=limit, actor=actor):
         out.extend((entry, i) for i, v in enumerate(entry.variants) if v.get("favourite"))
     return out
 

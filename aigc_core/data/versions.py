@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,8 +18,10 @@ from aigc_core.data.clean import Recipe
 from aigc_core.data.profile import Roles
 from aigc_core.data.split import SPLITS, SplitResult
 from aigc_core.errors import ConflictError, NotFoundError, UserInputError
-from aigc_core.storage import atomic_dir, atomic_write_bytes, folder
+from aigc_core.storage import atomic_dir, atomic_write_bytes, folder, safe_child, safe_name
 from aigc_core.store import Dataset, DatasetVersion, Job, ModelVersion, Monitor, session_scope
+from aigc_core.users.audit import record
+from aigc_core.users.roles import Action, Actor, check_item, current, require, visible_filter
 
 KINDS = ("original", "clean", "split", "synthetic")
 
@@ -35,6 +36,8 @@ class DatasetInfo:
     created_at: datetime
     n_versions: int = 0
     latest_version_id: str | None = None
+    owner: str = ""
+    shared: bool = False
 
 
 @dataclass
@@ -94,8 +97,30 @@ def _info(row: DatasetVersion, name: str) -> VersionInfo:
 # ------------------------------------------------------------------------------------------------
 # Datasets
 # ------------------------------------------------------------------------------------------------
-def create_dataset(name: str, description: str = "") -> DatasetInfo:
-    """A new, empty dataset; names are unique."""
+def _missing(dataset_id: str) -> NotFoundError:
+    return NotFoundError(f"Dataset {dataset_id!r} does not exist.", hint="Pick one from the list.")
+
+
+def _dataset_row(s: Any, dataset_id: str, action: Action, actor: Actor | None) -> Dataset:
+    """The dataset row, when the acting user may ``action`` it (another's private one reads as missing)."""
+    ds = s.get(Dataset, dataset_id)
+    if ds is None:
+        raise _missing(dataset_id)
+    check_item(
+        actor,
+        action,
+        owner=ds.owner or "",
+        shared=bool(ds.shared),
+        kind="dataset",
+        item_id=dataset_id,
+        not_found=_missing(dataset_id),
+    )
+    return ds
+
+
+def create_dataset(name: str, description: str = "", *, actor: Actor | None = None) -> DatasetInfo:
+    """A new, empty dataset owned by the acting user (private until shared); names are unique."""
+    who = require(actor, "create", what="datasets")
     name = (name or "").strip()
     if not name:
         raise UserInputError("The dataset needs a name.", hint="Type a short name, e.g. 'tweets-2024'.")
@@ -104,10 +129,10 @@ def create_dataset(name: str, description: str = "") -> DatasetInfo:
     with session_scope() as s:
         if s.scalar(select(Dataset).where(Dataset.name == name)) is not None:
             raise ConflictError(f"A dataset named {name!r} already exists.", hint="Pick another name.")
-        row = Dataset(name=name, description=description or "")
+        row = Dataset(name=name, description=description or "", owner=who.name)
         s.add(row)
         s.flush()
-        return DatasetInfo(row.id, row.name, row.description, _utc(row.created_at))
+        return DatasetInfo(row.id, row.name, row.description, _utc(row.created_at), owner=who.name)
 
 
 def unique_name(base: str) -> str:
@@ -122,11 +147,13 @@ def unique_name(base: str) -> str:
     return f"{base} ({n})"
 
 
-def list_datasets() -> list[DatasetInfo]:
-    """Every dataset, newest first, with its version count and latest version."""
+def list_datasets(*, actor: Actor | None = None) -> list[DatasetInfo]:
+    """The acting user's datasets and shared ones (admins: all), newest first, with version count and latest."""
+    who = current(actor)
     with session_scope() as s:
         out = []
-        for ds in s.scalars(select(Dataset).order_by(Dataset.created_at.desc())):
+        q = select(Dataset).where(visible_filter(who, Dataset.owner, Dataset.shared))
+        for ds in s.scalars(q.order_by(Dataset.created_at.desc())):
             versions = s.execute(
                 select(DatasetVersion.id, DatasetVersion.version)
                 .where(DatasetVersion.dataset_id == ds.id)
@@ -140,38 +167,62 @@ def list_datasets() -> list[DatasetInfo]:
                     _utc(ds.created_at),
                     n_versions=len(versions),
                     latest_version_id=versions[0][0] if versions else None,
+                    owner=ds.owner or "",
+                    shared=bool(ds.shared),
                 )
             )
         return out
 
 
-def get_dataset(dataset_id: str) -> DatasetInfo:
-    """One dataset."""
-    for ds in list_datasets():
+def get_dataset(dataset_id: str, *, actor: Actor | None = None) -> DatasetInfo:
+    """One dataset the acting user may see."""
+    with session_scope() as s:
+        _dataset_row(s, dataset_id, "read", actor)
+    for ds in list_datasets(actor=actor):
         if ds.id == dataset_id:
             return ds
-    raise NotFoundError(f"Dataset {dataset_id!r} does not exist.", hint="Pick one from the list.")
+    raise _missing(dataset_id)
 
 
-def list_versions(dataset_id: str | None = None) -> list[VersionInfo]:
-    """Versions of one dataset (or of all), newest first."""
+def set_dataset_shared(dataset_id: str, shared: bool = True, *, actor: Actor | None = None) -> DatasetInfo:
+    """Share a dataset (all its versions) with the team, or make it private again (its owner or an admin)."""
+    with session_scope() as s:
+        _dataset_row(s, dataset_id, "share", actor).shared = bool(shared)
+    record(current(actor), "dataset.share" if shared else "dataset.unshare", "dataset", dataset_id)
+    return get_dataset(dataset_id, actor=actor)
+
+
+def list_versions(dataset_id: str | None = None, *, actor: Actor | None = None) -> list[VersionInfo]:
+    """Versions of one dataset (or of every dataset the acting user may see), newest first."""
+    who = current(actor)
     with session_scope() as s:
         q = select(DatasetVersion, Dataset.name).join(Dataset, Dataset.id == DatasetVersion.dataset_id)
+        q = q.where(visible_filter(who, Dataset.owner, Dataset.shared))
         if dataset_id:
-            if s.get(Dataset, dataset_id) is None:
-                raise NotFoundError(f"Dataset {dataset_id!r} does not exist.", hint="Pick one from the list.")
+            _dataset_row(s, dataset_id, "read", who)
             q = q.where(DatasetVersion.dataset_id == dataset_id)
         q = q.order_by(DatasetVersion.created_at.desc(), DatasetVersion.version.desc())
         return [_info(v, name) for v, name in s.execute(q).all() if not (v.meta or {}).get("writing")]
 
 
-def get_version(version_id: str) -> VersionInfo:
-    """One dataset version."""
+def get_version(version_id: str, *, actor: Actor | None = None) -> VersionInfo:
+    """One dataset version the acting user may see (its dataset is theirs or shared)."""
+    missing = NotFoundError(f"Dataset version {version_id!r} does not exist.", hint="Pick one from the list.")
     with session_scope() as s:
         row = s.get(DatasetVersion, version_id)
         if row is None:
-            raise NotFoundError(f"Dataset version {version_id!r} does not exist.", hint="Pick one from the list.")
+            raise missing
         ds = s.get(Dataset, row.dataset_id)
+        if ds is not None:
+            check_item(
+                actor,
+                "read",
+                owner=ds.owner or "",
+                shared=bool(ds.shared),
+                kind="dataset_version",
+                item_id=version_id,
+                not_found=missing,
+            )
         return _info(row, ds.name if ds else "")
 
 
@@ -251,8 +302,10 @@ def save_version(
     splits: SplitResult | dict[str, pd.DataFrame] | None = None,
     meta: dict[str, Any] | None = None,
     validate: bool = True,
+    actor: Actor | None = None,
 ) -> VersionInfo:
-    """Write a new immutable version (Parquet under ``datasets/<id>/v<N>/``) and its store row."""
+    """Write a new immutable version (Parquet under ``datasets/<id>/v<N>/``) and its store row (the dataset's
+    owner or an admin)."""
     if kind not in KINDS:
         raise UserInputError(f"Unknown version kind {kind!r}.", hint=f"Use one of {', '.join(KINDS)}.")
     frames: dict[str, pd.DataFrame]
@@ -279,8 +332,7 @@ def save_version(
     #    so two concurrent saves can never write into the same folder
     try:
         with session_scope() as s:
-            if s.get(Dataset, dataset_id) is None:
-                raise NotFoundError(f"Dataset {dataset_id!r} does not exist.", hint="Create it first.")
+            _dataset_row(s, dataset_id, "change", actor)
             if parent_id and s.get(DatasetVersion, parent_id) is None:
                 raise NotFoundError(f"Parent version {parent_id!r} does not exist.", hint="Pick one from the list.")
             last = s.scalar(select(func.max(DatasetVersion.version)).where(DatasetVersion.dataset_id == dataset_id))
@@ -338,8 +390,7 @@ def save_original(
 ) -> VersionInfo:
     """Keep the uploaded file untouched under uploads/ and its parsed rows as version 1 (kind "original")."""
     digest = hashlib.sha256(raw).hexdigest()
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(filename).name)[:120] or "upload"
-    raw_path = folder("uploads") / dataset_id / f"{digest[:12]}_{safe}"
+    raw_path = safe_child(folder("uploads"), dataset_id, f"{digest[:12]}_{safe_name(filename, default='upload')}")
     atomic_write_bytes(raw_path, raw)
     src = {"filename": filename, "sha256": digest, "raw_path": str(raw_path), "bytes": len(raw), **(source or {})}
     return save_version(dataset_id, df, kind="original", roles=roles, source=src, validate=False)
@@ -441,9 +492,12 @@ def usages(version_id: str) -> list[str]:
     return out
 
 
-def delete_version(version_id: str, force: bool = False) -> None:
-    """Delete a version; refuses with ConflictError while something uses it unless ``force``."""
-    info = get_version(version_id)
+def delete_version(version_id: str, force: bool = False, *, actor: Actor | None = None) -> None:
+    """Delete a version (the dataset's owner or an admin); refuses with ConflictError while something uses it
+    unless ``force``."""
+    info = get_version(version_id, actor=actor)
+    with session_scope() as s:
+        _dataset_row(s, info.dataset_id, "change", actor)
     used = usages(version_id)
     if used and not force:
         raise ConflictError(
@@ -464,14 +518,14 @@ def delete_version(version_id: str, force: bool = False) -> None:
         if row is not None:
             s.delete(row)
     shutil.rmtree(info.path, ignore_errors=True)
+    record(current(actor), "dataset_version.delete", "dataset_version", version_id, detail={"label": info.label})
 
 
-def delete_dataset(dataset_id: str, force: bool = False) -> None:
-    """Delete a dataset with all its versions and uploads; refuses while a version is in use unless ``force``."""
+def delete_dataset(dataset_id: str, force: bool = False, *, actor: Actor | None = None) -> None:
+    """Delete a dataset with all its versions and uploads (its owner or an admin); refuses while a version is in
+    use unless ``force``."""
     with session_scope() as s:
-        ds = s.get(Dataset, dataset_id)
-        if ds is None:
-            raise NotFoundError(f"Dataset {dataset_id!r} does not exist.", hint="Pick one from the list.")
+        ds = _dataset_row(s, dataset_id, "change", actor)
         name = ds.name
         ids = [v for v in s.scalars(select(DatasetVersion.id).where(DatasetVersion.dataset_id == dataset_id))]
     used = [f"v:{vid} → {u}" for vid in ids for u in usages(vid)]
@@ -481,11 +535,12 @@ def delete_dataset(dataset_id: str, force: bool = False) -> None:
             hint="Confirm the deletion to delete it anyway.",
         )
     # children first so parent links never dangle
-    for vid in sorted(ids, key=lambda v: -get_version(v).version):
-        delete_version(vid, force=True)
+    for vid in sorted(ids, key=lambda v: -get_version(v, actor=actor).version):
+        delete_version(vid, force=True, actor=actor)
     with session_scope() as s:
         ds = s.get(Dataset, dataset_id)
         if ds is not None:
             s.delete(ds)
     shutil.rmtree(folder("datasets") / dataset_id, ignore_errors=True)
     shutil.rmtree(folder("uploads") / dataset_id, ignore_errors=True)
+    record(current(actor), "dataset.delete", "dataset", dataset_id, detail={"name": name})

@@ -22,6 +22,7 @@ from aigc_core.finetune.training import (
 )
 from aigc_core.jobs import job_kind
 from aigc_core.storage import atomic_dir
+from aigc_core.users.roles import Actor
 
 CLASSIFIER_KIND = "finetune.classifier"
 CAUSAL_LM_KIND = "finetune.causal_lm"
@@ -473,7 +474,7 @@ def run_causal_lm_job(ctx: JobContextLike, params: CausalLMJobParams) -> dict[st
 # --------------------------------------------------------------------------------------------
 # Submitting (the page calls these)
 # --------------------------------------------------------------------------------------------
-def submit_finetune(params: ClassifierJobParams | CausalLMJobParams, *, owner: str = "") -> str:
+def submit_finetune(params: ClassifierJobParams | CausalLMJobParams, *, actor: Actor | None = None) -> str:
     """Check the run and queue it as a background job; returns the job id."""
     if isinstance(params, ClassifierJobParams):
         preflight_classifier(params)
@@ -481,7 +482,7 @@ def submit_finetune(params: ClassifierJobParams | CausalLMJobParams, *, owner: s
     else:
         preflight_causal_lm(params)
         kind = CAUSAL_LM_KIND
-    return str(jobs_api().submit(kind, params.stored(), owner=owner))
+    return str(jobs_api().submit(kind, params.stored(), actor=actor))
 
 
 def jobs_api() -> Any:
@@ -491,7 +492,7 @@ def jobs_api() -> Any:
     return jobs
 
 
-def continue_version(version_id: str, epochs: float, *, owner: str = "") -> str:
+def continue_version(version_id: str, epochs: float, *, actor: Actor | None = None) -> str:
     """Queue a run that trains an existing version for more epochs on the same data (a new child version)."""
     info = registry.get_version(version_id)
     cls = ClassifierJobParams if info.task == CLASSIFIER_TASK else CausalLMJobParams
@@ -504,4 +505,4 @@ def continue_version(version_id: str, epochs: float, *, owner: str = "") -> str:
             "resume_from_job": None,
         }
     )
-    return submit_finetune(params, owner=owner)
+    return submit_finetune(params, actor=actor)

@@ -15,11 +15,13 @@ from typing import Any
 from sqlalchemy import select
 
 from aigc_core.errors import NotFoundError, UserInputError
-from aigc_core.images.metadata import read_png_settings, sha256_bytes
+from aigc_core.images.metadata import open_image, read_png_settings, sha256_bytes
 from aigc_core.images.request import ImageRequest, ImageResult
-from aigc_core.storage import atomic_write_bytes, folder
+from aigc_core.storage import atomic_write_bytes, folder, safe_child
 from aigc_core.store import Generation, session_scope
 from aigc_core.store.models import new_id, utcnow
+from aigc_core.users.audit import record
+from aigc_core.users.roles import Action, Actor, check_item, current, require, visible_filter
 
 KIND = "image"
 SOURCES = "sources"
@@ -40,6 +42,8 @@ class GalleryItem:
     created_at: datetime
     settings: dict[str, Any]
     job_id: str | None = None
+    owner: str = ""
+    shared: bool = False
 
     @property
     def style(self) -> str:
@@ -81,6 +85,8 @@ def _to_item(row: Generation) -> GalleryItem:
         created_at=_aware(row.created_at),
         settings=dict(row.params or {}),
         job_id=row.job_id,
+        owner=row.owner or "",
+        shared=bool(row.shared),
     )
 
 
@@ -94,9 +100,7 @@ def thumb_path(png_path: Path) -> Path:
 
 
 def _write_thumbnail(png: bytes, path: Path) -> None:
-    from PIL import Image
-
-    with Image.open(io.BytesIO(png)) as img:
+    with open_image(png) as img:
         img = img.convert("RGB")
         img.thumbnail((THUMB_SIDE, THUMB_SIDE))
         buf = io.BytesIO()
@@ -104,8 +108,11 @@ def _write_thumbnail(png: bytes, path: Path) -> None:
     atomic_write_bytes(thumb_path(path), buf.getvalue())
 
 
-def save_png(png: bytes, settings: dict[str, Any], *, job_id: str | None = None) -> tuple[str, str]:
-    """Write ``png`` atomically and add its ``generations`` row; (generation id, file path)."""
+def save_png(
+    png: bytes, settings: dict[str, Any], *, job_id: str | None = None, actor: Actor | None = None
+) -> tuple[str, str]:
+    """Write ``png`` atomically and add its ``generations`` row, owned by the acting user; (generation id, path)."""
+    who = require(actor, "create", what="images")
     gid = new_id()
     now = utcnow()
     path = folder("images") / now.strftime("%Y%m%d") / f"{now.strftime('%H%M%S')}_{gid}.png"
@@ -117,6 +124,7 @@ def save_png(png: bytes, settings: dict[str, Any], *, job_id: str | None = None)
                 Generation(
                     id=gid,
                     kind=KIND,
+                    owner=who.name,
                     model=str(settings.get("model", "")),
                     model_revision=str(settings.get("model_revision", ""))[:64],
                     prompt=str(settings.get("prompt", "")),
@@ -141,7 +149,7 @@ def save_png(png: bytes, settings: dict[str, Any], *, job_id: str | None = None)
 
 
 def _source_path(digest: str) -> Path:
-    return folder("images") / SOURCES / f"{digest}.bin"
+    return safe_child(folder("images") / SOURCES, f"{digest}.bin")  # the digest may come from a PNG's settings
 
 
 def save_source(data: bytes) -> str:
@@ -165,13 +173,30 @@ def load_source(digest: str) -> bytes:
 
 
 # Reading -----------------------------------------------------------------------------------------
-def get_image(generation_id: str) -> GalleryItem:
-    """One gallery image; NotFoundError when it does not exist."""
+def _missing(generation_id: str) -> NotFoundError:
+    return NotFoundError(f"There is no image {generation_id!r} in the gallery.", hint="Refresh the gallery.")
+
+
+def _row(s: Any, generation_id: str, action: Action, actor: Actor | None) -> Generation:
+    row = s.get(Generation, generation_id)
+    if row is None or row.kind != KIND:
+        raise _missing(generation_id)
+    check_item(
+        actor,
+        action,
+        owner=row.owner or "",
+        shared=bool(row.shared),
+        kind="image",
+        item_id=generation_id,
+        not_found=_missing(generation_id),
+    )
+    return row
+
+
+def get_image(generation_id: str, *, actor: Actor | None = None) -> GalleryItem:
+    """One gallery image the acting user may see; NotFoundError when missing or private to another."""
     with session_scope() as s:
-        row = s.get(Generation, generation_id)
-        if row is None or row.kind != KIND:
-            raise NotFoundError(f"There is no image {generation_id!r} in the gallery.", hint="Refresh the gallery.")
-        return _to_item(row)
+        return _to_item(_row(s, generation_id, "read", actor))
 
 
 def list_images(
@@ -183,9 +208,12 @@ def list_images(
     search: str | None = None,
     favourites_only: bool = False,
     limit: int = 500,
+    actor: Actor | None = None,
 ) -> list[GalleryItem]:
-    """Gallery images, newest first, filtered by date range (inclusive days), model, style preset and prompt text."""
-    q = select(Generation).where(Generation.kind == KIND)
+    """The acting user's images and shared ones (admins: all), newest first, filtered by date range (inclusive
+    days), model, style preset and prompt text."""
+    who = current(actor)
+    q = select(Generation).where(Generation.kind == KIND, visible_filter(who, Generation.owner, Generation.shared))
     if start is not None:
         s_dt = start if isinstance(start, datetime) else datetime.combine(start, time.min, tzinfo=UTC)
         q = q.where(Generation.created_at >= _aware(s_dt))
@@ -206,37 +234,59 @@ def list_images(
     return items[:limit]
 
 
-def filter_options() -> dict[str, list[str]]:
-    """Models and style presets present in the gallery (for the filter widgets)."""
+def filter_options(*, actor: Actor | None = None) -> dict[str, list[str]]:
+    """Models and style presets of the images the acting user may see (for the filter widgets)."""
+    who = current(actor)
     with session_scope() as s:
-        rows = s.execute(select(Generation.model, Generation.meta).where(Generation.kind == KIND)).all()
+        rows = s.execute(
+            select(Generation.model, Generation.meta).where(
+                Generation.kind == KIND, visible_filter(who, Generation.owner, Generation.shared)
+            )
+        ).all()
     models = sorted({m for m, _ in rows if m})
     styles = sorted({str((meta or {}).get("style") or "") for _, meta in rows} - {""})
     return {"models": models, "styles": styles}
 
 
 # Changing ----------------------------------------------------------------------------------------
-def set_favourite(generation_id: str, favourite: bool = True) -> GalleryItem:
-    """Mark or unmark an image as a favourite."""
+def set_favourite(generation_id: str, favourite: bool = True, *, actor: Actor | None = None) -> GalleryItem:
+    """Mark or unmark an image as a favourite (your own image)."""
     with session_scope() as s:
-        row = s.get(Generation, generation_id)
-        if row is None or row.kind != KIND:
-            raise NotFoundError(f"There is no image {generation_id!r} in the gallery.", hint="Refresh the gallery.")
+        row = _row(s, generation_id, "change", actor)
         row.favourite = bool(favourite)
         s.flush()
         return _to_item(row)
 
 
-def delete_images(generation_ids: list[str]) -> int:
-    """Delete images (file and row); returns how many were deleted. Unknown ids are skipped."""
+def set_shared(generation_id: str, shared: bool = True, *, actor: Actor | None = None) -> GalleryItem:
+    """Share an image with the team, or make it private again (its owner or an admin)."""
+    with session_scope() as s:
+        row = _row(s, generation_id, "share", actor)
+        row.shared = bool(shared)
+        s.flush()
+        item = _to_item(row)
+    record(current(actor), "image.share" if shared else "image.unshare", "image", generation_id)
+    return item
+
+
+def delete_images(generation_ids: list[str], *, actor: Actor | None = None) -> int:
+    """Delete images (file and row) the acting user owns (admins: any); returns how many were deleted.
+    Unknown ids are skipped; another's image is refused before anything is deleted."""
+    who = current(actor)
+    ids = list(dict.fromkeys(generation_ids))
+    with session_scope() as s:
+        for gid in ids:  # check every one first: all or nothing
+            if s.get(Generation, gid) is not None:
+                _row(s, gid, "change", who)
     n = 0
-    for gid in dict.fromkeys(generation_ids):
+    for gid in ids:
         with session_scope() as s:
             row = s.get(Generation, gid)
             if row is None or row.kind != KIND:
                 continue
             path = Path(row.path) if row.path else None
             s.delete(row)
+        record(who, "image.delete", "image", gid)
         if path is not None:
             path.unlink(missing_ok=True)
             thumb_path(path).unlink(missing_ok=True)
@@ -244,7 +294,7 @@ def delete_images(generation_ids: list[str]) -> int:
     return n
 
 
-def zip_images(generation_ids: list[str]) -> bytes:
+def zip_images(generation_ids: list[str], *, actor: Actor | None = None) -> bytes:
     """A zip of the selected PNGs (settings inside each) and a settings.json index."""
     if not generation_ids:
         raise UserInputError("No images are selected.", hint="Tick the images to download first.")
@@ -252,7 +302,7 @@ def zip_images(generation_ids: list[str]) -> bytes:
     index: list[dict[str, Any]] = []
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:  # PNGs are already compressed
         for gid in dict.fromkeys(generation_ids):
-            item = get_image(gid)
+            item = get_image(gid, actor=actor)
             name = f"{item.created_at.strftime('%Y%m%d_%H%M%S')}_{item.id}.png"
             zf.writestr(name, item.png())
             index.append({"file": name, "id": item.id, **item.settings})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
@@ -10,6 +9,7 @@ from pydantic import BaseModel, Field
 from aigc_core.errors import UserInputError
 from aigc_core.images.request import MAX_IMAGES, ImageRequest
 from aigc_core.jobs import job_kind
+from aigc_core.users.roles import Actor
 
 BATCH_KIND = "images.batch"
 
@@ -49,7 +49,9 @@ class ImageBatchParams(BaseModel):
         path = data.pop("init_image_path")
         init = None
         if path:
-            p = Path(path)
+            from aigc_core.storage import folder, inside
+
+            p = inside(folder("uploads"), path)  # only a source stored by submit_batch, never any server file
             if not p.is_file():
                 raise UserInputError("The job's source image file is gone.", hint="Start the batch again.")
             init = p.read_bytes()
@@ -82,7 +84,7 @@ def run_batch(ctx: JobContextLike, params: ImageBatchParams) -> dict[str, Any]:
     }
 
 
-def submit_batch(request: ImageRequest, *, owner: str = "") -> str:
+def submit_batch(request: ImageRequest, *, actor: Actor | None = None) -> str:
     """Queue ``request`` as an ``images.batch`` job (the source image is stored first); the job id."""
     from aigc_core import jobs
     from aigc_core.images.metadata import sha256_bytes
@@ -95,4 +97,4 @@ def submit_batch(request: ImageRequest, *, owner: str = "") -> str:
             atomic_write_bytes(path, request.init_image)
     fields = {k: getattr(request, k) for k in ImageBatchParams.model_fields if hasattr(request, k)}
     params = ImageBatchParams(**fields, init_image_path=str(path) if path else None)
-    return jobs.submit(BATCH_KIND, params.model_dump(), owner=owner)
+    return jobs.submit(BATCH_KIND, params.model_dump(), actor=actor)

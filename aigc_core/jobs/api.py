@@ -25,6 +25,8 @@ from aigc_core.jobs.registry import get_kind
 from aigc_core.storage import folder
 from aigc_core.store.db import session_scope
 from aigc_core.store.models import Job
+from aigc_core.users.audit import record
+from aigc_core.users.roles import Actor, allowed, current, require, visible_filter
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,7 @@ class JobInfo:
     log_path: str
     resumed_from: str | None
     meta: dict[str, Any] = field(default_factory=dict)
+    shared: bool = False
 
     @property
     def finished(self) -> bool:
@@ -117,6 +120,7 @@ class JobInfo:
             log_path=row.log_path or "",
             resumed_from=row.resumed_from,
             meta=dict(row.meta or {}),
+            shared=bool(row.shared),
         )
 
 
@@ -147,9 +151,9 @@ def _tail_lines(path: Path, n: int) -> list[str]:
     return data.decode("utf-8", errors="replace").splitlines()[-n:]
 
 
-def log_tail(job_id: str, n: int = 50) -> list[str]:
-    """The last ``n`` lines of a job's log (empty when it has not written any)."""
-    info = get(job_id)
+def log_tail(job_id: str, n: int = 50, *, actor: Actor | None = None) -> list[str]:
+    """The last ``n`` lines of a job's log the acting user may see (empty when it has not written any)."""
+    info = get(job_id, actor=actor)
     return _tail_lines(Path(info.log_path) if info.log_path else log_path(job_id), n)
 
 
@@ -195,12 +199,18 @@ def validate_params(kind: str, params: Any) -> dict[str, Any]:
     return model.model_dump(mode="json")
 
 
-def submit(kind: str, params: Any, *, owner: str = "", resumed_from: str | None = None) -> str:
-    """Queue a job and return its id at once; nothing is written when the kind or params are invalid."""
+def submit(kind: str, params: Any, *, actor: Actor | None = None, resumed_from: str | None = None) -> str:
+    """Queue a job owned by the acting user and return its id at once; nothing is written when the kind or
+    params are invalid or the user may not start work."""
+    who = require(actor, "create", what=f"a {kind} job")
+    if resumed_from is not None:
+        get(resumed_from, actor=who)  # NotFoundError for an unknown or invisible id
+    return _submit(kind, params, owner=who.name, resumed_from=resumed_from)
+
+
+def _submit(kind: str, params: Any, *, owner: str, resumed_from: str | None = None) -> str:
     spec = get_kind(kind)
     stored = validate_params(kind, params)
-    if resumed_from is not None:
-        get(resumed_from)  # NotFoundError for an unknown id
     with session_scope() as s:
         row = Job(kind=kind, params=stored, owner=str(owner)[:200], status="queued", resource=spec.resource)
         row.meta = {"module": spec.fn.__module__}
@@ -209,18 +219,36 @@ def submit(kind: str, params: Any, *, owner: str = "", resumed_from: str | None 
         s.flush()
         row.log_path = str(log_path(row.id))
         job_id = row.id
-    log.info("queued job %s (%s)", job_id, kind)
+    log.info("queued job %s (%s) for %s", job_id, kind, owner)
     return job_id
 
 
 # Read -------------------------------------------------------------------------------------
-def get(job_id: str) -> JobInfo:
-    """One job; NotFoundError when the id is unknown."""
+def _not_found(job_id: str) -> NotFoundError:
+    return NotFoundError(f"Job {job_id!r} does not exist.", hint="Pick a job from the list on Models & jobs.")
+
+
+def get_unchecked(job_id: str) -> JobInfo:
+    """One job, for the worker and the job's own process (no user involved); NotFoundError when unknown."""
     with session_scope() as s:
         row = s.get(Job, job_id)
         if row is None:
-            raise NotFoundError(f"Job {job_id!r} does not exist.", hint="Pick a job from the list on Models & jobs.")
+            raise _not_found(job_id)
         return JobInfo.from_row(row)
+
+
+def get(job_id: str, *, actor: Actor | None = None) -> JobInfo:
+    """One job the acting user may see; another's private job reads as unknown (its existence is not told)."""
+    who = current(actor)
+    info = get_unchecked(job_id)
+    if not allowed(who, "read", owner=info.owner, shared=info.shared):
+        record(who, "denied:read", "job", job_id, detail={"owner": info.owner}, allowed=False)
+        raise _not_found(job_id)
+    return info
+
+
+def _visible(q: Any, who: Actor) -> Any:
+    return q.where(visible_filter(who, Job.owner, Job.shared))
 
 
 def list_jobs(
@@ -228,9 +256,12 @@ def list_jobs(
     kind: str | Sequence[str] | None = None,
     owner: str | None = None,
     limit: int = 200,
+    *,
+    actor: Actor | None = None,
 ) -> list[JobInfo]:
-    """Jobs, newest first, optionally filtered by status(es), kind(s) and owner."""
-    q = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(max(int(limit), 1))
+    """The acting user's jobs and shared ones (admins: all), newest first, filtered by status, kind and owner."""
+    who = current(actor)
+    q = _visible(select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(max(int(limit), 1)), who)
     if status:
         q = q.where(Job.status.in_([status] if isinstance(status, str) else list(status)))
     if kind:
@@ -241,31 +272,47 @@ def list_jobs(
         return [JobInfo.from_row(r) for r in s.scalars(q)]
 
 
-def active_summary() -> tuple[int, int, list[JobInfo]]:
-    """(running count, queued count, running jobs) for the sidebar: one small query."""
+def active_summary(*, actor: Actor | None = None) -> tuple[int, int, list[JobInfo]]:
+    """(running count, queued count, running jobs) of what the acting user may see, for the sidebar."""
+    who = current(actor)
+    q = _visible(select(Job).where(Job.status.in_(("running", "queued"))).order_by(Job.created_at), who)
     with session_scope() as s:
-        rows = list(s.scalars(select(Job).where(Job.status.in_(("running", "queued"))).order_by(Job.created_at)))
-        infos = [JobInfo.from_row(r) for r in rows]
+        infos = [JobInfo.from_row(r) for r in s.scalars(q)]
     running = [j for j in infos if j.status == "running"]
     return len(running), len(infos) - len(running), running
 
 
-def kind_names() -> list[str]:
-    """Kinds that appear in the store (for filters), sorted."""
+def kind_names(*, actor: Actor | None = None) -> list[str]:
+    """Kinds of the jobs the acting user may see (for filters), sorted."""
+    who = current(actor)
     with session_scope() as s:
-        return sorted(s.scalars(select(Job.kind).group_by(Job.kind)))
+        return sorted(s.scalars(_visible(select(Job.kind), who).group_by(Job.kind)))
 
 
-def count_by_status() -> dict[str, int]:
-    """How many jobs are in each status."""
+def count_by_status(*, actor: Actor | None = None) -> dict[str, int]:
+    """How many of the jobs the acting user may see are in each status."""
+    who = current(actor)
+    q = _visible(select(Job.status, func.count()), who).group_by(Job.status)
     with session_scope() as s:
-        return {k: int(v) for k, v in s.execute(select(Job.status, func.count()).group_by(Job.status))}
+        return {k: int(v) for k, v in s.execute(q)}
+
+
+def set_shared(job_id: str, shared: bool = True, *, actor: Actor | None = None) -> JobInfo:
+    """Share a job (its status, log and result) with the team, or make it private again (owner or admin)."""
+    info = get(job_id, actor=actor)
+    who = require(actor, "share", owner=info.owner, what=f"job {job_id}", kind="job", item_id=job_id)
+    with session_scope() as s:
+        s.execute(update(Job).where(Job.id == job_id).values(shared=shared))
+    record(who, "job.share" if shared else "job.unshare", "job", job_id)
+    return get(job_id, actor=who)
 
 
 # Cancel / resume --------------------------------------------------------------------------
-def cancel(job_id: str) -> JobInfo:
-    """Cancel a queued job at once, or ask a running one to stop (terminated after the grace period)."""
-    info = get(job_id)
+def cancel(job_id: str, *, actor: Actor | None = None) -> JobInfo:
+    """Cancel a queued job at once, or ask a running one to stop (terminated after the grace period); only its
+    owner or an admin may."""
+    info = get(job_id, actor=actor)
+    who = require(actor, "change", owner=info.owner, what=f"job {job_id}", kind="job", item_id=job_id)
     if info.finished:
         raise UserInputError(
             f"Job {job_id} has already finished ({info.status}); there is nothing to cancel.",
@@ -279,13 +326,16 @@ def cancel(job_id: str) -> JobInfo:
         ).rowcount
         if not done:
             s.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(cancel_requested=True))
-    log.info("cancel requested for job %s", job_id)
-    return get(job_id)
+    log.info("cancel requested for job %s by %s", job_id, who.name)
+    record(who, "job.cancel", "job", job_id, detail={"owner": info.owner, "kind": info.kind})
+    return get(job_id, actor=who)
 
 
-def resume(job_id: str) -> str:
-    """Start a new job that continues a failed or cancelled resumable one; returns the new job's id."""
-    info = get(job_id)
+def resume(job_id: str, *, actor: Actor | None = None) -> str:
+    """Start a new job that continues a failed or cancelled resumable one (owner or admin); the new job keeps
+    the owner. Returns the new job's id."""
+    info = get(job_id, actor=actor)
+    who = require(actor, "change", owner=info.owner, what=f"job {job_id}", kind="job", item_id=job_id)
     spec = get_kind(info.kind)
     if not spec.resumable:
         raise UserInputError(
@@ -296,7 +346,9 @@ def resume(job_id: str) -> str:
             f"Job {job_id} is {info.status}; only failed or cancelled jobs can be resumed.",
             hint="Wait for it to finish, or cancel it first.",
         )
-    return submit(info.kind, info.params, owner=info.owner, resumed_from=job_id)
+    new_id = _submit(info.kind, info.params, owner=info.owner, resumed_from=job_id)
+    record(who, "job.resume", "job", job_id, detail={"new_job": new_id})
+    return new_id
 
 
 # Finishing and recovery (used by the worker) ----------------------------------------------

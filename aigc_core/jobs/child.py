@@ -62,10 +62,25 @@ def _watch_supervisor(job_id: str, ctx: JobContext) -> None:
         time.sleep(1.0)
 
 
+def _act_as_owner(owner: str) -> None:
+    """The job's process acts as the user who submitted it (their role now; editor if they are gone)."""
+    from aigc_core.users.accounts import session_user
+    from aigc_core.users.roles import LOCAL, SYSTEM, Actor, set_process_actor
+
+    if not owner or owner == SYSTEM.name:
+        set_process_actor(SYSTEM)
+        return
+    if owner == LOCAL.name:  # submitted with sign-in off: the one-person machine's admin
+        set_process_actor(LOCAL)
+        return
+    set_process_actor(session_user(owner) or Actor(owner, "editor"))
+
+
 def run(job_id: str) -> int:
     """Run job ``job_id`` (already claimed as running); the process exit code."""
     dispose_engines()  # never share pooled connections with a parent
-    job = api.get(job_id)
+    job = api.get_unchecked(job_id)
+    _act_as_owner(job.owner)
     module = job.meta.get("module")
     if module:
         with contextlib.suppress(Exception):  # else the full module list is tried; its error shows up there
@@ -132,7 +147,7 @@ def _cancel_requested(job_id: str) -> bool:
 
 
 def _done_message(job_id: str) -> str:
-    msg = api.get(job_id).message
+    msg = api.get_unchecked(job_id).message
     return msg or "Done"
 
 

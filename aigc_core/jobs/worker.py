@@ -328,7 +328,7 @@ class Supervisor:
             if code is None:
                 continue
             del self.running[job_id]
-            job = api.get(job_id)
+            job = api.get_unchecked(job_id)
             if job.status != "running":
                 log.info("job %s ended: %s", job_id, job.status)
                 continue
@@ -384,6 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     settings = get_settings()
+    from aigc_core.users.roles import SYSTEM, set_process_actor
+
+    set_process_actor(SYSTEM)  # the supervisor's own housekeeping; each job's process acts as its owner
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sup = Supervisor(
         settings,

@@ -4,6 +4,7 @@ from aigc_core.store.db import get_engine, init_store, session_scope
 from aigc_core.store.models import (
     Alert,
     AlertRule,
+    AuditEvent,
     Base,
     BrandKit,
     Dataset,
@@ -13,11 +14,13 @@ from aigc_core.store.models import (
     ModelVersion,
     Monitor,
     SentimentScore,
+    User,
 )
 
 __all__ = [
     "Alert",
     "AlertRule",
+    "AuditEvent",
     "Base",
     "BrandKit",
     "Dataset",
@@ -27,6 +30,7 @@ __all__ = [
     "ModelVersion",
     "Monitor",
     "SentimentScore",
+    "User",
     "get_engine",
     "init_store",
     "session_scope",

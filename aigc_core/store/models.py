@@ -52,6 +52,8 @@ class Dataset(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
+    owner: Mapped[str] = mapped_column(String(200), default="", index=True)  # user name ('' before sign-in)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)  # visible to the whole team
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
@@ -84,7 +86,8 @@ class Job(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     kind: Mapped[str] = mapped_column(String(64), index=True)
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    owner: Mapped[str] = mapped_column(String(200), default="")
+    owner: Mapped[str] = mapped_column(String(200), default="", index=True)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     resource: Mapped[str] = mapped_column(String(32), default="cpu")  # cpu | gpu:<device>
     progress: Mapped[float] = mapped_column(Float, default=0.0)
@@ -111,6 +114,8 @@ class ModelVersion(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     task: Mapped[str] = mapped_column(String(64), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    owner: Mapped[str] = mapped_column(String(200), default="", index=True)  # user name ('' before sign-in)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)  # visible to the whole team
     base_model: Mapped[str] = mapped_column(Text, default="")
     path: Mapped[str] = mapped_column(Text)
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -131,6 +136,8 @@ class Generation(Base):
     __table_args__ = (Index("ix_generations_kind_created", "kind", "created_at"),)
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     kind: Mapped[str] = mapped_column(String(16))  # copy | image
+    owner: Mapped[str] = mapped_column(String(200), default="", index=True)  # user name ('' before sign-in)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)  # visible to the whole team
     model: Mapped[str] = mapped_column(Text, default="")
     model_revision: Mapped[str] = mapped_column(String(64), default="")
     prompt: Mapped[str] = mapped_column(Text, default="")
@@ -151,6 +158,8 @@ class BrandKit(Base):
     __tablename__ = "brand_kits"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    owner: Mapped[str] = mapped_column(String(200), default="", index=True)  # user name ('' before sign-in)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)  # visible to the whole team
     voice: Mapped[str] = mapped_column(Text, default="")
     banned: Mapped[list[Any]] = mapped_column(default=list)
     required: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -165,6 +174,8 @@ class Monitor(Base):
     __tablename__ = "monitors"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    owner: Mapped[str] = mapped_column(String(200), default="", index=True)  # user name ('' before sign-in)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)  # visible to the whole team
     dataset_version_id: Mapped[str | None] = mapped_column(ForeignKey("dataset_versions.id"), nullable=True)
     mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)
     model: Mapped[str] = mapped_column(Text, default="")
@@ -190,6 +201,7 @@ class AlertRule(Base):
     __tablename__ = "alert_rules"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     monitor_id: Mapped[str] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"), index=True)
+    owner: Mapped[str] = mapped_column(String(200), default="", index=True)
     topic: Mapped[str | None] = mapped_column(String(200), nullable=True)
     kind: Mapped[str] = mapped_column(String(32))  # share_negative | zscore | net_drop
     threshold: Mapped[float] = mapped_column(Float)
@@ -219,3 +231,35 @@ class Alert(Base):
     webhook_attempts: Mapped[int] = mapped_column(Integer, default=0)
     acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class User(Base):
+    """A person who signs in: a password hash (Argon2) or a single sign-on identity, and a role."""
+
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    email: Mapped[str] = mapped_column(String(320), default="", index=True)
+    role: Mapped[str] = mapped_column(String(16), default="viewer")  # admin | editor | viewer
+    password_hash: Mapped[str] = mapped_column(Text, default="")  # '' for single sign-on users
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AuditEvent(Base):
+    """Who did what, when, to which object (deletes, cancels, promotions, roles, settings, sign-ins)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_at", "at"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    object_kind: Mapped[str] = mapped_column(String(32), default="")
+    object_id: Mapped[str] = mapped_column(String(200), default="")
+    allowed: Mapped[bool] = mapped_column(Boolean, default=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

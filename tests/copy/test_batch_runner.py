@@ -25,7 +25,7 @@ def test_copy_batch_through_the_runner(worker, tiny_lm_dir: Path) -> None:  # no
         "n_variants": 2,
         "model": str(tiny_lm_dir),
     }
-    job_id = batch.submit_batch(params, owner="test")
+    job_id = batch.submit_batch(params)
     info = jobs.get(job_id)
     assert info.kind == "copy.batch" and info.resource.startswith(("gpu", "cpu"))
     done = wait_for(job_id, lambda j: j.finished, timeout=120, what="the batch job to finish")

@@ -87,7 +87,7 @@ def test_continue_for_more_epochs_makes_a_child_version(settings, splits, ft_ber
 
     class FakeJobs:
         @staticmethod
-        def submit(kind, params, owner=""):
+        def submit(kind, params, actor=None):
             submitted.update(kind=kind, params=params)
             return "job-2"
 

@@ -16,6 +16,7 @@ from aigc_core.finetune.estimate import Estimate
 from aigc_core.finetune.params import CLASSIFIER_TASK, ClassifierJobParams
 from aigc_core.store import models as m
 from aigc_core.store.db import session_scope
+from tests.fixtures.markdown import shown
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "finetune.py")
 
@@ -84,7 +85,7 @@ def test_form_checks_and_submits_a_classifier_run(settings, monkeypatch) -> None
 
     monkeypatch.setattr(ft_jobs, "preflight_classifier", fake_preflight)
     monkeypatch.setattr(
-        ft_jobs, "submit_finetune", lambda params, owner="": seen.setdefault("submitted", params) and "job123"
+        ft_jobs, "submit_finetune", lambda params, actor=None: seen.setdefault("submitted", params) and "job123"
     )
     at = _app()
     assert at.selectbox(key="ft_dataset").value == vid
@@ -127,7 +128,7 @@ def test_bad_input_is_shown_as_an_error(settings, monkeypatch) -> None:
 def test_language_model_form(settings, monkeypatch) -> None:
     _dataset_version()
     seen = {}
-    monkeypatch.setattr(ft_jobs, "submit_finetune", lambda params, owner="": seen.setdefault("p", params) and "j")
+    monkeypatch.setattr(ft_jobs, "submit_finetune", lambda params, actor=None: seen.setdefault("p", params) and "j")
     at = _app()
     at.radio(key="ft_task").set_value("text-generation").run()
     assert at.toggle(key="ft_lora_on_lm").value is True
@@ -159,7 +160,7 @@ def test_run_view_shows_progress_curves_and_log(settings, monkeypatch) -> None:
     at = _app()
     assert not at.exception, at.exception
     assert at.selectbox(key="ft_run_pick").value == "run1"
-    assert "step 2/5" in at.get("progress")[0].proto.text
+    assert "step 2/5" in shown(at.get("progress")[0].proto.text)  # job messages are shown escaped
     assert "eval_loss=0.8" in at.code[0].value
     at.button(key="ft_cancel_run1").click().run()
     assert cancelled == ["run1"]

@@ -19,6 +19,7 @@ from aigc_core import jobs
 from aigc_core.errors import NotFoundError, UserInputError
 from aigc_core.jobs import api
 from aigc_core.jobs.registry import job_kind
+from aigc_core.users.roles import Actor
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,7 +66,7 @@ def test_unknown_kind_lists_known_ones(jobs_env) -> None:
 
 
 def test_submit_stores_validated_params_with_defaults(jobs_env) -> None:
-    job_id = jobs.submit("demo.count", {"steps": 3}, owner="bob")
+    job_id = jobs.submit("demo.count", {"steps": 3}, actor=Actor("bob", "editor"))
     info = jobs.get(job_id)
     assert info.status == "queued" and info.owner == "bob" and info.resource == "cpu"
     assert info.params == {"steps": 3, "seconds_per_step": 0.5, "fail_at": None, "ignore_cancel": False}
@@ -104,7 +105,7 @@ def test_resume_refusals_change_nothing(jobs_env) -> None:
 
 
 def test_resume_links_new_job(jobs_env) -> None:
-    old = jobs.submit("demo.count", {"steps": 3}, owner="carol")
+    old = jobs.submit("demo.count", {"steps": 3}, actor=Actor("carol", "editor"))
     jobs.cancel(old)
     new = jobs.resume(old)
     info = jobs.get(new)

@@ -12,11 +12,12 @@ from datetime import UTC, datetime, timedelta
 from aigc_core import jobs
 from aigc_core.store.db import session_scope
 from aigc_core.store.models import Job
+from aigc_core.users.roles import Actor
 from tests.jobs.conftest import wait_for
 
 
 def test_submit_progress_success(worker) -> None:
-    job_id = jobs.submit("demo.count", {"steps": 6, "seconds_per_step": 0.3}, owner="alice")
+    job_id = jobs.submit("demo.count", {"steps": 6, "seconds_per_step": 0.3}, actor=Actor("alice", "editor"))
     assert jobs.get(job_id).status in ("queued", "running")
     mid = wait_for(job_id, lambda j: j.status == "running" and 0 < j.progress < 1, what="progress")
     assert mid.message.startswith("step ") and mid.worker_pid and mid.worker_pid != os.getpid()

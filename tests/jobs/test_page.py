@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from aigc_core import jobs
 from aigc_core.store.db import session_scope
 from aigc_core.store.models import Job
+from tests.fixtures.markdown import shown
 
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "models_jobs.py")
 
@@ -73,7 +74,7 @@ def test_failed_job_shows_error_and_resumes(rows, monkeypatch) -> None:
     monkeypatch.setattr(jobs, "resume", lambda job_id: calls.append(job_id) or "newjob")
     at = _page()
     at.selectbox(key="mj_pick").set_value(failed).run()
-    assert any("RuntimeError: boom" in e.value for e in at.error)
+    assert any("RuntimeError: boom" in shown(e.value) for e in at.error)  # shown literally, never as Markdown
     assert not any("Last log lines" in e.value for e in at.error)  # the tail is shown in the log box instead
     at.button(key=f"mj_resume_{failed}").click().run()
     assert not at.exception, at.exception
@@ -86,10 +87,10 @@ def test_filters_and_demo_button(rows, monkeypatch) -> None:
     at.multiselect(key="mj_filter_status").set_value(["failed"]).run()
     assert list(at.dataframe[0].value["Job"]) == [failed]
     submitted: list[tuple] = []
-    monkeypatch.setattr(jobs, "submit", lambda kind, params, owner="": submitted.append((kind, owner)) or failed)
+    monkeypatch.setattr(jobs, "submit", lambda kind, params, actor=None: submitted.append((kind, actor)) or failed)
     at.button(key="mj_demo").click().run()
     assert not at.exception, at.exception
-    assert submitted == [("demo.count", "demo")]
+    assert submitted == [("demo.count", None)]  # the page's signed-in user acts (no owner string)
 
 
 def test_engine_error_is_shown_not_raised(jobs_env, monkeypatch) -> None:

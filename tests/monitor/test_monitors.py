@@ -147,14 +147,14 @@ def test_monitor_from_a_dataset_version(settings, fake_scorer) -> None:
     assert mon.monitor_data(info.id).count(Filters(topics=("air",))) == 3
 
 
-def test_watched_folder_appends_new_files_once(settings, fake_scorer, tmp_path) -> None:
+def test_watched_folder_appends_new_files_once(settings, fake_scorer) -> None:
     info, _ = mon.create_monitor("watch", mapping=MAPPING, frame=_frame(5))
     with pytest.raises(UserInputError):
         mon.poll_folder(info.id)
+    inbox = mon.watch_roots()[0]  # the default root, <data_dir>/inbox, created on first use
+    assert inbox == settings.resolved_data_dir / "inbox" and inbox.is_dir()
     with pytest.raises(UserInputError):
-        mon.set_watch_folder(info.id, tmp_path / "missing")
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
+        mon.set_watch_folder(info.id, inbox / "missing")
     mon.set_watch_folder(info.id, inbox)
     _frame(4, start=100).to_csv(inbox / "a.csv", index=False)
     (inbox / "notes.txt").write_text("ignored")

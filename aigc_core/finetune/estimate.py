@@ -36,7 +36,7 @@ class Estimate:
         t = f"{self.seconds:.0f} s" if self.seconds < 120 else f"{mins:.0f} min"
         return (
             f"≈ {t} for {self.steps} steps, ≈ {gib:.1f} GiB memory; "
-            f"{self.trainable_params / 1e6:.2f} M of {self.total_params / 1e6:.1f} M weights trained ({self.basis})."
+            f"{self.trainable_params / 1e6:.2f} M of {self.total_params / 1e6:.2f} M weights trained ({self.basis})."
         )
 
 
@@ -57,6 +57,19 @@ def count_parameters(model_dir: Path) -> tuple[int, int]:
     return total, emb
 
 
+def input_embedding_params(model_dir: Path) -> int:
+    """Weights of the token embedding matrix (what "freeze embeddings" freezes), from the safetensors headers."""
+    n = 0
+    for f in sorted(Path(model_dir).glob("*.safetensors")):
+        with open(f, "rb") as fh:
+            (size,) = struct.unpack("<Q", fh.read(8))
+            header = json.loads(fh.read(size))
+        for name, meta in header.items():
+            if name != "__metadata__" and any(k in name for k in ("word_embeddings", "embed_tokens", "wte.")):
+                n += math.prod(meta.get("shape", [])) if meta.get("shape") else 1
+    return n
+
+
 def lora_trainable(config: dict, lora: LoraParams, n_targets: int) -> int:
     """Adapter weights: two rank-r matrices per adapted projection and layer."""
     hidden = int(config.get("hidden_size") or config.get("n_embd") or config.get("dim") or 768)
@@ -75,8 +88,10 @@ def estimate_run(
     gpu_name: str = "",
     mean_tokens: float | None = None,
     measured_samples_per_s: float | None = None,
+    freeze_embeddings: bool = False,
 ) -> Estimate:
-    """Time and peak memory of a run; uses a measured speed of an earlier run when given."""
+    """Time and peak memory of a run; uses a measured speed of an earlier run when given. ``freeze_embeddings``:
+    the token embeddings are not trained (full fine-tuning only)."""
     import psutil
 
     from aigc_core.finetune.training import lora_targets
@@ -87,7 +102,11 @@ def estimate_run(
         hidden = int(config.get("hidden_size", 768))
         total = 12 * hidden * hidden * int(config.get("num_hidden_layers", 12))
     n_targets = len(lora_targets(str(config.get("model_type", "")), lora.target_modules))
-    trainable = lora_trainable(config, lora, n_targets) if lora.enabled else total
+    if lora.enabled:
+        trainable = lora_trainable(config, lora, n_targets)
+    else:
+        trainable = total - (input_embedding_params(base_dir) if freeze_embeddings else 0)
+    trainable = min(trainable, total)  # never "more of fewer"
     plan = plan_run(train, max(1, n_train), device)
     samples = plan.total_steps * train.batch_size * train.grad_accum
     tokens_per_sample = mean_tokens or train.max_length / 2

@@ -141,6 +141,7 @@ def _estimate(base_dir: Path, params: Any, n_train: int, device: str, mean_token
             gpu_name=gpu,
             mean_tokens=mean_tokens,
             measured_samples_per_s=_measured_speed(params.base_model, device),
+            freeze_embeddings=bool(getattr(params, "freeze_embeddings", False)),
         )
     except (OSError, ValueError):
         return None

@@ -335,14 +335,12 @@ def make_progress_callback(
             done = state.global_step - (self.first_step or 0)
             total = max(1, state.max_steps)
             elapsed = time.monotonic() - self.t0
-            left = max(0, total - state.global_step)
-            eta = elapsed / done * left if done else None
             frac = phase_start + (phase_end - phase_start) * state.global_step / total
             per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps
             self.samples_per_s = done * per_step / elapsed if elapsed > 0 else None
             if state.global_step % max(1, args.logging_steps) == 0 or state.global_step == total:
-                eta_txt = f", about {eta:.0f} s left" if eta is not None else ""
-                ctx.report(frac, f"step {state.global_step}/{total}{eta_txt}")
+                # the time left is the job's own estimate (eta_s), shown once by the page beside this message
+                ctx.report(frac, f"step {state.global_step}/{total}")
             if ctx.should_stop():
                 self.stopped = True
                 control.should_save = True

@@ -58,3 +58,21 @@ def test_estimate_counts_weights_and_scales_with_lora(ft_bert_dir) -> None:
     assert lora.memory_bytes < full.memory_bytes and lora.seconds < full.seconds
     measured = estimate_run(ft_bert_dir, 1000, TrainParams(epochs=1), LoraParams(), measured_samples_per_s=100.0)
     assert measured.seconds == pytest.approx(1024 / 100.0) and "measured" in measured.summary()
+
+
+def test_frozen_embeddings_are_not_counted_as_trained_and_never_exceed_the_total(ft_bert_dir) -> None:
+    from aigc_core.finetune.estimate import input_embedding_params
+
+    total, _ = count_parameters(ft_bert_dir)
+    frozen = estimate_run(ft_bert_dir, 1000, TrainParams(), LoraParams(), freeze_embeddings=True)
+    assert frozen.trainable_params == total - input_embedding_params(ft_bert_dir) < total
+    # both at the same precision, so "22.71 M of 22.7 M" can no longer be printed
+    assert f"of {total / 1e6:.2f} M weights trained" in frozen.summary()
+
+
+def test_training_progress_says_the_time_left_once() -> None:
+    import inspect
+
+    from aigc_core.finetune import training
+
+    assert "s left" not in inspect.getsource(training)  # the page adds the job's own estimate, once

@@ -53,5 +53,7 @@ nav = st.navigation(pages)
 
 from pages._frame import render_sidebar  # noqa: E402 - after set_page_config/navigation
 
-render_sidebar()
-nav.run()
+try:
+    nav.run()
+finally:  # after the page, so the sidebar shows what it just did (a model it loaded, a job it queued), even
+    render_sidebar()  # when the page stopped early; the sidebar is its own container, so it still sits on the left

@@ -17,6 +17,7 @@ PAGES = [
     "pages/data.py",
     "pages/finetune.py",
     "pages/models_jobs.py",
+    "pages/users.py",
 ]
 
 
@@ -58,3 +59,5 @@ def test_home_smoke_action_generates_text(settings, tiny_causal_lm_dir, monkeypa
     from aigc_core.models.manager import get_manager
 
     assert [row.task for row in get_manager().loaded()] == ["text-generation"]  # what the sidebar lists
+    # and the sidebar says so in the very run that loaded it (#14: it said "Models loaded: 0")
+    assert "**Models loaded:** 1" in [m.value for m in at.sidebar.markdown]

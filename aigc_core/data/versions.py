@@ -21,7 +21,7 @@ from aigc_core.errors import ConflictError, NotFoundError, UserInputError
 from aigc_core.storage import atomic_dir, atomic_write_bytes, folder, safe_child, safe_name
 from aigc_core.store import Dataset, DatasetVersion, Job, ModelVersion, Monitor, session_scope
 from aigc_core.users.audit import record
-from aigc_core.users.roles import Action, Actor, check_item, current, require, visible_filter
+from aigc_core.users.roles import Action, Actor, check_item, current, owned_row, require, visible_filter
 
 KINDS = ("original", "clean", "split", "synthetic")
 
@@ -103,19 +103,7 @@ def _missing(dataset_id: str) -> NotFoundError:
 
 def _dataset_row(s: Any, dataset_id: str, action: Action, actor: Actor | None) -> Dataset:
     """The dataset row, when the acting user may ``action`` it (another's private one reads as missing)."""
-    ds = s.get(Dataset, dataset_id)
-    if ds is None:
-        raise _missing(dataset_id)
-    check_item(
-        actor,
-        action,
-        owner=ds.owner or "",
-        shared=bool(ds.shared),
-        kind="dataset",
-        item_id=dataset_id,
-        not_found=_missing(dataset_id),
-    )
-    return ds
+    return owned_row(s, Dataset, dataset_id, action, actor, kind="dataset", not_found=_missing(dataset_id))
 
 
 def create_dataset(name: str, description: str = "", *, actor: Actor | None = None) -> DatasetInfo:

@@ -21,7 +21,7 @@ from aigc_core.storage import atomic_write_bytes, folder, safe_child
 from aigc_core.store import Generation, session_scope
 from aigc_core.store.models import new_id, utcnow
 from aigc_core.users.audit import record
-from aigc_core.users.roles import Action, Actor, check_item, current, require, visible_filter
+from aigc_core.users.roles import Action, Actor, current, owned_row, require, visible_filter
 
 KIND = "image"
 SOURCES = "sources"
@@ -178,19 +178,16 @@ def _missing(generation_id: str) -> NotFoundError:
 
 
 def _row(s: Any, generation_id: str, action: Action, actor: Actor | None) -> Generation:
-    row = s.get(Generation, generation_id)
-    if row is None or row.kind != KIND:
-        raise _missing(generation_id)
-    check_item(
-        actor,
+    return owned_row(
+        s,
+        Generation,
+        generation_id,
         action,
-        owner=row.owner or "",
-        shared=bool(row.shared),
+        actor,
         kind="image",
-        item_id=generation_id,
         not_found=_missing(generation_id),
+        where=lambda r: r.kind == KIND,
     )
-    return row
 
 
 def get_image(generation_id: str, *, actor: Actor | None = None) -> GalleryItem:

@@ -23,7 +23,7 @@ import contextlib
 import contextvars
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from aigc_core.errors import NotSignedInError, PermissionDeniedError
 
@@ -178,3 +178,31 @@ def check_item(
     if action != "read":
         require(who, action, owner=owner, shared=shared, what=f"{kind} {item_id}", kind=kind, item_id=item_id)
     return who
+
+
+def owned_row(
+    session: Any,
+    table: type,
+    item_id: str,
+    action: Action,
+    actor: Actor | None,
+    *,
+    kind: str,
+    not_found: Exception,
+    where: Callable[[Any], bool] | None = None,
+) -> Any:
+    """The ``table`` row ``item_id`` (with ``owner`` and optionally ``shared`` columns), when it exists, passes
+    ``where`` and the acting user may ``action`` it; ``not_found`` otherwise (see :func:`check_item`)."""
+    row = session.get(table, item_id)
+    if row is None or (where is not None and not where(row)):
+        raise not_found
+    check_item(
+        actor,
+        action,
+        owner=row.owner or "",
+        shared=bool(getattr(row, "shared", False)),
+        kind=kind,
+        item_id=item_id,
+        not_found=not_found,
+    )
+    return row

@@ -143,18 +143,33 @@ def retry_with_new_seed() -> None:
 # ----------------------------------------------------------------------------------------------
 # Generate tab
 # ----------------------------------------------------------------------------------------------
+EXAMPLE_BRIEF = {
+    "copy_product": "AquaPure insulated bottle",
+    "copy_points": "Keeps drinks cold for 24 hours\nBPA-free steel\nLifetime warranty",
+    "copy_audience": "Hikers and trail runners",
+    "copy_channel": "social_post",
+    "copy_language": "en",
+}
+
+
+def _fill_example() -> None:
+    """Fill the brief with a sample (a callback: it runs before the widgets are drawn)."""
+    st.session_state.update(EXAMPLE_BRIEF)
+
+
 def brief_form(kits: list[str]) -> None:
     """The brief widgets."""
     c1, c2 = st.columns(2)
     with c1:
-        st.text_input("Product or brand", key="copy_product", placeholder="AquaPure insulated bottle")
+        st.text_input("Product or brand", key="copy_product", placeholder="e.g. the product's name as you sell it")
         st.text_area(
             "Key points (one per line)",
             key="copy_points",
             height=120,
-            placeholder="Keeps drinks cold for 24 hours\nBPA-free steel\nLifetime warranty",
+            placeholder="One fact per line: what it does, what it is made of, the offer",
         )
-        st.text_input("Audience", key="copy_audience", placeholder="Hikers and trail runners")
+        st.text_input("Audience", key="copy_audience", placeholder="e.g. who buys it")
+        st.button("Try an example brief", key="copy_example", icon=":material/lightbulb:", on_click=_fill_example)
     with c2:
         st.selectbox("Channel", list(copy_api.CHANNELS), format_func=copy_api.CHANNELS.get, key="copy_channel")
         st.selectbox("Language", list(copy_api.LANGUAGES), format_func=copy_api.LANGUAGES.get, key="copy_language")
@@ -182,12 +197,12 @@ def brief_form(kits: list[str]) -> None:
         spec = copy_api.CHANNEL_LIMITS[channel]
         lang = st.session_state.get("copy_language", "en")
         st.number_input(
-            f"Stricter length limit ({spec.unit}; 0 = the channel's {spec.max_for(lang)})",
+            f"Shorter limit, in {copy_api.UNIT_NAMES[spec.unit]} (0 = the channel's {spec.max_for(lang)})",
             0,
             5000,
             step=1,
             key="copy_max_length",
-            help=spec.why,
+            help=f"Counted in {copy_api.UNIT_HELP[spec.unit]}. {spec.why}",
         )
 
 
@@ -307,12 +322,32 @@ def variant_cards(
             if gid:
                 b1, b2, b3, _ = st.columns([1, 1, 1, 5])
                 rating = int(v.get("rating", 0))
-                if b1.button("👍" + (" ✓" if rating == 1 else ""), key=f"{prefix}_up_{idx}"):
-                    _update(copy_api.rate, gid, idx, 0 if rating == 1 else 1)
-                if b2.button("👎" + (" ✓" if rating == -1 else ""), key=f"{prefix}_down_{idx}"):
-                    _update(copy_api.rate, gid, idx, 0 if rating == -1 else -1)
+                # Material icons ship with Streamlit: emoji buttons were empty boxes without an emoji font
+                up, down = rating == 1, rating == -1
+                if b1.button(
+                    "✓" if up else "",
+                    icon=":material/thumb_up:",
+                    key=f"{prefix}_up_{idx}",
+                    help="Good copy",
+                    type="primary" if up else "secondary",
+                ):
+                    _update(copy_api.rate, gid, idx, 0 if up else 1)
+                if b2.button(
+                    "✓" if down else "",
+                    icon=":material/thumb_down:",
+                    key=f"{prefix}_down_{idx}",
+                    help="Bad copy",
+                    type="primary" if down else "secondary",
+                ):
+                    _update(copy_api.rate, gid, idx, 0 if down else -1)
                 fav = bool(v.get("favourite"))
-                if b3.button("★" if fav else "☆", key=f"{prefix}_fav_{idx}", help="Favourite"):
+                if b3.button(
+                    "",
+                    icon=":material/star:" if fav else ":material/star_border:",
+                    key=f"{prefix}_fav_{idx}",
+                    help="Remove from favourites" if fav else "Favourite",
+                    type="primary" if fav else "secondary",
+                ):
                     _update(copy_api.set_favourite, gid, idx, not fav)
     return selected
 

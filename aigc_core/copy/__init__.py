@@ -33,7 +33,15 @@ from aigc_core.copy.history import (
     rate,
     set_favourite,
 )
-from aigc_core.copy.limits import CHANNEL_LIMITS, count_chars, count_words, display_width, enforce
+from aigc_core.copy.limits import (
+    CHANNEL_LIMITS,
+    UNIT_HELP,
+    UNIT_NAMES,
+    count_chars,
+    count_words,
+    display_width,
+    enforce,
+)
 from aigc_core.copy.lm import load_language_model
 from aigc_core.copy.ranking import DEFAULT_WEIGHTS
 
@@ -46,6 +54,8 @@ __all__ = [
     "LANGUAGES",
     "NOTHING_USABLE_HINT",
     "TONES",
+    "UNIT_HELP",
+    "UNIT_NAMES",
     "Brief",
     "CopyBatchParams",
     "CopyResult",

@@ -97,6 +97,15 @@ def count_words(text: str) -> int:
     return n_cjk + len(_WORD_RE.findall(latin))
 
 
+# What each unit is called in a marketer's words (badges, the length field, errors)
+UNIT_NAMES: dict[Unit, str] = {"width": "characters", "chars": "characters", "words": "words"}
+UNIT_HELP: dict[Unit, str] = {
+    "width": "characters; a Chinese character counts as two, as on the platform's own counter",
+    "chars": "characters",
+    "words": "words",
+}
+
+
 def measure(text: str, unit: Unit) -> int:
     """Length of ``text`` in ``unit``."""
     if unit == "width":
@@ -148,7 +157,7 @@ class LimitCheck:
 
     def label(self) -> str:
         """A short badge text."""
-        unit = {"width": "cols", "chars": "chars", "words": "words"}[self.unit]
+        unit = UNIT_NAMES[self.unit]
         state = "fits" if not self.trimmed else ("cut" if self.cut_mid_sentence else "trimmed")
         return f"{self.length}/{self.max} {unit} · {state}"
 
@@ -168,9 +177,9 @@ def check_feasible(channel: str, language: str, override: int | None = None, req
     spec = CHANNEL_LIMITS[channel]
     unit, maximum = limit_for(channel, language, override)
     minimum = spec.min_for(language)
-    names = {"width": "columns", "chars": "characters", "words": "words"}
+    names = UNIT_NAMES
     if maximum < minimum:
-        extra = " (each Chinese character takes 2 columns)" if language == "zh" and unit == "width" else ""
+        extra = " (a Chinese character counts as two)" if language == "zh" and unit == "width" else ""
         raise UserInputError(
             f"A limit of {maximum} {names[unit]} is too short for a {channel.replace('_', ' ')} in "
             f"{'Chinese' if language == 'zh' else 'English'}{extra}: at least {minimum} are needed.",

@@ -423,3 +423,27 @@ def test_batch_job_progress_then_download(page_env, tmp_path: Path, monkeypatch)
     at.session_state["copy_batch_output"] = ""
     at.run()
     assert any("failed: Model unavailable" in _plain(e.value) for e in at.error)
+
+
+def test_rating_buttons_use_material_icons_not_emoji(fake_engine) -> None:
+    at = _app()
+    _fill_brief(at, n=2)
+    at.button(key="copy_generate").click().run()
+    icons = {k: at.button(key=f"copy_v_{k}_0").proto.icon for k in ("up", "down", "fav")}
+    assert icons == {"up": ":material/thumb_up:", "down": ":material/thumb_down:", "fav": ":material/star_border:"}
+    assert not any(ch in at.button(key=f"copy_v_{k}_0").label for k in ("up", "down", "fav") for ch in "👍👎★☆")
+    at.button(key="copy_v_fav_0").click().run()
+    assert at.button(key="copy_v_fav_0").proto.icon == ":material/star:"
+
+
+def test_an_empty_brief_looks_empty_and_the_example_fills_it(page_env) -> None:
+    at = _app()
+    hints = [at.text_input(key="copy_product").placeholder, at.text_input(key="copy_audience").placeholder]
+    hints.append(at.text_area(key="copy_points").placeholder)
+    assert all("AquaPure" not in h and "Hikers" not in h for h in hints)  # no sample brief in grey
+    at.button(key="copy_example").click().run()
+    assert not at.exception, at.exception
+    assert at.text_input(key="copy_product").value == "AquaPure insulated bottle"
+    assert at.text_area(key="copy_points").value.splitlines()[0] == "Keeps drinks cold for 24 hours"
+    label = at.number_input(key="copy_max_length").label
+    assert "characters" in label and "cols" not in label and "width" not in label

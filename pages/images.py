@@ -318,8 +318,9 @@ def job_panel() -> None:
 # ----------------------------------------------------------------------------------------------
 # Gallery tab
 # ----------------------------------------------------------------------------------------------
-def gallery_tab() -> None:
-    """Filters, grid with selection, detail view, zip download and restore-from-PNG."""
+def gallery_tab(can_generate: bool = True) -> None:
+    """Filters, grid with selection, detail view, zip download and restore-from-PNG; ``can_generate``: a model is
+    loaded (else the empty gallery says how to get one instead of pointing at a missing Generate tab)."""
     restore = st.file_uploader("Restore settings from a PNG made here", type=["png"], key="gal_restore")
     if restore is not None and st.button("Restore these settings", key="gal_restore_go"):
         try:
@@ -351,7 +352,13 @@ def gallery_tab() -> None:
     if items is None:
         return
     if not items:
-        empty_state("No images match.", hint="Generate some on the Generate tab, or loosen the filters.")
+        hint = (
+            "Generate some on the Generate tab, or loosen the filters."
+            if can_generate
+            else "No image model is set yet: set AIGC_TEXT_TO_IMAGE_MODEL as shown above (for example "
+            "`AIGC_TEXT_TO_IMAGE_MODEL=/models/sd-turbo scripts/run-app`) and restart the app."
+        )
+        empty_state("No images yet." if not can_generate else "No images match.", hint=hint)
         return
     open_id = st.session_state.get("gal_open")
     if open_id and any(i.id == open_id for i in items):
@@ -441,7 +448,7 @@ if not status.available:
     explain_no_model(status)
     tab_gallery = st.tabs(["Gallery"])[0]
     with tab_gallery:
-        gallery_tab()
+        gallery_tab(can_generate=False)
 else:
     set_model_defaults(status)
     apply_pending_settings(status)

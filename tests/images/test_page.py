@@ -25,6 +25,12 @@ def test_no_model_shows_the_explanation_not_an_error(settings) -> None:
     assert "AIGC_TEXT_TO_IMAGE_MODEL" in text and "stabilityai/sd-turbo" in text and "model_index.json" in text
     assert "Why:" in text  # the reason the default model is unavailable (offline)
     assert at.title[0].value == "Images"
+    # the empty gallery says how to get a model, not "Generate some on the Generate tab" (there is none)
+    gallery_note = " ".join(i.value for i in at.info)
+    assert (
+        "Generate tab" not in gallery_note
+        and "AIGC_TEXT_TO_IMAGE_MODEL=/models/sd-turbo scripts/run-app" in gallery_note
+    )
 
 
 def test_bad_model_folder_is_explained(settings, tmp_path, monkeypatch) -> None:

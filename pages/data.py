@@ -36,9 +36,16 @@ def _versions() -> list[D.VersionInfo]:
     return guard(D.list_versions) or []
 
 
-def _set_work(version_id: str, message: str = "") -> None:
-    """Make ``version_id`` the working version on the next run (and show ``message`` there)."""
+TABS = ["1 · Upload", "2 · Profile", "3 · Clean", "4 · Split & save", "Datasets"]
+TAB_KEY = "data_tab"
+
+
+def _set_work(version_id: str, message: str = "", *, next_tab: str | None = None) -> None:
+    """Make ``version_id`` the working version on the next run (and show ``message`` there); ``next_tab``: the
+    tab of the next step, opened on that run (else the page stays on the current tab)."""
     st.session_state["data_pending_work"] = version_id
+    if next_tab:
+        st.session_state["data_pending_tab"] = next_tab
     st.session_state.pop(STATE_CLEAN, None)
     if message:
         st.session_state["data_flash"] = message
@@ -76,7 +83,7 @@ def _load_sample(key: str) -> None:
     with st.spinner("Importing the sample…"):
         v = guard(D.load_sample, key)
     if v is not None:
-        _set_work(v.id, f"Created {v.label}. Check it in Profile, then Clean and Split & save.")
+        _set_work(v.id, f"Created {v.label}. Check it in Profile, then Clean and Split & save.", next_tab=TABS[1])
 
 
 def _work_version(versions: list[D.VersionInfo]) -> D.VersionInfo | None:
@@ -123,9 +130,10 @@ if flash := st.session_state.pop("data_flash", None):
 versions = _versions()
 work = _work_version(versions)
 
-tab_upload, tab_profile, tab_clean, tab_split, tab_list = st.tabs(
-    ["1 · Upload", "2 · Profile", "3 · Clean", "4 · Split & save", "Datasets"]
-)
+if pending_tab := st.session_state.pop("data_pending_tab", None):
+    st.session_state[TAB_KEY] = pending_tab  # the next step's tab, before the tabs are drawn
+# a key keeps the open tab across reruns (a button's result stays on screen); "rerun" makes the choice readable
+tab_upload, tab_profile, tab_clean, tab_split, tab_list = st.tabs(TABS, key=TAB_KEY, on_change="rerun")
 
 with tab_upload:
     st.subheader("Start from a sample")
@@ -197,7 +205,7 @@ with tab_upload:
                     source=src,
                 )
                 if v is not None:
-                    _set_work(v.id, f"Saved {v.label}. Continue with Profile.")
+                    _set_work(v.id, f"Saved {v.label}. Continue with Profile.", next_tab=TABS[1])
 
 # ------------------------------------------------------------------------------------------------
 # Profile
@@ -367,7 +375,7 @@ with tab_clean:
                     source={"from_version": v.id},
                 )
                 if saved is not None:
-                    _set_work(saved.id, f"Saved {saved.label}. Continue with Split & save.")
+                    _set_work(saved.id, f"Saved {saved.label}. Continue with Split & save.", next_tab=TABS[3])
 
 # ------------------------------------------------------------------------------------------------
 # Split & save

@@ -63,3 +63,18 @@ def test_delete_needs_confirmation(at: AppTest) -> None:
     at.button(key=f"data_list_delete_ds_{v.dataset_id}").click().run()
     assert not at.exception, at.exception
     assert D.list_datasets() == []
+
+
+def test_each_step_keeps_its_result_on_screen_and_opens_the_next_step(at: AppTest) -> None:
+    """#14: after "Run cleaning" and "Save cleaned version" the page jumped back to "1 · Upload"."""
+    at.button(key="data_load_sample_tweets").click().run()
+    assert at.session_state["data_tab"] == "2 · Profile"  # the next step
+    at.session_state["data_tab"] = "3 · Clean"  # the user opens Clean
+    at.run()
+    at.button(key="data_clean_run").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["data_tab"] == "3 · Clean"  # the cleaning result stays in view
+    assert any("rows**" in m.value for m in at.markdown)
+    at.button(key="data_clean_save").click().run()
+    assert at.session_state["data_tab"] == "4 · Split & save"  # one click from the next step: it is open
+    assert any("Continue with Split" in s.value for s in at.success)

@@ -217,6 +217,15 @@ def run_generation(kits: list[str]) -> None:
         run = guard(copy_api.start_copy, brief, save=True)
     if run is None:
         return
+    waiting = st.empty()  # other users' requests run first: say so, and where this one is in the queue
+    run.wait_turn(
+        lambda ahead: waiting.info(
+            f"Queued: {ahead} request{'s' if ahead > 1 else ''} from other users run first on the language model. "
+            "Yours starts after them.",
+            icon=":material/hourglass_top:",
+        )
+    )
+    waiting.empty()
     st.caption("First candidate, as the model writes it (raw: before cleaning and checks):")
     with st.container(border=True):
         stream_plain(run.stream())

@@ -497,6 +497,21 @@ class CopyRun:
             if self._streamer is not None:
                 self._streamer.end()
 
+    def queued_behind(self) -> int:
+        """How many other requests use the language model before this one (0: this one is running)."""
+        return self.lm.lock.ahead(self._thread.ident) if self._thread.is_alive() else 0
+
+    def wait_turn(self, on_wait: Callable[[int], None], every_s: float = 0.5, settle_s: float = 2.0) -> None:
+        """Call ``on_wait(requests ahead)`` every ``every_s`` while other users' requests hold the model; returns
+        once this request runs (it first gives the run thread up to ``settle_s`` to reach the model's queue)."""
+        lock, ident = self.lm.lock, self._thread.ident
+        deadline = time.monotonic() + settle_s
+        while self._thread.is_alive() and not lock.holds_ticket(ident) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        while self._thread.is_alive() and (ahead := lock.ahead(ident)) > 0:
+            on_wait(ahead)
+            time.sleep(every_s)
+
     def stream(self) -> Iterator[str]:
         """Text chunks of the first sample as the model writes it (raw: before cleaning)."""
         streamer = self._ready.get()

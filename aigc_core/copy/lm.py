@@ -105,7 +105,7 @@ class LanguageModel:
     tokenizer: Any
     name: str
     revision: str = ""
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    lock: TicketLock = field(default_factory=lambda: TicketLock(), repr=False)
     backend: str = "transformers"
     chat: bool = True  # instruction-tuned (chat prompts) or a base model (completion prompts with examples)
     languages: tuple[str, ...] = ()
@@ -412,13 +412,56 @@ def _prepare_tokenizer(tok: Any) -> Any:
     return tok
 
 
-_model_locks: dict[int, threading.Lock] = {}
+class TicketLock:
+    """A first-come, first-served lock that can tell a waiting thread how many requests are ahead of it
+    (``threading.Lock`` neither queues fairly nor says who waits)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._next = 0  # the ticket the next arrival takes
+        self._serving = 0  # the ticket that holds the lock now (or may take it)
+        self._tickets: dict[int, int] = {}  # thread id -> its ticket, while it waits or holds the lock
+
+    def __enter__(self) -> TicketLock:
+        me = threading.get_ident()
+        with self._cond:
+            ticket = self._next
+            self._next += 1
+            self._tickets[me] = ticket
+            while self._serving != ticket:
+                self._cond.wait()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._cond:
+            self._tickets.pop(threading.get_ident(), None)
+            self._serving += 1
+            self._cond.notify_all()
+
+    def ahead(self, thread_id: int | None) -> int:
+        """How many requests run or wait before ``thread_id``'s (0: it runs now, or it is not queued)."""
+        with self._cond:
+            ticket = self._tickets.get(thread_id) if thread_id is not None else None
+            return 0 if ticket is None else max(0, ticket - self._serving)
+
+    def holds_ticket(self, thread_id: int | None) -> bool:
+        """True while ``thread_id`` waits for or holds the lock."""
+        with self._cond:
+            return thread_id in self._tickets
+
+    def locked(self) -> bool:
+        """True while a request holds the lock."""
+        with self._cond:
+            return self._next != self._serving
 
 
-def _model_lock(model: Any) -> threading.Lock:
+_model_locks: dict[int, TicketLock] = {}
+
+
+def _model_lock(model: Any) -> TicketLock:
     """One generation lock per model object (the manager may hand out the same model many times)."""
     with _cache_lock:
-        return _model_locks.setdefault(id(model), threading.Lock())
+        return _model_locks.setdefault(id(model), TicketLock())
 
 
 def load_language_model(value: str | None = None, *, backend: str | None = None) -> LanguageModel:

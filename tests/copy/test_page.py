@@ -131,6 +131,10 @@ def fake_engine(page_env, monkeypatch) -> dict[str, Any]:
             if kwargs.get("save"):
                 self.result_.generation_id = save_result(self.result_)
 
+        def wait_turn(self, on_wait: Any, every_s: float = 0.5) -> None:
+            for ahead in state.get("queue", []):  # other users' requests ahead of this one
+                on_wait(ahead)
+
         def stream(self):
             yield from STREAMED
 
@@ -447,3 +451,13 @@ def test_an_empty_brief_looks_empty_and_the_example_fills_it(page_env) -> None:
     assert at.text_area(key="copy_points").value.splitlines()[0] == "Keeps drinks cold for 24 hours"
     label = at.number_input(key="copy_max_length").label
     assert "characters" in label and "cols" not in label and "width" not in label
+
+
+def test_a_queued_request_says_how_many_run_first(fake_engine) -> None:
+    """#14: users waiting for the language model saw nothing until their turn."""
+    fake_engine["queue"] = [2, 1]
+    at = _app()
+    _fill_brief(at, n=2)
+    at.button(key="copy_generate").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["copy_result"].variants  # it ran once its turn came

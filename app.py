@@ -29,10 +29,10 @@ PAGES = {
 @st.cache_resource
 def _startup() -> None:
     """Once per server process: logging and the store's schema."""
-    from aigc_core.store import init_store
+    from aigc_core.launcher import prepare_store
 
     logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    init_store()
+    prepare_store()
 
 
 try:

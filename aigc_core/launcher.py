@@ -53,6 +53,13 @@ def _stop(procs: dict[str, subprocess.Popen[bytes]], timeout_s: float) -> None:
             proc.wait()
 
 
+def prepare_store() -> None:
+    """Create or upgrade the store's schema (the app and the launcher call it once per process)."""
+    from aigc_core.store import init_store
+
+    init_store()
+
+
 def sign_in_banner() -> str:
     """What the terminal tells a new user about signing in (the first admin's set-up token, once)."""
     from aigc_core.users.accounts import setup_token, sign_in_required

@@ -29,6 +29,7 @@ from aigc_core.copy.lm import (  # noqa: F401 - FirstRowStreamer and sample_batc
 )
 from aigc_core.copy.prompts import FittedPrompt, fit_prompt
 from aigc_core.errors import UserInputError
+from aigc_core.users.roles import Actor, acting_as, require
 
 MAX_ATTEMPTS = 2
 OVERSAMPLE = 3  # candidates written per variant asked for: the checks then pick the usable ones
@@ -469,7 +470,9 @@ class CopyRun:
     """A generation running in a thread: :meth:`stream` yields the first variant as it is written, then
     :meth:`result` returns the ranked variants (or raises the engine's error)."""
 
-    def __init__(self, brief: Brief | dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, brief: Brief | dict[str, Any], *, actor: Actor | None = None, **kwargs: Any) -> None:
+        # who asks, checked before any work (a viewer may not generate); the run thread then acts as them
+        self.actor = require(actor, "create", what="ad copy")
         self.brief = validate_brief(brief)
         self.lm: LanguageModel = kwargs.pop("lm", None) or load_language_model(
             self.brief.model or default_model_for(self.brief.language)
@@ -489,7 +492,8 @@ class CopyRun:
 
     def _run(self, factory: Callable[[LanguageModel], Streamer], kwargs: dict[str, Any]) -> None:
         try:
-            self._result = run_generation(self.brief, lm=self.lm, streamer_factory=factory, **kwargs)
+            with acting_as(self.actor):  # a new thread has no acting user of its own (history, save)
+                self._result = run_generation(self.brief, lm=self.lm, streamer_factory=factory, **kwargs)
         except BaseException as exc:
             self._error = exc
         finally:

@@ -73,3 +73,27 @@ def test_a_waiting_generation_reports_its_place_then_runs(monkeypatch) -> None:
     assert seen and set(seen) == {1}  # one request ahead, said while it ran
     assert run.result(5) == "done"
     t.join(5)
+
+
+def test_a_generation_thread_acts_as_the_user_who_started_it(monkeypatch) -> None:
+    """The browser test found every Ad copy save failing with "Nobody is signed in": the run thread had no user."""
+    import pytest
+
+    from aigc_core.copy.generate import CopyRun
+    from aigc_core.errors import PermissionDeniedError
+    from aigc_core.users.roles import SYSTEM, Actor, acting_as, current, set_process_actor
+
+    class FakeLM:
+        lock = TicketLock()
+
+    monkeypatch.setattr("aigc_core.copy.generate.run_generation", lambda brief, **kw: current().name)
+    brief = {"product": "AquaPure", "key_points": "Cold 24 hours", "channel": "slogan"}
+    set_process_actor(None)  # as in the app process
+    try:
+        with acting_as(Actor("bob", "editor")):
+            run = CopyRun(brief, lm=FakeLM())
+        assert run.result(5) == "bob"
+        with pytest.raises(PermissionDeniedError, match="may look but not start work"):
+            CopyRun(brief, lm=FakeLM(), actor=Actor("vera", "viewer"))  # refused before any work
+    finally:
+        set_process_actor(SYSTEM)

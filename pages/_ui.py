@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from aigc_core.errors import AigcError
+from aigc_core.runtime import set_ui_run_probe
 
 T = TypeVar("T")
 log = logging.getLogger("aigc_studio.ui")
@@ -26,6 +27,15 @@ _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation charac
 _CODE_SPAN = re.compile(r"`[^`\n]+`")
 _ZWSP = "\u200b"
 _WWW = re.compile(r"(www)(?=\\\.)", re.IGNORECASE)
+
+
+def _in_script_run() -> bool:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    return get_script_run_ctx(suppress_warning=True) is not None
+
+
+set_ui_run_probe(_in_script_run)  # every page imports this module: the engine then leaves webhooks to the worker
 
 
 def _escape(text: str) -> str:

@@ -18,6 +18,7 @@ from aigc_core.monitor import monitors as mon
 from aigc_core.monitor import reply as rp
 from aigc_core.monitor.aggregate import Filters, bucket_bounds
 from aigc_core.monitor.terms import complaint_terms
+from aigc_core.users import roles
 from pages._jobs_widgets import progress_bar
 from pages._ui import code_span, empty_state, guard, literal, page_header, show_error
 
@@ -39,6 +40,12 @@ page_header(
     "Sentiment monitor",
     "Know early when sentiment turns, see why, and act — over reviews, tweets and support tickets.",
 )
+ME = roles.current()  # the signed-in user: buttons they may not use are not shown (the engine checks anyway)
+
+
+def _can_change(info: mon.MonitorInfo) -> bool:
+    """True when the signed-in user may add batches, score, edit rules and acknowledge alerts of this monitor."""
+    return roles.allowed(ME, "change", owner=info.owner, shared=info.shared)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -71,10 +78,12 @@ def _score(monitor_id: str) -> None:
         msg = f"Scored {run.n_rows:,} rows: {run.n_new_scores:,} new scores, {run.n_cached:,} from the cache."
         if run.n_alerts:
             msg += f" {run.n_alerts} new alert(s)."
+        if run.webhooks_queued:
+            msg += " Their webhooks are sent by the worker."
         st.session_state["sent_flash"] = msg
         if run.alert_error:
             st.session_state["sent_flash_warn"] = (
-                f"Scores were saved, but evaluating the alerts failed: {run.alert_error}"
+                f"Scores were saved, but the alerts ran into a problem: {run.alert_error}"
             )
         st.session_state.pop(MAPPING_ERROR_KEY, None)
 
@@ -231,7 +240,7 @@ def _demo_button() -> None:
 # ------------------------------------------------------------------------------------------------
 def _label_mapping_editor(info: mon.MonitorInfo) -> None:
     err = st.session_state.get(MAPPING_ERROR_KEY)
-    if not err or err.get("monitor_id") != info.id:
+    if not err or err.get("monitor_id") != info.id or not _can_change(info):
         return
     with st.container(border=True):
         st.markdown("**This model's labels need a mapping** onto negative / neutral / positive.")
@@ -256,9 +265,11 @@ def _label_mapping_editor(info: mon.MonitorInfo) -> None:
 def _monitor_header(info: mon.MonitorInfo) -> None:
     if info.is_demo:
         st.info(literal(info.meta.get("demo_note", mon.DEMO_NOTE)), icon=":material/schedule:")
+    owner = "you" if info.owner == ME.name else literal(info.owner or "nobody (made before sign-in)")
     st.caption(
         f"Model {code_span(info.model)}{' with label mapping' if info.label_map else ''} · {info.n_rows:,} scored rows"
         + (f" · {info.n_pending:,} waiting to be scored" if info.n_pending else "")
+        + f" · owner {owner}{', shared with the team' if info.shared else ', private'}"
         + " · times in UTC"
     )
     for key, fn in (("sent_flash_report", st.info), ("sent_flash", st.success), ("sent_flash_warn", st.warning)):
@@ -269,6 +280,20 @@ def _monitor_header(info: mon.MonitorInfo) -> None:
     if err is not None:
         show_error(err)
     _job_progress()
+    if _can_change(info):
+        _batch_controls(info)
+        _watch_folder(info)
+    else:
+        st.caption("You can look at this monitor; its owner or an admin adds batches, rules and acknowledges alerts.")
+    _label_mapping_editor(info)
+    batches = info.meta.get("batches") or []
+    last = batches[-1] if batches else None
+    if last and last.get("bad_timestamp_examples"):
+        with st.expander(f"{last['n_bad_timestamps']:,} rows of the last batch had timestamps that do not parse"):
+            st.dataframe(pd.DataFrame(last["bad_timestamp_examples"]), hide_index=True, key=f"sent_badts_{info.id}")
+
+
+def _batch_controls(info: mon.MonitorInfo) -> None:
     running = bool(st.session_state.get(JOB_KEY))
     cols = st.columns([1, 1, 2])
     if info.n_pending and not running:
@@ -276,7 +301,7 @@ def _monitor_header(info: mon.MonitorInfo) -> None:
             if st.button(f"Score {info.n_pending:,} pending rows", type="primary", key=f"sent_score_{info.id}"):
                 _score(info.id)
                 st.rerun()
-    left = mon.demo_batches_left(info.id) if info.is_demo else 0
+    left = (guard(mon.demo_batches_left, info.id) or 0) if info.is_demo else 0
     if left and not running:
         with cols[1]:
             if st.button(
@@ -301,29 +326,38 @@ def _monitor_header(info: mon.MonitorInfo) -> None:
                 st.session_state["sent_flash_report"] = report.summary()
                 _score(info.id)
                 st.rerun()
+
+
+def _watch_folder(info: mon.MonitorInfo) -> None:
     with st.expander("Watch a folder", icon=":material/folder_open:"):
         st.caption("New files dropped into this folder (same columns as the mapping) are appended as batches.")
-        folder = st.text_input(
-            "Folder on the server", value=info.meta.get("watch_folder", ""), key=f"sent_watch_{info.id}"
+        watch_roots = guard(mon.watch_roots) or []
+        st.caption(
+            "Folders monitors may watch (an admin sets them with `AIGC_WATCH_ROOTS`): "
+            + (", ".join(code_span(r) for r in watch_roots) or "none")
         )
+        watched = info.meta.get("watch_folder", "")
+        if ME.is_admin:
+            folder = st.text_input("Folder on the server", value=watched, key=f"sent_watch_{info.id}")
+        else:
+            st.caption(
+                (f"Watched folder: {code_span(watched)}. " if watched else "No folder is watched. ")
+                + "Only an admin sets the watched folder."
+            )
         c1, c2 = st.columns(2)
-        if c1.button("Save folder", key=f"sent_watch_save_{info.id}") and guard(mon.set_watch_folder, info.id, folder):
+        saved = ME.is_admin and c1.button("Save folder", key=f"sent_watch_save_{info.id}")
+        if saved and guard(mon.set_watch_folder, info.id, folder):
             st.rerun()
-        if info.meta.get("watch_folder") and c2.button("Check for new files now", key=f"sent_watch_poll_{info.id}"):
+        if watched and c2.button("Check for new files now", key=f"sent_watch_poll_{info.id}"):
             found = guard(mon.poll_folder, info.id)
             if found is not None:
                 st.session_state["sent_flash_report"] = (
-                    " ".join(f"{name}: {rep.summary()}" for name, rep in found) or "No new files in the folder."
+                    " ".join(rep.summary() if rep.skipped else f"{name}: {rep.summary()}" for name, rep in found)
+                    or "No new files in the folder."
                 )
-                if found:
+                if any(not rep.skipped for _, rep in found):
                     _score(info.id)
                 st.rerun()
-    _label_mapping_editor(info)
-    batches = info.meta.get("batches") or []
-    last = batches[-1] if batches else None
-    if last and last.get("bad_timestamp_examples"):
-        with st.expander(f"{last['n_bad_timestamps']:,} rows of the last batch had timestamps that do not parse"):
-            st.dataframe(pd.DataFrame(last["bad_timestamp_examples"]), hide_index=True, key=f"sent_badts_{info.id}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -571,7 +605,10 @@ def _banner(info: mon.MonitorInfo) -> None:
             + (f"  \nAnd {more} more open alert(s): see the Alerts tab." if more else ""),
             icon=":material/notifications_active:",
         )
-        _reply_controls(newest, "banner")
+        if ME.can_create:
+            _reply_controls(newest, "banner")
+        if not _can_change(info):
+            return
         c1, c2 = st.columns(2)
         if c1.button("Acknowledge", key=f"sent_ack_{newest.id}", icon=":material/done:"):
             guard(al.acknowledge, newest.id)
@@ -592,12 +629,16 @@ def _rules_editor(info: mon.MonitorInfo, topics: list[str]) -> None:
             f"{'🟢' if r.enabled else '⚪'} {literal(r.describe())}"
             + (f" · webhook {code_span(r.webhook_url_masked)}" if r.webhook_url else "")
         )
+        if not _can_change(info):
+            continue
         if c2.button("Pause" if r.enabled else "Enable", key=f"sent_rule_toggle_{r.id}"):
             guard(al.update_rule, r.id, enabled=not r.enabled)
             st.rerun()
         if c3.button("Delete", key=f"sent_rule_del_{r.id}"):
             guard(al.delete_rule, r.id)
             st.rerun()
+    if not _can_change(info):
+        return
     with st.form(f"sent_rule_form_{info.id}", clear_on_submit=False, border=True):
         st.markdown("**New rule**")
         c1, c2, c3 = st.columns(3)
@@ -623,9 +664,12 @@ def _rules_editor(info: mon.MonitorInfo, topics: list[str]) -> None:
                 cooldown_s=int(cooldown) * 60, topic=None if topic == "(all topics)" else topic, webhook_url=webhook,
             )  # fmt: skip
             if rule is not None:
-                ev = guard(al.evaluate, info.id)
+                ev = guard(al.evaluate, info.id, deliver=False)  # webhooks are posted by the worker, not here
                 if ev is not None:
-                    st.session_state["sent_flash"] = f"Rule added; {len(ev.fired)} alert(s) fired on the current data."
+                    msg = f"Rule added; {len(ev.fired)} alert(s) fired on the current data."
+                    if ev.needs_delivery and guard(al.queue_delivery, info.id, ev.undelivered):
+                        msg += " Their webhooks are sent by the worker."
+                    st.session_state["sent_flash"] = msg
                 st.rerun()
 
 
@@ -650,9 +694,15 @@ def _alert_log(info: mon.MonitorInfo) -> None:
     examples = alert.evidence.get("examples") or []
     for e in examples[:3]:
         st.caption(f"“{literal(e.get('text', '')[:300])}” (P(negative) {e.get('prob_negative', 0):.2f})")
-    _reply_controls(alert, "log")
-    if alert.webhook_status == "failed" and st.button("Retry webhook now", key=f"sent_retry_{alert.id}"):
-        guard(al.retry_webhook, alert.id)
+    if ME.can_create:
+        _reply_controls(alert, "log")
+    if (
+        alert.webhook_status == "failed"
+        and _can_change(info)
+        and st.button("Retry webhook now", key=f"sent_retry_{alert.id}")
+        and guard(al.queue_delivery, info.id, retry=[alert.id])
+    ):
+        st.session_state["sent_flash"] = "The worker sends the webhook again; the log shows how it went."
         st.rerun()
 
 
@@ -734,11 +784,14 @@ if not monitors:
         "No monitor yet. A monitor scores a stream of texts with timestamps (only new rows are scored when a batch "
         "is added) and shows KPIs, trends by topic and source, the texts behind a spike, what people complain "
         "about, and alerts sent to a webhook.",
-        hint="Start the demo stream, or create a monitor from a file or a dataset version.",
+        hint="Start the demo stream, or create a monitor from a file or a dataset version."
+        if ME.can_create
+        else "Monitors others share with the team show up here; ask an editor to share one.",
     )
-    _demo_button()
-    with st.expander("New monitor", expanded=True, icon=":material/add:"):
-        _creator()
+    if ME.can_create:
+        _demo_button()
+        with st.expander("New monitor", expanded=True, icon=":material/add:"):
+            _creator()
     st.stop()
 
 names = {m.id: m.name + (f" ({m.n_pending:,} pending)" if m.n_pending else "") for m in monitors}
@@ -747,25 +800,38 @@ if st.session_state.get("sent_monitor") not in names:
 c_sel, c_new = st.columns([3, 2])
 with c_sel:
     monitor_id = st.selectbox("Monitor", list(names), format_func=names.get, key="sent_monitor")
-with c_new, st.expander("New monitor / demo", icon=":material/add:"):
-    if not any(m.name == mon.DEMO_NAME for m in monitors):
-        _demo_button()
-    _creator()
-current = next(m for m in monitors if m.id == monitor_id)
-with st.expander("Monitor settings"):
-    model = _model_picker(f"sent_edit_{current.id}", current.model)
-    c1, c2 = st.columns(2)
-    if (
-        c1.button(
-            "Change model and rescore", key=f"sent_edit_save_{current.id}", disabled=not model or model == current.model
+if ME.can_create:
+    with c_new, st.expander("New monitor / demo", icon=":material/add:"):
+        if not any(m.is_demo and m.owner == ME.name for m in monitors):
+            _demo_button()
+        _creator()
+chosen = next(m for m in monitors if m.id == monitor_id)
+if roles.allowed(ME, "share", owner=chosen.owner, shared=chosen.shared):
+    with st.expander("Monitor settings"):
+        share = st.toggle(
+            "Share with team",
+            value=chosen.shared,
+            help="Everyone signed in can see a shared monitor, its dashboard and alerts; only you (and admins) change "
+            "it.",
+            key=f"sent_share_{chosen.id}",
         )
-        and guard(mon.update_model, current.id, model) is not None
-    ):
-        _score(current.id)
-        st.rerun()
-    if c2.button("Delete monitor", key=f"sent_delete_{current.id}", icon=":material/delete:"):
-        guard(mon.delete_monitor, current.id)
-        st.session_state.pop("sent_monitor", None)
-        st.rerun()
-_monitor_header(current)
-_dashboard(current)
+        if share != chosen.shared and guard(mon.set_monitor_shared, chosen.id, share) is not None:
+            st.rerun()
+        model = _model_picker(f"sent_edit_{chosen.id}", chosen.model)
+        c1, c2 = st.columns(2)
+        if (
+            c1.button(
+                "Change model and rescore",
+                key=f"sent_edit_save_{chosen.id}",
+                disabled=not model or model == chosen.model,
+            )
+            and guard(mon.update_model, chosen.id, model) is not None
+        ):
+            _score(chosen.id)
+            st.rerun()
+        if c2.button("Delete monitor", key=f"sent_delete_{chosen.id}", icon=":material/delete:"):
+            guard(mon.delete_monitor, chosen.id)
+            st.session_state.pop("sent_monitor", None)
+            st.rerun()
+_monitor_header(chosen)
+_dashboard(chosen)

@@ -19,6 +19,14 @@ the alert (status, error, attempts) and retried with exponential backoff on the 
 webhooks per rule are posted per evaluation; older alerts beyond that are recorded as not sent. Webhooks go
 through :mod:`aigc_core.netguard` (public addresses only, no redirects, generic errors); URLs are shown
 masked (:func:`mask_url`).
+
+Webhooks are posted by the worker, never inside a page run: a page evaluates with ``deliver=False`` and queues
+the ``monitor.deliver_webhooks`` job (:func:`queue_delivery`) for the alerts it stored; a post attempted inside a
+Streamlit script run is refused and left for that job.
+
+Rules and alerts belong to their monitor: reading them needs the read right on the monitor, creating, changing
+or deleting rules, acknowledging alerts, evaluating and delivering need the change right (its owner or an admin).
+A rule records the user who created it as its ``owner``.
 """
 
 from __future__ import annotations
@@ -36,6 +44,8 @@ from aigc_core import netguard
 from aigc_core.errors import NotFoundError, UserInputError
 from aigc_core.netguard import WebhookError, mask_url
 from aigc_core.store import Alert, AlertRule, Monitor, session_scope
+from aigc_core.users.audit import record
+from aigc_core.users.roles import Action, Actor, check_item, current, require
 
 KINDS: dict[str, str] = {
     "share_negative": "Share negative above a threshold",
@@ -51,6 +61,7 @@ WEBHOOK_TIMEOUT_S = 5.0
 EXAMPLES_IN_EVIDENCE = 5
 PENDING_GRACE_S = 300.0  # a 'pending' webhook older than this was interrupted: the next pass sends it
 SEND_FAILED = "the webhook could not be sent"
+DELIVER_JOB_KIND = "monitor.deliver_webhooks"
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +93,56 @@ def parse_window(window: str) -> timedelta:
 
 
 # --------------------------------------------------------------------------------------------
+# Access: rules and alerts follow their monitor's owner and sharing
+# --------------------------------------------------------------------------------------------
+def _no_monitor(monitor_id: str) -> NotFoundError:
+    return NotFoundError(f"There is no monitor {monitor_id!r}.", hint="Pick one from the list.")
+
+
+def _no_rule(rule_id: str) -> NotFoundError:
+    return NotFoundError(f"There is no alert rule {rule_id!r}.", hint="Reload the page.")
+
+
+def _no_alert(alert_id: str) -> NotFoundError:
+    return NotFoundError(f"There is no alert {alert_id!r}.", hint="Reload the page.")
+
+
+def _check_on_monitor(
+    s: Any, monitor_id: str, action: Action, actor: Actor | None, *, kind: str, item_id: str, missing: Exception
+) -> Actor:
+    """The acting user, when they may ``action`` an item of this monitor (another's private one reads as missing)."""
+    mon = s.get(Monitor, monitor_id)
+    if mon is None:
+        raise missing
+    return check_item(
+        actor, action, owner=mon.owner or "", shared=bool(mon.shared), kind=kind, item_id=item_id, not_found=missing
+    )
+
+
+def _monitor_access(monitor_id: str, action: Action, actor: Actor | None) -> tuple[str, Actor]:
+    """(monitor id, acting user) when the user may ``action`` the monitor (looked up by id or name)."""
+    from aigc_core.monitor.monitors import check_monitor
+
+    return check_monitor(monitor_id, action, actor=actor), current(actor)
+
+
+def _rule_row(s: Any, rule_id: str, action: Action, actor: Actor | None) -> AlertRule:
+    row = s.get(AlertRule, rule_id)
+    if row is None:
+        raise _no_rule(rule_id)
+    _check_on_monitor(s, row.monitor_id, action, actor, kind="alert_rule", item_id=rule_id, missing=_no_rule(rule_id))
+    return row
+
+
+def _alert_row(s: Any, alert_id: str, action: Action, actor: Actor | None) -> Alert:
+    row = s.get(Alert, alert_id)
+    if row is None:
+        raise _no_alert(alert_id)
+    _check_on_monitor(s, row.monitor_id, action, actor, kind="alert", item_id=alert_id, missing=_no_alert(alert_id))
+    return row
+
+
+# --------------------------------------------------------------------------------------------
 # Rules
 # --------------------------------------------------------------------------------------------
 @dataclass
@@ -100,6 +161,7 @@ class RuleInfo:
     enabled: bool = True
     baseline_windows: int = DEFAULT_BASELINE_WINDOWS
     meta: dict[str, Any] = field(default_factory=dict)
+    owner: str = ""
 
     def describe(self) -> str:
         """One line for the UI."""
@@ -133,6 +195,7 @@ def _rule_info(row: AlertRule) -> RuleInfo:
         enabled=bool(row.enabled),
         baseline_windows=int(meta.get("baseline_windows", DEFAULT_BASELINE_WINDOWS)),
         meta=meta,
+        owner=row.owner or "",
     )
 
 
@@ -176,16 +239,20 @@ def create_rule(
     webhook_url: str = "",
     enabled: bool = True,
     baseline_windows: int = DEFAULT_BASELINE_WINDOWS,
+    actor: Actor | None = None,
 ) -> RuleInfo:
-    """Add a rule to a monitor (validated)."""
+    """Add a rule (validated, owned by the acting user) to a monitor its owner or an admin may change."""
+    monitor_id, _ = _monitor_access(monitor_id, "change", actor)
+    who = require(actor, "create", what="alert rules")
     webhook_url = (webhook_url or "").strip()
     topic = (topic or "").strip() or None
     _validate(kind, float(threshold), window, int(min_volume), int(cooldown_s), webhook_url, int(baseline_windows))
     with session_scope() as s:
         if s.get(Monitor, monitor_id) is None:
-            raise NotFoundError(f"There is no monitor {monitor_id!r}.", hint="Pick one from the list.")
+            raise _no_monitor(monitor_id)
         row = AlertRule(
             monitor_id=monitor_id,
+            owner=who.name,
             kind=kind,
             threshold=float(threshold),
             window=window.strip(),
@@ -201,25 +268,24 @@ def create_rule(
         return _rule_info(row)
 
 
-def update_rule(rule_id: str, **changes: Any) -> RuleInfo:
-    """Change fields of a rule (same validation as :func:`create_rule`); the evaluation restarts."""
+def update_rule(rule_id: str, *, actor: Actor | None = None, **changes: Any) -> RuleInfo:
+    """Change fields of a rule (same validation as :func:`create_rule`; the monitor's owner or an admin); the
+    evaluation restarts."""
     allowed = {"kind", "threshold", "window", "min_volume", "cooldown_s", "topic", "webhook_url", "enabled"}
     bad = sorted(set(changes) - allowed - {"baseline_windows"})
     if bad:
         raise UserInputError(f"Unknown rule fields: {', '.join(bad)}.", hint=f"Use {', '.join(sorted(allowed))}.")
     with session_scope() as s:
-        row = s.get(AlertRule, rule_id)
-        if row is None:
-            raise NotFoundError(f"There is no alert rule {rule_id!r}.", hint="Reload the page.")
-        current = _rule_info(row)
+        row = _rule_row(s, rule_id, "change", actor)
+        before = _rule_info(row)
         merged = {
-            "kind": current.kind,
-            "threshold": current.threshold,
-            "window": current.window,
-            "min_volume": current.min_volume,
-            "cooldown_s": current.cooldown_s,
-            "webhook_url": current.webhook_url,
-            "baseline_windows": current.baseline_windows,
+            "kind": before.kind,
+            "threshold": before.threshold,
+            "window": before.window,
+            "min_volume": before.min_volume,
+            "cooldown_s": before.cooldown_s,
+            "webhook_url": before.webhook_url,
+            "baseline_windows": before.baseline_windows,
             **changes,
         }
         merged["webhook_url"] = (merged["webhook_url"] or "").strip()
@@ -246,19 +312,24 @@ def update_rule(rule_id: str, **changes: Any) -> RuleInfo:
         return _rule_info(row)
 
 
-def delete_rule(rule_id: str) -> None:
-    """Delete a rule and its alerts."""
+def delete_rule(rule_id: str, *, actor: Actor | None = None) -> None:
+    """Delete a rule and its alerts (the monitor's owner or an admin; audited)."""
     with session_scope() as s:
-        row = s.get(AlertRule, rule_id)
-        if row is not None:
-            s.delete(row)
+        row = _rule_row(s, rule_id, "change", actor)
+        detail = {"monitor_id": row.monitor_id, "kind": row.kind, "owner": row.owner or ""}
+        s.delete(row)
+    record(current(actor), "alert_rule.delete", "alert_rule", rule_id, detail=detail)
 
 
-def list_rules(monitor_id: str) -> list[RuleInfo]:
-    """The monitor's rules, oldest first."""
+def _rules(monitor_id: str) -> list[RuleInfo]:
     with session_scope() as s:
         rows = s.scalars(select(AlertRule).where(AlertRule.monitor_id == monitor_id).order_by(AlertRule.created_at))
         return [_rule_info(r) for r in rows]
+
+
+def list_rules(monitor_id: str, *, actor: Actor | None = None) -> list[RuleInfo]:
+    """The rules of a monitor the acting user may see, oldest first."""
+    return _rules(_monitor_access(monitor_id, "read", actor)[0])
 
 
 # --------------------------------------------------------------------------------------------
@@ -339,8 +410,11 @@ def _alert_info(row: Alert) -> AlertInfo:
     )
 
 
-def list_alerts(monitor_id: str, *, unacknowledged: bool = False, limit: int = 200) -> list[AlertInfo]:
-    """The monitor's alerts, newest window first."""
+def list_alerts(
+    monitor_id: str, *, unacknowledged: bool = False, limit: int = 200, actor: Actor | None = None
+) -> list[AlertInfo]:
+    """The alerts of a monitor the acting user may see, newest window first."""
+    monitor_id, _ = _monitor_access(monitor_id, "read", actor)
     with session_scope() as s:
         q = select(Alert).where(Alert.monitor_id == monitor_id)
         if unacknowledged:
@@ -349,22 +423,24 @@ def list_alerts(monitor_id: str, *, unacknowledged: bool = False, limit: int = 2
         return [_alert_info(r) for r in s.scalars(q)]
 
 
-def get_alert(alert_id: str) -> AlertInfo:
-    """An alert by id."""
+def _get_alert(alert_id: str) -> AlertInfo:
     with session_scope() as s:
         row = s.get(Alert, alert_id)
         if row is None:
-            raise NotFoundError(f"There is no alert {alert_id!r}.", hint="Reload the page.")
+            raise _no_alert(alert_id)
         return _alert_info(row)
 
 
-def acknowledge(alert_id: str, value: bool = True) -> None:
-    """Mark an alert as seen (it leaves the banner, stays in the log)."""
+def get_alert(alert_id: str, *, actor: Actor | None = None) -> AlertInfo:
+    """An alert of a monitor the acting user may see."""
     with session_scope() as s:
-        row = s.get(Alert, alert_id)
-        if row is None:
-            raise NotFoundError(f"There is no alert {alert_id!r}.", hint="Reload the page.")
-        row.acknowledged = value
+        return _alert_info(_alert_row(s, alert_id, "read", actor))
+
+
+def acknowledge(alert_id: str, value: bool = True, *, actor: Actor | None = None) -> None:
+    """Mark an alert as seen (it leaves the banner, stays in the log; the monitor's owner or an admin)."""
+    with session_scope() as s:
+        _alert_row(s, alert_id, "change", actor).acknowledged = value
 
 
 # --------------------------------------------------------------------------------------------
@@ -379,6 +455,12 @@ class Evaluation:
     windows_checked: int = 0
     suppressed_cooldown: int = 0
     below_min_volume: int = 0
+    undelivered: list[str] = field(default_factory=list)  # ids of alerts whose webhooks wait for the worker
+
+    @property
+    def needs_delivery(self) -> bool:
+        """True when webhooks were left for the worker's delivery job (``deliver=False``)."""
+        return bool(self.undelivered)
 
 
 def window_counts(data: Any, rule: RuleInfo) -> pd.DataFrame:
@@ -458,15 +540,29 @@ def _examples(data: Any, rule: RuleInfo, start: datetime, end: datetime) -> list
     return out
 
 
-def evaluate(monitor_id: str, *, now: datetime | None = None, data: Any = None) -> Evaluation:
-    """Evaluate every enabled rule of a monitor on its scored rows; store new alerts, send and retry webhooks."""
+def evaluate(
+    monitor_id: str,
+    *,
+    now: datetime | None = None,
+    data: Any = None,
+    deliver: bool = True,
+    actor: Actor | None = None,
+) -> Evaluation:
+    """Evaluate every enabled rule of a monitor (owner or admin) on its scored rows and store new alerts; send and
+    retry webhooks when ``deliver`` (the worker), else list them in ``undelivered`` for :func:`queue_delivery`.
+
+    Inside a page run webhooks are never sent, whatever ``deliver`` says.
+    """
     from aigc_core.monitor.monitors import get_monitor, monitor_data
 
-    info = get_monitor(monitor_id)
+    info = get_monitor(monitor_id, action="change", actor=actor)
     now = now or datetime.now(UTC)
-    data = data if data is not None else monitor_data(info.id)
+    data = data if data is not None else monitor_data(info.id, actor=actor)
+    if deliver and _in_page_run():
+        log.warning("evaluate(deliver=True) inside a page run: webhooks of %s are left to the worker", info.id)
+        deliver = False
     result = Evaluation()
-    for rule in list_rules(info.id):
+    for rule in _rules(info.id):
         if not rule.enabled or data.n_rows == 0:
             continue
         counts = window_counts(data, rule)
@@ -504,8 +600,13 @@ def evaluate(monitor_id: str, *, now: datetime | None = None, data: Any = None) 
         newest = counts.iloc[-1]["window_start"].to_pydatetime()
         _set_rule_meta(rule.id, evaluated_from=newest.isoformat())
     # Webhooks: new alerts first (newest windows), then failed ones whose backoff has passed.
-    result.retried = _deliver_pass(info.id, now, result.fired)
-    result.fired = [get_alert(a.id) for a in result.fired]
+    if deliver:
+        result.retried = _deliver_pass(info.id, now, result.fired)
+    else:
+        fresh = [a.id for a in result.fired if a.webhook_status == "pending"]
+        due = [a.id for a in _due_retries(info.id, _aware(now) or datetime.now(UTC)) if a.id not in fresh]
+        result.undelivered = fresh + due
+    result.fired = [_get_alert(a.id) for a in result.fired]
     return result
 
 
@@ -623,13 +724,58 @@ def _deliver_pass(monitor_id: str, now: datetime, fresh: list[AlertInfo]) -> lis
             continue
         _deliver_stored(a.id, now)
         posted[a.rule_id] = posted.get(a.rule_id, 0) + 1
-        retried.append(get_alert(a.id))
+        retried.append(_get_alert(a.id))
     return retried
 
 
-def deliver_due(monitor_id: str, *, now: datetime | None = None) -> list[AlertInfo]:
-    """Retry the monitor's failed webhooks whose backoff has passed (a delivery pass without evaluating)."""
-    return _deliver_pass(monitor_id, now or datetime.now(UTC), [])
+def deliver_due(
+    monitor_id: str,
+    *,
+    now: datetime | None = None,
+    alert_ids: list[str] | tuple[str, ...] = (),
+    actor: Actor | None = None,
+) -> list[AlertInfo]:
+    """A delivery pass without evaluating (the worker's ``monitor.deliver_webhooks`` job; owner or admin): post the
+    webhooks of the new alerts ``alert_ids`` still pending, then retry failed ones whose backoff has passed.
+
+    Returns the retried alerts.
+    """
+    monitor_id, _ = _monitor_access(monitor_id, "change", actor)
+    fresh = []
+    for alert_id in dict.fromkeys(alert_ids):
+        with session_scope() as s:
+            row = s.get(Alert, alert_id)
+            if row is not None and row.monitor_id == monitor_id:
+                fresh.append(_alert_info(row))
+    return _deliver_pass(monitor_id, now or datetime.now(UTC), fresh)
+
+
+def queue_delivery(
+    monitor_id: str,
+    alert_ids: list[str] | tuple[str, ...] = (),
+    *,
+    retry: list[str] | tuple[str, ...] = (),
+    actor: Actor | None = None,
+) -> str:
+    """Queue the ``monitor.deliver_webhooks`` job that posts these new alerts' webhooks (and sends ``retry`` again
+    now) in the worker; returns the job's id. Pages call this instead of posting."""
+    monitor_id, who = _monitor_access(monitor_id, "change", actor)
+    with session_scope() as s:
+        for alert_id in retry:
+            if _alert_row(s, alert_id, "change", who).monitor_id != monitor_id:
+                raise _no_alert(alert_id)
+    import aigc_core.monitor.jobs  # noqa: F401 - registers the job kind in this process
+    from aigc_core import jobs
+
+    params = {"monitor_id": monitor_id, "alert_ids": list(alert_ids), "retry_ids": list(retry)}
+    return jobs.submit(DELIVER_JOB_KIND, params, actor=who)
+
+
+def _in_page_run() -> bool:
+    """True inside a page run (told by the UI layer), where webhooks are never posted."""
+    from aigc_core.runtime import in_ui_run
+
+    return in_ui_run()
 
 
 def _mark_not_sent(alert_id: str, reason: str) -> None:
@@ -644,10 +790,14 @@ def _mark_not_sent(alert_id: str, reason: str) -> None:
 
 
 def _deliver_stored(alert_id: str, now: datetime) -> None:
-    """Post one alert's webhook and record the outcome; never raises for a delivery failure."""
-    alert = get_alert(alert_id)
+    """Post one alert's webhook and record the outcome; never raises for a delivery failure. Inside a page run
+    nothing is posted (the alert is left for the worker's delivery job)."""
+    alert = _get_alert(alert_id)
     url = str(alert.meta.get("webhook_url", ""))
     if not url:
+        return
+    if _in_page_run():
+        log.error("refused to post the webhook of alert %s inside a page run; queue_delivery() sends it", alert_id)
         return
     error = ""
     try:
@@ -704,7 +854,10 @@ def _due_retries(monitor_id: str, now: datetime) -> list[AlertInfo]:
         return sorted(out, key=lambda a: a.window_start or a.fired_at, reverse=True)
 
 
-def retry_webhook(alert_id: str, *, now: datetime | None = None) -> AlertInfo:
-    """Send an alert's webhook again now (the UI's retry button)."""
+def retry_webhook(alert_id: str, *, now: datetime | None = None, actor: Actor | None = None) -> AlertInfo:
+    """Send an alert's webhook again now (the monitor's owner or an admin; the delivery job runs it for the page's
+    retry button, see :func:`queue_delivery`)."""
+    with session_scope() as s:
+        _alert_row(s, alert_id, "change", actor)
     _deliver_stored(alert_id, now or datetime.now(UTC))
-    return get_alert(alert_id)
+    return _get_alert(alert_id)

@@ -1,4 +1,5 @@
-"""The ``monitor.score`` job kind: score a monitor's pending rows in the background, then evaluate alerts."""
+"""Monitor job kinds: ``monitor.score`` scores a monitor's pending rows in the background, then evaluates alerts;
+``monitor.deliver_webhooks`` posts alert webhooks from the worker (pages never post them)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from aigc_core.jobs import job_kind
+from aigc_core.monitor import alerts
 from aigc_core.monitor.monitors import SCORE_JOB_KIND, score_pending
 
 
@@ -31,3 +33,37 @@ def run_monitor_score(ctx: Any, params: MonitorScoreParams) -> dict[str, Any]:
         f"{run.n_rows} rows, {run.n_alerts} alerts"
     )
     return run.to_dict()
+
+
+class DeliverWebhooksParams(BaseModel):
+    """Parameters of a ``monitor.deliver_webhooks`` job."""
+
+    monitor_id: str = Field(..., min_length=1, description="The monitor whose alert webhooks are posted.")
+    alert_ids: list[str] = Field(default_factory=list, description="New alerts whose webhooks are posted first.")
+    retry_ids: list[str] = Field(default_factory=list, description="Alerts whose webhooks are sent again now.")
+
+
+@job_kind(alerts.DELIVER_JOB_KIND, params=DeliverWebhooksParams, resource="cpu")
+def run_deliver_webhooks(ctx: Any, params: DeliverWebhooksParams) -> dict[str, Any]:
+    """Post alert webhooks: the given new alerts, the retries asked for, then failed ones whose backoff passed."""
+    if isinstance(params, dict):
+        params = DeliverWebhooksParams(**params)
+    ctx.report(0.0, "Posting alert webhooks", force=True)
+    touched: dict[str, alerts.AlertInfo] = {}
+    for alert_id in dict.fromkeys(params.retry_ids):
+        if alerts.get_alert(alert_id).monitor_id == params.monitor_id:  # only this monitor's alerts
+            touched[alert_id] = alerts.retry_webhook(alert_id)
+    retried = alerts.deliver_due(params.monitor_id, alert_ids=params.alert_ids)
+    for alert_id in params.alert_ids:
+        try:
+            touched[alert_id] = alerts.get_alert(alert_id)
+        except Exception:  # deleted meanwhile (its rule or monitor went)
+            continue
+    touched.update({a.id: a for a in retried})
+    counts: dict[str, int] = {}
+    for a in touched.values():
+        counts[a.webhook_status] = counts.get(a.webhook_status, 0) + 1
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to send"
+    ctx.log(f"monitor {params.monitor_id}: webhooks {summary}")
+    ctx.report(1.0, f"Webhooks: {summary}", force=True)
+    return {"monitor_id": params.monitor_id, "webhooks": counts, "alert_ids": sorted(touched)}

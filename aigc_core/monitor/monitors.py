@@ -5,6 +5,11 @@ and queued as pending Parquet files under ``<data_dir>/monitors/<id>/pending/``.
 the store's score cache (each text is scored once per model version) and merges the pending rows into
 ``<data_dir>/monitors/<id>/rows.parquet`` (written atomically), which the dashboard queries. Alerts are
 evaluated after every scoring run.
+
+A monitor belongs to the user who created it and is private to them until shared with the team
+(:func:`set_monitor_shared`); admins see and change every monitor. Reading needs the read right on the monitor,
+adding batches, scoring, changing the model and deleting need the change right (its owner or an admin), and
+watched folders are set by admins only.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from aigc_core.errors import ConflictError, NotFoundError, UserInputError
 from aigc_core.settings import get_settings
 from aigc_core.storage import atomic_path
 from aigc_core.store import Monitor, session_scope
-from aigc_core.users.roles import Actor
+from aigc_core.users.audit import record
+from aigc_core.users.roles import Action, Actor, acting_as, check_item, current, require, visible_filter
 
 ROLES: tuple[str, ...] = ("text", "timestamp", "topic", "source", "author", "id")
 REQUIRED_ROLES: tuple[str, ...] = ("text", "timestamp")
@@ -107,13 +113,16 @@ class IngestReport:
     offsets: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     batch: int = 0
+    skipped: bool = False  # a watched file that was not read (the notes say why)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict."""
         return asdict(self)
 
     def summary(self) -> str:
-        """One paragraph for the UI."""
+        """One paragraph for the UI (only the notes for a skipped file)."""
+        if self.skipped:
+            return " ".join(self.notes)
         parts = [f"{self.n_kept:,} of {self.n_input:,} rows kept."]
         if self.n_bad_timestamps:
             parts.append(f"{self.n_bad_timestamps:,} rows with a timestamp that does not parse were excluded.")
@@ -319,6 +328,8 @@ class MonitorInfo:
     n_rows: int
     n_pending: int
     meta: dict[str, Any]
+    owner: str = ""
+    shared: bool = False
 
     @property
     def is_demo(self) -> bool:
@@ -401,23 +412,64 @@ def _info(row: Monitor) -> MonitorInfo:
         n_rows=_parquet_rows(rows_path(row.id)),
         n_pending=sum(_parquet_rows(p) for p in _pending_files(row.id)),
         meta=meta,
+        owner=row.owner or "",
+        shared=bool(row.shared),
     )
 
 
-def list_monitors() -> list[MonitorInfo]:
-    """Every monitor, newest first."""
+def _missing(monitor_id: str) -> NotFoundError:
+    return NotFoundError(f"There is no monitor {monitor_id!r}.", hint="Pick one from the list or create one.")
+
+
+def _monitor_row(s: Any, monitor_id: str, action: Action, actor: Actor | None) -> Monitor:
+    """The monitor row (by id or name) when the acting user may ``action`` it; another's private monitor reads as
+    missing."""
+    row = s.get(Monitor, monitor_id) or s.scalars(select(Monitor).where(Monitor.name == monitor_id)).first()
+    if row is None:
+        raise _missing(monitor_id)
+    check_item(
+        actor,
+        action,
+        owner=row.owner or "",
+        shared=bool(row.shared),
+        kind="monitor",
+        item_id=row.id,
+        not_found=_missing(monitor_id),
+    )
+    return row
+
+
+def check_monitor(monitor_id: str, action: Action = "read", *, actor: Actor | None = None) -> str:
+    """The monitor's id when the acting user may ``action`` it; NotFoundError for another's private monitor,
+    PermissionDeniedError for a visible one they may not change."""
     with session_scope() as s:
-        rows = list(s.scalars(select(Monitor).order_by(Monitor.created_at.desc())))
+        return _monitor_row(s, monitor_id, action, actor).id
+
+
+def list_monitors(*, actor: Actor | None = None) -> list[MonitorInfo]:
+    """The acting user's monitors and shared ones (admins: all), newest first."""
+    who = current(actor)
+    with session_scope() as s:
+        q = select(Monitor).where(visible_filter(who, Monitor.owner, Monitor.shared))
+        rows = list(s.scalars(q.order_by(Monitor.created_at.desc())))
     return [_info(r) for r in rows]
 
 
-def get_monitor(monitor_id: str) -> MonitorInfo:
-    """A monitor by id or name; NotFoundError when there is none."""
+def get_monitor(monitor_id: str, *, action: Action = "read", actor: Actor | None = None) -> MonitorInfo:
+    """A monitor by id or name that the acting user may see (or ``action``); NotFoundError when there is none."""
     with session_scope() as s:
-        row = s.get(Monitor, monitor_id) or s.scalars(select(Monitor).where(Monitor.name == monitor_id)).first()
-        if row is None:
-            raise NotFoundError(f"There is no monitor {monitor_id!r}.", hint="Pick one from the list or create one.")
+        row = _monitor_row(s, monitor_id, action, actor)
     return _info(row)
+
+
+def set_monitor_shared(monitor_id: str, shared: bool = True, *, actor: Actor | None = None) -> MonitorInfo:
+    """Share a monitor (its rows, rules and alerts) with the team, or make it private again (owner or admin)."""
+    with session_scope() as s:
+        row = _monitor_row(s, monitor_id, "share", actor)
+        row.shared = bool(shared)
+        mid = row.id
+    record(current(actor), "monitor.share" if shared else "monitor.unshare", "monitor", mid)
+    return get_monitor(mid, actor=actor)
 
 
 def _update_meta(monitor_id: str, **values: Any) -> None:
@@ -430,21 +482,39 @@ def _update_meta(monitor_id: str, **values: Any) -> None:
         row.meta = meta
 
 
-def load_dataset_version(version_id: str) -> pd.DataFrame:
-    """All rows of a dataset version (through ``aigc_core.data`` when installed, else its Parquet path)."""
-    from aigc_core.store import DatasetVersion
+def _dataset_version_path(version_id: str, actor: Actor | None) -> Path:
+    """The files of a dataset version the acting user may read (its dataset is theirs or shared)."""
+    from aigc_core.store import Dataset, DatasetVersion
 
+    missing = NotFoundError(f"Dataset version {version_id!r} does not exist.", hint="Pick one on the Data page.")
     with session_scope() as s:
         row = s.get(DatasetVersion, version_id)
         if row is None:
-            raise NotFoundError(f"Dataset version {version_id!r} does not exist.", hint="Pick one on the Data page.")
-        path = Path(row.path)
+            raise missing
+        ds = s.get(Dataset, row.dataset_id)
+        check_item(
+            actor,
+            "read",
+            owner=(ds.owner or "") if ds is not None else "",
+            shared=bool(ds.shared) if ds is not None else False,
+            kind="dataset_version",
+            item_id=version_id,
+            not_found=missing,
+        )
+        return Path(row.path)
+
+
+def load_dataset_version(version_id: str, *, actor: Actor | None = None) -> pd.DataFrame:
+    """All rows of a dataset version the acting user may read (through ``aigc_core.data`` when installed, else its
+    Parquet path)."""
+    path = _dataset_version_path(version_id, actor)
     if importlib.util.find_spec("aigc_core.data") is not None:
         from aigc_core import data as data_api
 
         loader = getattr(data_api, "load_version", None)
         if loader is not None:
-            return loader(version_id)
+            with acting_as(current(actor)):  # the data layer checks the same user again
+                return loader(version_id)
     if path.is_dir():
         files = sorted(path.rglob("*.parquet"))
         if not files:
@@ -453,10 +523,11 @@ def load_dataset_version(version_id: str) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
-def dataset_roles(version_id: str) -> dict[str, str]:
-    """The column roles stored on a dataset version, as a monitor mapping (text/timestamp/topic/...)."""
+def dataset_roles(version_id: str, *, actor: Actor | None = None) -> dict[str, str]:
+    """The column roles stored on a dataset version the acting user may read, as a monitor mapping."""
     from aigc_core.store import DatasetVersion
 
+    _dataset_version_path(version_id, actor)
     with session_scope() as s:
         row = s.get(DatasetVersion, version_id)
         roles = dict(row.roles or {}) if row is not None else {}
@@ -477,10 +548,13 @@ def create_monitor(
     model: str = "embedded",
     label_map: Mapping[str, str] | str | None = None,
     meta: Mapping[str, Any] | None = None,
+    actor: Actor | None = None,
 ) -> tuple[MonitorInfo, IngestReport]:
-    """Create a monitor from a dataset version (or a frame) and queue its rows for scoring."""
+    """Create a monitor owned by the acting user (private until shared) from a dataset version (or a frame) and
+    queue its rows for scoring."""
     from aigc_core.sentiment import parse_label_map
 
+    who = require(actor, "create", what="monitors")
     name = (name or "").strip()
     if not name:
         raise UserInputError("The monitor has no name.", hint="Give it a short name, e.g. 'Airline tweets'.")
@@ -490,7 +564,9 @@ def create_monitor(
     if frame is None:
         if not dataset_version_id:
             raise UserInputError("No data was given for the monitor.", hint="Pick a dataset version.")
-        frame = load_dataset_version(dataset_version_id)
+        frame = load_dataset_version(dataset_version_id, actor=who)
+    elif dataset_version_id:
+        _dataset_version_path(dataset_version_id, who)
     cm.check([str(c) for c in frame.columns])
     prepared, report = prepare_batch(frame, cm, batch=0)
     model = (model or "embedded").strip()
@@ -504,13 +580,14 @@ def create_monitor(
             mapping=cm.to_dict(),
             model=model,
             meta={**dict(meta or {}), "label_map": lm, "batches": [report.to_dict()], "next_batch": 1},
+            owner=who.name,
         )
         s.add(row)
         s.flush()
         monitor_id = row.id
     if len(prepared):
         _write_pending(monitor_id, prepared, 0)
-    return get_monitor(monitor_id), report
+    return get_monitor(monitor_id, actor=who), report
 
 
 def _write_pending(monitor_id: str, rows: pd.DataFrame, batch: int, suffix: str = "") -> Path:
@@ -520,9 +597,9 @@ def _write_pending(monitor_id: str, rows: pd.DataFrame, batch: int, suffix: str 
     return target
 
 
-def append_batch(monitor_id: str, frame: pd.DataFrame) -> IngestReport:
-    """Validate a new batch with the monitor's mapping and queue its new rows for scoring."""
-    info = get_monitor(monitor_id)
+def append_batch(monitor_id: str, frame: pd.DataFrame, *, actor: Actor | None = None) -> IngestReport:
+    """Validate a new batch with the monitor's mapping and queue its new rows for scoring (owner or admin)."""
+    info = get_monitor(monitor_id, action="change", actor=actor)
     cm = ColumnMapping.from_dict(info.mapping)
     with _monitor_lock(info.id):
         existing = _parquet_ids(rows_path(info.id))
@@ -537,11 +614,13 @@ def append_batch(monitor_id: str, frame: pd.DataFrame) -> IngestReport:
     return report
 
 
-def update_model(monitor_id: str, model: str, label_map: Mapping[str, str] | str | None = None) -> MonitorInfo:
-    """Change the model (or its label mapping); every row is queued to be scored again."""
+def update_model(
+    monitor_id: str, model: str, label_map: Mapping[str, str] | str | None = None, *, actor: Actor | None = None
+) -> MonitorInfo:
+    """Change the model (or its label mapping; owner or admin); every row is queued to be scored again."""
     from aigc_core.sentiment import parse_label_map
 
-    info = get_monitor(monitor_id)
+    info = get_monitor(monitor_id, action="change", actor=actor)
     lm = parse_label_map(label_map)
     with _monitor_lock(info.id, "scoring"), _monitor_lock(info.id):
         with session_scope() as s:
@@ -557,17 +636,18 @@ def update_model(monitor_id: str, model: str, label_map: Mapping[str, str] | str
             old = old.drop(columns=[c for c in SCORE_COLUMNS if c in old.columns])
             _write_pending(info.id, old, 0, "-rescore")
             path.unlink()
-    return get_monitor(info.id)
+    return get_monitor(info.id, actor=actor)
 
 
-def delete_monitor(monitor_id: str) -> None:
-    """Delete a monitor, its rules, alerts and files."""
-    info = get_monitor(monitor_id)
+def delete_monitor(monitor_id: str, *, actor: Actor | None = None) -> None:
+    """Delete a monitor, its rules, alerts and files (owner or admin; audited)."""
+    info = get_monitor(monitor_id, action="change", actor=actor)
     with session_scope() as s:
         row = s.get(Monitor, info.id)
         if row is not None:
             s.delete(row)
     shutil.rmtree(monitor_dir(info.id), ignore_errors=True)
+    record(current(actor), "monitor.delete", "monitor", info.id, detail={"name": info.name, "owner": info.owner})
 
 
 WATCH_SUFFIXES = (".csv", ".tsv", ".xlsx", ".json", ".jsonl", ".parquet")
@@ -608,23 +688,27 @@ def _allowed_folder(folder: str | Path) -> Path:
     return resolved
 
 
-def set_watch_folder(monitor_id: str, folder: str | Path | None) -> MonitorInfo:
-    """Set (or clear, with None/'') the folder whose new files are appended as batches by :func:`poll_folder`.
+def set_watch_folder(monitor_id: str, folder: str | Path | None, *, actor: Actor | None = None) -> MonitorInfo:
+    """Set (or clear, with None/'') the folder whose new files are appended as batches by :func:`poll_folder`
+    (admins only; audited).
 
     Only folders under the admin's watch roots (:func:`watch_roots`) are accepted.
     """
+    mid = check_monitor(monitor_id, "read", actor=actor)
+    who = require(actor, "admin", what="watched folders", kind="monitor", item_id=mid)
     if folder and str(folder).strip():
         path = _allowed_folder(str(folder).strip() if isinstance(folder, str) else folder)
         if not path.is_dir():
             raise UserInputError(f"The folder {str(folder)!r} does not exist.", hint="Give an existing folder path.")
-        _update_meta(monitor_id, watch_folder=str(path))
+        _update_meta(mid, watch_folder=str(path))
     else:
-        _update_meta(monitor_id, watch_folder="")
-    return get_monitor(monitor_id)
+        _update_meta(mid, watch_folder="")
+    record(who, "monitor.watch_folder", "monitor", mid, detail={"folder": str(folder or "")})
+    return get_monitor(mid, actor=who)
 
 
 def _skipped(name: str, reason: str) -> tuple[str, IngestReport]:
-    return name, IngestReport(notes=[f"{name} was skipped: {reason}"])
+    return name, IngestReport(notes=[f"{name} was skipped: {reason}"], skipped=True)
 
 
 def _read_capped(real: Path, limit: int) -> tuple[bytes | None, str]:
@@ -648,13 +732,14 @@ def _mb(n: int) -> str:
     return f"{n / 1024 / 1024:,.1f} MB"
 
 
-def poll_folder(monitor_id: str) -> list[tuple[str, IngestReport]]:
-    """Append every file of the watched folder not seen before (by name, size and modification time).
+def poll_folder(monitor_id: str, *, actor: Actor | None = None) -> list[tuple[str, IngestReport]]:
+    """Append every file of the watched folder not seen before (by name, size and modification time; owner or
+    admin).
 
     The folder is checked against the watch roots again; links leading outside them and files over the upload
     limit are skipped (reported, not read, tried again on the next poll).
     """
-    info = get_monitor(monitor_id)
+    info = get_monitor(monitor_id, action="change", actor=actor)
     folder = info.meta.get("watch_folder") or ""
     if not folder:
         raise UserInputError("This monitor watches no folder.", hint="Set a folder to watch first.")
@@ -690,7 +775,7 @@ def poll_folder(monitor_id: str) -> list[tuple[str, IngestReport]]:
         if data is None:
             out.append(_skipped(entry.name, reason))
             continue
-        report = append_batch(info.id, read_table(data, entry.name))
+        report = append_batch(info.id, read_table(data, entry.name), actor=actor)
         report.notes.append(f"From {entry.name}.")
         seen.add(stamp)
         _update_meta(info.id, watch_seen=sorted(seen)[-5000:])
@@ -714,15 +799,26 @@ class ScoreRun:
     n_alerts: int = 0
     alert_error: str = ""
     cancelled: bool = False
+    undelivered: list[str] = field(default_factory=list)  # alerts whose webhooks wait for the worker
+    webhook_job_id: str = ""  # the delivery job queued for them
+
+    @property
+    def webhooks_queued(self) -> bool:
+        """True when webhooks of this run are left to the worker's delivery job."""
+        return bool(self.webhook_job_id)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (job result)."""
         return asdict(self)
 
 
-def pending_rows(monitor_id: str) -> int:
-    """Rows waiting to be scored."""
+def _pending_count(monitor_id: str) -> int:
     return sum(_parquet_rows(p) for p in _pending_files(monitor_id))
+
+
+def pending_rows(monitor_id: str, *, actor: Actor | None = None) -> int:
+    """Rows of a monitor the acting user may see that wait to be scored."""
+    return _pending_count(check_monitor(monitor_id, actor=actor))
 
 
 def score_pending(
@@ -731,14 +827,17 @@ def score_pending(
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     evaluate_alerts: bool = True,
+    deliver_webhooks: bool = True,
+    actor: Actor | None = None,
 ) -> ScoreRun:
-    """Score the pending rows (cached scores reused), merge them into the rows file, then evaluate alerts.
+    """Score the pending rows (cached scores reused; owner or admin), merge them into the rows file, then evaluate
+    alerts, posting their webhooks unless ``deliver_webhooks`` is False (then ``undelivered`` lists them).
 
     Scores are cached chunk by chunk, so a cancelled run resumes where it stopped.
     """
     from aigc_core.sentiment import scoring
 
-    info = get_monitor(monitor_id)
+    info = get_monitor(monitor_id, action="change", actor=actor)
     run = ScoreRun(monitor_id=info.id)
     with _monitor_lock(info.id, "scoring"):
         with _monitor_lock(info.id):
@@ -793,7 +892,9 @@ def score_pending(
         try:
             from aigc_core.monitor import alerts
 
-            run.n_alerts = len(alerts.evaluate(info.id).fired)
+            ev = alerts.evaluate(info.id, deliver=deliver_webhooks, actor=actor)
+            run.n_alerts = len(ev.fired)
+            run.undelivered = list(ev.undelivered)
         except Exception as exc:  # scores are saved; the alert failure is reported, not raised
             run.alert_error = f"{type(exc).__name__}: {exc}"
     return run
@@ -821,33 +922,43 @@ def start_scoring(
     progress: Callable[[int, int], None] | None = None,
     actor: Actor | None = None,
 ) -> ScoringStart:
-    """Score pending rows: inline for small batches, as a ``monitor.score`` job for large ones.
+    """Score pending rows (owner or admin): inline for small batches, as a ``monitor.score`` job for large ones.
 
-    ``inline_max_rows`` defaults to :data:`INLINE_MAX_ROWS`.
+    An inline run stores its alerts but never posts webhooks (it may run inside a page): a delivery job is queued
+    for them. ``inline_max_rows`` defaults to :data:`INLINE_MAX_ROWS`.
     """
-    n = pending_rows(monitor_id)
+    mid = check_monitor(monitor_id, "change", actor=actor)
+    n = _pending_count(mid)
     limit = INLINE_MAX_ROWS if inline_max_rows is None else inline_max_rows
     if n > limit:
         import aigc_core.monitor.jobs  # noqa: F401 - registers the job kind in this process
         from aigc_core import jobs
 
-        return ScoringStart(job_id=jobs.submit(SCORE_JOB_KIND, {"monitor_id": monitor_id}, actor=actor))
-    return ScoringStart(run=score_pending(monitor_id, progress=progress))
+        return ScoringStart(job_id=jobs.submit(SCORE_JOB_KIND, {"monitor_id": mid}, actor=actor))
+    run = score_pending(mid, progress=progress, deliver_webhooks=False, actor=actor)
+    if run.undelivered:
+        from aigc_core.monitor import alerts
+
+        try:
+            run.webhook_job_id = alerts.queue_delivery(mid, run.undelivered, actor=actor)
+        except Exception as exc:  # the alerts are stored; a later delivery pass sends their webhooks
+            run.alert_error = f"the webhooks could not be queued for the worker: {exc}"
+    return ScoringStart(run=run)
 
 
-def load_rows(monitor_id: str, columns: list[str] | None = None) -> pd.DataFrame:
-    """The monitor's scored rows (empty frame before the first scoring run)."""
-    path = rows_path(monitor_id)
+def load_rows(monitor_id: str, columns: list[str] | None = None, *, actor: Actor | None = None) -> pd.DataFrame:
+    """The scored rows of a monitor the acting user may see (empty frame before the first scoring run)."""
+    path = rows_path(check_monitor(monitor_id, actor=actor))
     if not path.exists():
         return _empty_rows()
     return pd.read_parquet(path, columns=columns)
 
 
-def monitor_data(monitor_id: str):  # noqa: ANN201 - aggregate.MonitorData
-    """The dashboard engine over the monitor's rows (cached until the rows change)."""
+def monitor_data(monitor_id: str, *, actor: Actor | None = None):  # noqa: ANN201 - aggregate.MonitorData
+    """The dashboard engine over the rows of a monitor the acting user may see (cached until the rows change)."""
     from aigc_core.monitor.aggregate import load_data
 
-    return load_data(rows_path(monitor_id))
+    return load_data(rows_path(check_monitor(monitor_id, actor=actor)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -934,21 +1045,27 @@ def start_demo_stream(
     model: str = "embedded",
     seed: int = 0,
     with_rules: bool = True,
+    actor: Actor | None = None,
 ) -> tuple[MonitorInfo, IngestReport]:
-    """Create the demo monitor: the first 60% of the replay is queued now, the rest comes as demo batches.
+    """Create the acting user's demo monitor: the first 60% of the replay is queued now, the rest comes as demo
+    batches. When another user's monitor has the name, the user's name is added to it.
 
     ``with_rules`` adds two daily alert rules (share negative above 55%, negative volume z-score above 3).
     """
+    who = require(actor, "create", what="monitors")
     if batches < 1:
         raise UserInputError("The demo needs at least one batch.", hint="Use 1 or more.")
-    existing = [m for m in list_monitors() if m.name == name]
-    if existing:
-        raise ConflictError(f"The monitor {name!r} already exists.", hint="Open it, or delete it to restart the demo.")
+    name = _demo_name(name, who)
     df = demo_frame(n_rows, days=days, seed=seed)
     first = max(1, int(len(df) * 0.6))
     mapping = {"text": "text", "timestamp": "replay_time", "topic": "topic", "id": "id"}
     info, report = create_monitor(
-        name, mapping=mapping, frame=df.iloc[:first], model=model, meta={"demo": True, "demo_note": DEMO_NOTE}
+        name,
+        mapping=mapping,
+        frame=df.iloc[:first],
+        model=model,
+        meta={"demo": True, "demo_note": DEMO_NOTE},
+        actor=who,
     )
     rest = df.iloc[first:]
     chunks = [c for c in np.array_split(np.arange(len(rest)), max(1, batches - 1)) if len(c)]
@@ -960,24 +1077,39 @@ def start_demo_stream(
     if with_rules:
         from aigc_core.monitor import alerts
 
-        alerts.create_rule(info.id, "share_negative", 0.55, window="1D", min_volume=30, cooldown_s=86400)
-        alerts.create_rule(info.id, "zscore", 3.0, window="1D", min_volume=30, cooldown_s=86400)
-    return get_monitor(info.id), report
+        rule = {"window": "1D", "min_volume": 30, "cooldown_s": 86400, "actor": who}
+        alerts.create_rule(info.id, "share_negative", 0.55, **rule)
+        alerts.create_rule(info.id, "zscore", 3.0, **rule)
+    return get_monitor(info.id, actor=who), report
 
 
-def demo_batches_left(monitor_id: str) -> int:
-    """Demo batches not yet appended."""
-    queue = monitor_dir(monitor_id) / "demo_queue"
+def _demo_name(name: str, who: Actor) -> str:
+    """``name``, or ``name (user)`` when another user's monitor has it; ConflictError when the user's own has."""
+    candidates = [name, f"{name} ({who.name})"]
+    with session_scope() as s:
+        for cand in candidates:
+            row = s.scalars(select(Monitor).where(Monitor.name == cand)).first()
+            if row is None:
+                return cand
+            if row.owner == who.name:
+                break
+    raise ConflictError(f"The monitor {cand!r} already exists.", hint="Open it, or delete it to restart the demo.")
+
+
+def demo_batches_left(monitor_id: str, *, actor: Actor | None = None) -> int:
+    """Demo batches of a monitor the acting user may see, not yet appended."""
+    queue = monitor_dir(check_monitor(monitor_id, actor=actor)) / "demo_queue"
     return len(list(queue.glob("*.parquet"))) if queue.exists() else 0
 
 
-def demo_next_batch(monitor_id: str) -> IngestReport:
-    """Append the next demo batch (queued for scoring)."""
-    queue = monitor_dir(monitor_id) / "demo_queue"
+def demo_next_batch(monitor_id: str, *, actor: Actor | None = None) -> IngestReport:
+    """Append the next demo batch (queued for scoring; owner or admin)."""
+    mid = check_monitor(monitor_id, "change", actor=actor)
+    queue = monitor_dir(mid) / "demo_queue"
     files = sorted(queue.glob("*.parquet")) if queue.exists() else []
     if not files:
         raise UserInputError("The demo stream has no batches left.", hint="Delete the demo monitor to start again.")
-    report = append_batch(monitor_id, pd.read_parquet(files[0]))
+    report = append_batch(mid, pd.read_parquet(files[0]), actor=actor)
     files[0].unlink()
     return report
 
@@ -1009,14 +1141,16 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
         raise UserInputError(f"Could not read {filename}: {exc}", hint="Upload CSV, XLSX, JSON(L) or Parquet.") from exc
 
 
-def dataset_versions() -> list[tuple[str, str]]:
-    """(version id, label) of every dataset version, newest first."""
+def dataset_versions(*, actor: Actor | None = None) -> list[tuple[str, str]]:
+    """(version id, label) of the dataset versions the acting user may read, newest first."""
     from aigc_core.store import Dataset, DatasetVersion
 
+    who = current(actor)
     with session_scope() as s:
         rows = s.execute(
             select(DatasetVersion.id, Dataset.name, DatasetVersion.version, DatasetVersion.kind)
             .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
+            .where(visible_filter(who, Dataset.owner, Dataset.shared))
             .order_by(DatasetVersion.created_at.desc())
         ).all()
     return [(vid, f"{name} · v{ver} ({kind})") for vid, name, ver, kind in rows]
@@ -1029,16 +1163,13 @@ def default_model() -> str:
     return "registry:promoted" if promoted("text-classification") is not None else "embedded"
 
 
-def registry_classifiers() -> list[tuple[str, str]]:
-    """(``registry:<id>``, label) of the fine-tuned text classifiers, promoted first."""
-    from aigc_core.store import ModelVersion
+def registry_classifiers(*, actor: Actor | None = None) -> list[tuple[str, str]]:
+    """(``registry:<id>``, label) of the fine-tuned text classifiers the acting user may see, promoted first."""
+    from aigc_core.finetune.registry import list_versions
 
-    with session_scope() as s:
-        rows = s.execute(
-            select(ModelVersion.id, ModelVersion.name, ModelVersion.promoted)
-            .where(ModelVersion.task == "text-classification")
-            .order_by(ModelVersion.promoted.desc(), ModelVersion.created_at.desc())
-        ).all()
+    with acting_as(current(actor)):  # the registry shows each user theirs, shared and promoted versions
+        versions = list_versions("text-classification")
+    rows = [(v.id, v.name, v.promoted) for v in sorted(versions, key=lambda v: not v.promoted)]
     out = [(f"registry:{vid}", f"{name}{' (promoted)' if promoted else ''}") for vid, name, promoted in rows]
     if any(promoted for _, _, promoted in rows):  # follows whichever version is promoted when scoring
         out.insert(0, ("registry:promoted", "The promoted classifier (whichever is promoted)"))
@@ -1070,12 +1201,15 @@ def model_raw_labels(model: str) -> list[str]:
     import json
 
     spec = (model or "").strip()
-    if spec.startswith("registry:"):
-        from aigc_core.store import ModelVersion
+    if spec == "registry:promoted":
+        from aigc_core.finetune.registry import promoted
 
-        with session_scope() as s:
-            row = s.get(ModelVersion, spec.removeprefix("registry:"))
-            spec = row.path if row is not None else spec
+        version = promoted("text-classification")
+        spec = version.path if version is not None else spec
+    elif spec.startswith("registry:"):
+        from aigc_core.finetune.registry import get_version
+
+        spec = get_version(spec.removeprefix("registry:")).path  # NotFoundError for another's private version
     cfg_path = Path(spec).expanduser() / "config.json"
     if cfg_path.is_file():
         cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
@@ -1100,11 +1234,11 @@ def model_raw_labels(model: str) -> list[str]:
     return [str(id2label.get(str(i), id2label.get(i, f"LABEL_{i}"))) for i in range(n)]
 
 
-def job_status(job_id: str) -> dict[str, Any]:
-    """status / progress (0..1) / message / error / result of a scoring job, from the job runner."""
+def job_status(job_id: str, *, actor: Actor | None = None) -> dict[str, Any]:
+    """status / progress (0..1) / message / error / result of a scoring job the acting user may see."""
     from aigc_core import jobs
 
-    job = jobs.get(job_id)
+    job = jobs.get(job_id, actor=actor)
 
     def pick(name: str, default: Any = None) -> Any:
         return job.get(name, default) if isinstance(job, dict) else getattr(job, name, default)

@@ -20,6 +20,7 @@ from aigc_core.copy.reply_checks import ACK_PREFIX
 from aigc_core.errors import NotFoundError, UserInputError
 from aigc_core.monitor import alerts as alerts_mod
 from aigc_core.store import BrandKit, session_scope
+from aigc_core.users.roles import Actor
 
 REPLY_KINDS: dict[str, str] = {
     "customer_service": "Customer-service answer",
@@ -98,14 +99,14 @@ def _kit(name: str | None) -> dict[str, Any] | None:
         return {"name": row.name, "voice": row.voice or ""}
 
 
-def _top_texts(alert: alerts_mod.AlertInfo, n: int) -> list[str]:
+def _top_texts(alert: alerts_mod.AlertInfo, n: int, actor: Actor | None) -> list[str]:
     quotes = [str(e.get("text", "")) for e in alert.evidence.get("examples", []) if e.get("text")]
     if len(quotes) < n and alert.window_start is not None and alert.window_end is not None:
         from aigc_core.monitor.aggregate import Filters
         from aigc_core.monitor.monitors import monitor_data
 
         topic = alert.topic
-        data = monitor_data(alert.monitor_id)
+        data = monitor_data(alert.monitor_id, actor=actor)
         rows = data.drill_down(
             Filters(topics=(topic,) if topic else (), labels=("negative",)),
             alert.window_start,
@@ -123,7 +124,7 @@ def _top_texts(alert: alerts_mod.AlertInfo, n: int) -> list[str]:
     return out[:n]
 
 
-def _window_terms(alert: alerts_mod.AlertInfo, n: int) -> list[str]:
+def _window_terms(alert: alerts_mod.AlertInfo, n: int, actor: Actor | None) -> list[str]:
     if alert.window_start is None or alert.window_end is None:
         return []
     try:
@@ -133,7 +134,7 @@ def _window_terms(alert: alerts_mod.AlertInfo, n: int) -> list[str]:
 
         topic = alert.topic
         terms, _ = complaint_terms(
-            monitor_data(alert.monitor_id),
+            monitor_data(alert.monitor_id, actor=actor),
             Filters(topics=(topic,) if topic else ()),
             alert.window_start,
             alert.window_end,
@@ -165,16 +166,18 @@ def build_reply_brief(
     product: str = "",
     n_quotes: int = 5,
     language: str = "en",
+    actor: Actor | None = None,
 ) -> ReplyDraft:
-    """A ``support_reply`` brief for a customer-service answer or a holding statement about an alert's spike."""
+    """A ``support_reply`` brief for a customer-service answer or a holding statement about the spike of an alert
+    the acting user may see."""
     if kind not in REPLY_KINDS:
         raise UserInputError(f"Unknown reply kind {kind!r}.", hint=f"Use one of {', '.join(REPLY_KINDS)}.")
     if language not in _TEXT:
         raise UserInputError(f"Unknown language {language!r}.", hint=f"Use one of {', '.join(_TEXT)}.")
-    alert = alerts_mod.get_alert(alert_id)
+    alert = alerts_mod.get_alert(alert_id, actor=actor)
     kit = _kit(brand_kit)
-    quotes = _top_texts(alert, n_quotes)
-    terms = _window_terms(alert, 6)
+    quotes = _top_texts(alert, n_quotes, actor)
+    terms = _window_terms(alert, 6, actor)
     t = _TEXT[language]
     topic = alert.topic or ""
     subject = ", ".join(terms[:4]) if terms else (topic or t["subject"])

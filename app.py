@@ -53,7 +53,5 @@ nav = st.navigation(pages)
 
 from pages._frame import render_sidebar  # noqa: E402 - after set_page_config/navigation
 
-try:
-    nav.run()
-finally:  # after the page, so the sidebar shows what it just did (a model it loaded, a job it queued), even
-    render_sidebar()  # when the page stopped early; the sidebar is its own container, so it still sits on the left
+render_sidebar()  # before the page: a page may st.stop(), and nothing is drawn after that; the models and jobs
+nav.run()  # blocks refresh themselves every few seconds, so they show what the page just loaded or queued

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages._jobs_widgets import LIVE_EVERY
 from pages._ui import code_span, guard, literal
 
 
@@ -24,7 +25,7 @@ def _render_device() -> None:
     st.caption(summary)
 
 
-def _render_models() -> None:
+def _models_block() -> None:
     from aigc_core.models.manager import get_manager
 
     manager = get_manager()
@@ -40,6 +41,17 @@ def _render_models() -> None:
     if rows and st.button("Unload all models", key="sidebar_unload_all", icon=":material/layers_clear:"):
         guard(manager.unload_all)
         st.rerun()
+
+
+def _render_models() -> None:
+    """The loaded models, refreshed every few seconds: the sidebar is drawn before the page, so a model the page
+    loads shows up at the next refresh (it said "Models loaded: 0" after writing copy)."""
+
+    @st.fragment(run_every=LIVE_EVERY)
+    def _live() -> None:
+        _models_block()
+
+    _live()
 
 
 def _render_jobs() -> None:

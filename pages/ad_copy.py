@@ -14,8 +14,9 @@ from aigc_core.copy.defaults import language_notice
 from aigc_core.copy.guardrails import ALL_CHANNELS
 from aigc_core.copy.ranking import SCORES
 from aigc_core.errors import UserInputError
-from aigc_core.finetune.registry import promoted
+from aigc_core.finetune.registry import list_versions, promoted
 from aigc_core.storage import safe_name
+from aigc_core.users.roles import current
 from pages._jobs_widgets import progress_bar, rerun_page_when_done
 from pages._ui import empty_state, guard, link_to_page, literal, page_header, show_error
 
@@ -40,6 +41,7 @@ MODEL_CHOICES = {
     "promoted": "Brand-voice model (promoted in the registry)",
     "custom": "Hub id, folder or registry:<id>",
 }
+VERSION_CHOICE = {"version": "A fine-tuned version (registry)"}  # instead of "custom" for non-admins
 DEFAULTS: dict[str, Any] = {
     "copy_channel": "social_post",
     "copy_language": "en",
@@ -97,13 +99,22 @@ def kit_names() -> list[str]:
     return [k.name for k in kits]
 
 
+def model_choices() -> dict[str, str]:
+    """The model picker's options: admins may type a hub id or folder; others pick a registry version."""
+    if current().is_admin:
+        return MODEL_CHOICES
+    return {**{k: v for k, v in MODEL_CHOICES.items() if k != "custom"}, **VERSION_CHOICE}
+
+
 def model_value() -> str:
     """The model field of the brief from the model widgets."""
     choice = st.session_state.get("copy_model_choice", "default")
     if choice == "promoted":
         return "registry:promoted"
-    if choice == "custom":
+    if choice == "custom":  # the engine refuses a folder or hub id from a non-admin
         return str(st.session_state.get("copy_model_text", "")).strip()
+    if choice == "version":
+        return str(st.session_state.get("copy_model_version") or "")
     return ""
 
 
@@ -181,9 +192,19 @@ def brief_form(kits: list[str]) -> None:
         n2.slider("Creativity", 0.0, 1.0, step=0.05, key="copy_creativity", help="Maps to temperature and top-p.")
         st.selectbox("Brand kit", [NO_KIT, *kits], key="copy_kit")
     with st.expander("Advanced: model, sampling, seed, length"):
-        st.radio("Model", list(MODEL_CHOICES), format_func=MODEL_CHOICES.get, key="copy_model_choice", horizontal=True)
+        choices = model_choices()
+        if st.session_state.get("copy_model_choice") not in choices:
+            st.session_state["copy_model_choice"] = "default"
+        st.radio("Model", list(choices), format_func=choices.get, key="copy_model_choice", horizontal=True)
         if st.session_state.get("copy_model_choice") == "custom":
             st.text_input("Model", key="copy_model_text", placeholder="HuggingFaceTB/SmolLM2-360M-Instruct")
+        elif st.session_state.get("copy_model_choice") == "version":
+            versions = guard(list_versions, "text-generation") or []
+            names = {v.ref: f"{v.name} ({v.id})" for v in versions}
+            st.selectbox(
+                "Version", list(names), format_func=names.get, key="copy_model_version",
+                placeholder="No fine-tuned language model you may use yet",
+            )  # fmt: skip
         st.checkbox("Override the sampling that creativity sets", key="copy_advanced")
         a1, a2, a3 = st.columns(3)
         a1.number_input("Temperature", 0.05, 2.0, step=0.05, key="copy_temperature")
@@ -471,34 +492,56 @@ def result_view() -> None:
 # Brand kit tab
 # ----------------------------------------------------------------------------------------------
 def kit_editor(kits: list[str]) -> None:
-    """Create, edit and delete brand kits."""
-    choice = st.selectbox("Brand kit", ["(new kit)", *kits], key="copy_kit_edit")
+    """Create, edit and delete brand kits (every kit is the team's; its owner or an admin changes it)."""
+    from aigc_core.copy.guardrails import can_change_kit
+
+    who = current()
+    new = ["(new kit)"] if who.can_create else []
+    if not new and not kits:
+        empty_state("No brand kits yet.", hint="An editor or an admin creates them here.")
+        return
+    choice = st.selectbox("Brand kit", [*new, *kits], key="copy_kit_edit")
     kit = guard(copy_api.get_kit, choice) if choice != "(new kit)" else None
+    if choice != "(new kit)" and kit is None:
+        return
+    editable = kit is None or can_change_kit(kit)
+    if kit is not None:
+        st.caption(
+            f"Owner: {literal(kit.owner) or '—'}"
+            + ("" if editable else " · everyone uses this kit; only its owner or an admin changes it")
+        )
     suffix = kit.id if kit else "new"
-    name = st.text_input("Name", value=kit.name if kit else "", key=f"copy_kit_name_{suffix}")
+    name = st.text_input("Name", value=kit.name if kit else "", key=f"copy_kit_name_{suffix}", disabled=not editable)
     voice = st.text_area(
         "Voice",
         value=kit.voice if kit else "",
         key=f"copy_kit_voice_{suffix}",
         placeholder="Warm, plain words, no hype.",
+        disabled=not editable,
     )
     banned = st.text_area(
         "Banned words and claims (one per line)",
         value="\n".join(kit.banned if kit else copy_api.DEFAULT_BANNED),
         key=f"copy_kit_banned_{suffix}",
+        disabled=not editable,
     )
     competitors = st.text_area(
         "Competitor names (one per line)",
         value="\n".join(kit.competitors if kit else []),
         key=f"copy_kit_comp_{suffix}",
+        disabled=not editable,
     )
     st.markdown("**Required phrases or disclaimers** (one per line, per channel)")
     required: dict[str, str] = {}
     channels = {ALL_CHANNELS: "Every channel", **copy_api.CHANNELS}
     cols = st.columns(2)
     for i, (ch, label) in enumerate(channels.items()):
-        current = "\n".join(kit.required.get(ch, [])) if kit else ""
-        required[ch] = cols[i % 2].text_area(label, value=current, key=f"copy_kit_req_{ch}_{suffix}", height=68)
+        phrases = "\n".join(kit.required.get(ch, [])) if kit else ""
+        required[ch] = cols[i % 2].text_area(
+            label, value=phrases, key=f"copy_kit_req_{ch}_{suffix}", height=68, disabled=not editable
+        )
+    if not editable:
+        return
     b1, b2 = st.columns(2)
     if b1.button("Save brand kit", key="copy_kit_save", type="primary"):
         saved = guard(

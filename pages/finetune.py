@@ -17,6 +17,7 @@ from aigc_core.finetune.params import (
     TrainParams,
     field_help,
 )
+from aigc_core.users.roles import allowed, current
 from pages._jobs_widgets import progress_bar
 from pages._ui import code_span, empty_state, guard, literal, page_header, show_error
 
@@ -38,8 +39,10 @@ tab_train, tab_runs, tab_eval, tab_registry = st.tabs(["Train", "Runs", "Evaluat
 # Train form
 # ------------------------------------------------------------------------------------------------
 def _base_choices(task: str) -> list[str]:
+    """auto, the registry versions the user may see and, for admins only, a folder or hub id of their own."""
     versions = guard(registry.list_versions, task) or []
-    return ["auto", *[v.ref for v in versions], "custom…"]
+    custom = ["custom…"] if current().is_admin else []
+    return ["auto", *[v.ref for v in versions], *custom]
 
 
 def _label_base(value: str, task: str) -> str:
@@ -169,9 +172,13 @@ def render_train() -> None:
     opt = by_id[version_id]
     if not opt.row_counts.get("train"):
         st.caption("This version has no train/validation/test split: all rows train, no validation or test scores.")
+    choices = _base_choices(task)
+    if st.session_state.get(f"ft_base_{task}") not in choices:
+        st.session_state.pop(f"ft_base_{task}", None)
     base_choice = st.selectbox(
-        "Base model", _base_choices(task), format_func=lambda v: _label_base(v, task), key=f"ft_base_{task}"
-    )
+        "Base model", choices, format_func=lambda v: _label_base(v, task), key=f"ft_base_{task}",
+        help=None if "custom…" in choices else "Folders and hub ids are picked by an admin.",
+    )  # fmt: skip
     base = base_choice
     if base_choice == "custom…":
         base = st.text_input("Hub id (org/name[@revision]) or local folder", key="ft_base_custom").strip() or "auto"
@@ -424,6 +431,8 @@ def render_registry() -> None:
                 "perplexity": v.metrics.get("test", {}).get("perplexity"),
                 "parent": v.parent_id or "",
                 "adapter": "LoRA" if v.has_adapter else "",
+                "owner": v.owner,
+                "shared": v.shared,
                 "created": v.created_at.strftime("%Y-%m-%d %H:%M"),
             }
             for v in versions
@@ -433,13 +442,29 @@ def render_registry() -> None:
     by_id = {v.id: v for v in versions}
     vid = st.selectbox("Version", list(by_id), key="ft_reg_pick", format_func=lambda i: f"{by_id[i].name} ({i})")
     v = by_id[vid]
+    who = current()
+    mine = allowed(who, "change", owner=v.owner, shared=v.shared or v.promoted)
     st.caption(f"Use it elsewhere as {code_span(v.ref)}; the promoted {v.task} version is the default on the Ad copy "
                "and Sentiment pages.")  # fmt: skip
+    worse = registry.worse_than_base(v)
+    if worse:
+        st.warning(f"Not promotable: {literal(worse)}.")
+    if mine and not v.promoted:
+        shared = st.toggle("Shared with the team", value=v.shared, key=f"ft_reg_shared_{v.id}")
+        if shared != v.shared and guard(registry.set_version_shared, v.id, shared) is not None:
+            st.toast("Shared with the team." if shared else "Private again.")
+            st.rerun()
+    else:
+        st.caption(f"Owner: {literal(v.owner) or '—'}" + (" · promoted: the whole team uses it" if v.promoted else ""))
     c1, c2, c3, c4 = st.columns(4)
-    if c1.button("Promote", key="ft_reg_promote", disabled=v.promoted) and guard(registry.promote, v.id):
+    admin_help = None if who.is_admin else "Only an admin promotes or rolls back a model for everyone."
+    promote_off = v.promoted or bool(worse) or not who.is_admin
+    if c1.button("Promote", key="ft_reg_promote", disabled=promote_off, help=admin_help) and guard(
+        registry.promote, v.id
+    ):
         st.toast(f"{literal(v.name)} is now the promoted {v.task} model.")
         st.rerun()
-    if c2.button(f"Roll back {v.task}", key="ft_reg_rollback"):
+    if c2.button(f"Roll back {v.task}", key="ft_reg_rollback", disabled=not who.is_admin, help=admin_help):
         back = guard(registry.rollback, v.task)
         if back:
             st.toast(f"Rolled back to {literal(back.name)}.")
@@ -457,11 +482,13 @@ def render_registry() -> None:
                 st.download_button("Download zip", path.read_bytes(), file_name=path.name, key="ft_reg_download")
     with c4:
         more = st.number_input("More epochs", 0.5, 50.0, 1.0, 0.5, key="ft_reg_more")
-        if st.button("Continue training", key="ft_reg_continue"):
+        if st.button("Continue training", key="ft_reg_continue", disabled=not who.can_create):
             job_id = guard(ft_jobs.continue_version, v.id, more)
             if job_id:
                 st.session_state["ft_watch"] = job_id
                 st.toast(f"Queued run {job_id} (continues {literal(v.name)}).")
+    if not mine:
+        return
     with st.expander("Delete this version"):
         used = guard(registry.usages, v.id) or []
         if used:

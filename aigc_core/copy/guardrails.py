@@ -1,4 +1,7 @@
-"""Brand kits (stored in the BrandKit table) and the checks every variant goes through."""
+"""Brand kits (stored in the BrandKit table) and the checks every variant goes through.
+
+Kits are team resources: everyone reads and uses every kit; editors and admins create them; only a kit's owner or
+an admin changes or deletes it."""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from aigc_core.copy.brief import CHANNELS
 from aigc_core.copy.limits import has_cjk
 from aigc_core.errors import NotFoundError, UserInputError
 from aigc_core.store import BrandKit, session_scope
+from aigc_core.users.audit import record
+from aigc_core.users.roles import Actor, allowed, current, require
 
 DEFAULT_BANNED = ["guaranteed", "risk-free", "cure", "100% effective", "保证", "无风险", "治愈", "根治"]
 ALL_CHANNELS = "*"  # key of ``required`` that applies to every channel
@@ -30,6 +35,7 @@ class Kit:
     examples: list[dict[str, str]] = field(default_factory=list)  # approved copy: {channel, language, copy}
     id: str = ""
     updated_at: datetime | None = None
+    owner: str = ""
 
     def required_for(self, channel: str) -> list[str]:
         """Required phrases of ``channel`` plus those for every channel."""
@@ -114,12 +120,32 @@ def _to_kit(row: BrandKit) -> Kit:
         examples=list((row.meta or {}).get("examples") or []),
         id=row.id,
         updated_at=updated,
+        owner=row.owner or "",
     )
+
+
+def _may_change(row: BrandKit, actor: Actor | None) -> Actor:
+    """The acting user, when they may change or delete this kit (its owner or an admin); else
+    PermissionDeniedError (audited)."""
+    return require(
+        actor,
+        "change",
+        owner=row.owner or "",
+        shared=True,
+        what=f"The brand kit {row.name!r}",
+        kind="brand_kit",
+        item_id=row.id,
+    )
+
+
+def can_change_kit(kit: Kit, *, actor: Actor | None = None) -> bool:
+    """True when the acting user may change or delete ``kit`` (its owner or an admin)."""
+    return allowed(current(actor), "change", owner=kit.owner, shared=True)
 
 
 # CRUD ------------------------------------------------------------------------------------------
 def list_kits() -> list[Kit]:
-    """Every brand kit, by name."""
+    """Every brand kit, by name (kits are the team's: everyone sees all)."""
     with session_scope() as s:
         return [_to_kit(r) for r in s.scalars(select(BrandKit).order_by(BrandKit.name))]
 
@@ -142,8 +168,13 @@ def save_kit(
     competitors: Any = None,
     examples: Any = None,
     kit_id: str | None = None,
+    actor: Actor | None = None,
 ) -> Kit:
-    """Create or update a kit (by id when given, else by name). Lists may be given as comma/line separated text."""
+    """Create or update a kit (by id when given, else by name). Lists may be given as comma/line separated text.
+
+    Creating needs the create right (not viewers) and makes the acting user the owner; changing a kit is for its
+    owner or an admin."""
+    who = current(actor)
     name = (name or "").strip()
     if not name:
         raise UserInputError("A brand kit needs a name.", hint="Type a name, e.g. your brand.")
@@ -162,9 +193,11 @@ def save_kit(
         if clash is not None and row is not None and clash.id != row.id:
             raise UserInputError(f"Another brand kit is already named {name!r}.", hint="Pick another name.")
         if row is None:
-            row = BrandKit(**values)
+            require(who, "create", what="brand kits", kind="brand_kit")
+            row = BrandKit(**values, owner=who.name)
             s.add(row)
         else:
+            _may_change(row, who)
             for k, v in values.items():
                 setattr(row, k, v)
             row.updated_at = datetime.now(UTC)
@@ -174,13 +207,16 @@ def save_kit(
         return _to_kit(row)
 
 
-def delete_kit(name_or_id: str) -> None:
-    """Delete a kit (past generations keep their stored checks)."""
+def delete_kit(name_or_id: str, *, actor: Actor | None = None) -> None:
+    """Delete a kit (its owner or an admin; past generations keep their stored checks)."""
     kit = get_kit(name_or_id)
     with session_scope() as s:
         row = s.get(BrandKit, kit.id)
-        if row is not None:
-            s.delete(row)
+        if row is None:
+            return
+        who = _may_change(row, actor)
+        s.delete(row)
+    record(who, "brand_kit.delete", "brand_kit", kit.id, detail={"name": kit.name, "owner": kit.owner})
 
 
 # Checks ----------------------------------------------------------------------------------------

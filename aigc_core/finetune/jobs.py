@@ -148,9 +148,14 @@ def _estimate(base_dir: Path, params: Any, n_train: int, device: str, mean_token
 
 
 def preflight_classifier(
-    params: ClassifierJobParams, splits: DatasetSplits | None = None, *, device: str | None = None
+    params: ClassifierJobParams,
+    splits: DatasetSplits | None = None,
+    *,
+    device: str | None = None,
+    actor: Actor | None = None,
 ) -> tuple[Preflight, Any]:
-    """Check data and base model of a classifier run; UserInputError on anything that would fail."""
+    """Check data and base model of a classifier run (a base the acting user may pick); UserInputError on
+    anything that would fail."""
     from transformers import AutoTokenizer
 
     from aigc_core.finetune.classifier import prepare_classification
@@ -158,7 +163,7 @@ def preflight_classifier(
     splits = splits or load_dataset_splits(params.dataset_version_id)
     text_col = params.text_column or _role(splits.roles, "text")
     label_col = params.label_column or _role(splits.roles, "label")
-    base_dir = resolve_base(CLASSIFIER_TASK, params.base_model)
+    base_dir = resolve_base(CLASSIFIER_TASK, params.base_model, actor=actor)
     check_base_compatible(CLASSIFIER_TASK, base_dir)
     tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
     train = _with_synthetic(splits.train, params.synthetic_examples)
@@ -193,10 +198,10 @@ def preflight_classifier(
     return pre, data
 
 
-def _lm_base(params: CausalLMJobParams) -> tuple[Path, Path | None]:
+def _lm_base(params: CausalLMJobParams, actor: Actor | None = None) -> tuple[Path, Path | None]:
     """(base model folder, adapter to continue from) — a LoRA parent continues its adapter on the same base."""
     if params.parent_id:
-        parent = registry.get_version(params.parent_id)
+        parent = registry.get_version(params.parent_id, actor=actor)
         if parent.has_adapter:
             base = parent.meta.get("base_path")
             if not base or not Path(base).is_dir():
@@ -206,18 +211,22 @@ def _lm_base(params: CausalLMJobParams) -> tuple[Path, Path | None]:
                 )
             return Path(base), Path(parent.path) / "adapter"
         return Path(parent.path), None
-    return resolve_base(CAUSAL_LM_TASK, params.base_model), None
+    return resolve_base(CAUSAL_LM_TASK, params.base_model, actor=actor), None
 
 
 def preflight_causal_lm(
-    params: CausalLMJobParams, splits: DatasetSplits | None = None, *, device: str | None = None
+    params: CausalLMJobParams,
+    splits: DatasetSplits | None = None,
+    *,
+    device: str | None = None,
+    actor: Actor | None = None,
 ) -> tuple[Preflight, Any]:
-    """Check data and base model of a language-model run."""
+    """Check data and base model of a language-model run (a base or parent the acting user may pick)."""
     from aigc_core.finetune.causal_lm import load_tokenizer, prepare_lm_data, tokenize_pairs
 
     splits = splits or load_dataset_splits(params.dataset_version_id)
     text_col = params.text_column or _role(splits.roles, "text")
-    base_dir, _adapter = _lm_base(params)
+    base_dir, _adapter = _lm_base(params, actor)
     check_base_compatible(CAUSAL_LM_TASK, base_dir)
     train = _with_synthetic(splits.train, params.synthetic_examples)
     data = prepare_lm_data(train, splits.validation, splits.test, text_col, params.prompt_column)
@@ -478,10 +487,10 @@ def run_causal_lm_job(ctx: JobContextLike, params: CausalLMJobParams) -> dict[st
 def submit_finetune(params: ClassifierJobParams | CausalLMJobParams, *, actor: Actor | None = None) -> str:
     """Check the run and queue it as a background job; returns the job id."""
     if isinstance(params, ClassifierJobParams):
-        preflight_classifier(params)
+        preflight_classifier(params, actor=actor)
         kind = CLASSIFIER_KIND
     else:
-        preflight_causal_lm(params)
+        preflight_causal_lm(params, actor=actor)
         kind = CAUSAL_LM_KIND
     return str(jobs_api().submit(kind, params.stored(), actor=actor))
 
@@ -494,8 +503,9 @@ def jobs_api() -> Any:
 
 
 def continue_version(version_id: str, epochs: float, *, actor: Actor | None = None) -> str:
-    """Queue a run that trains an existing version for more epochs on the same data (a new child version)."""
-    info = registry.get_version(version_id)
+    """Queue a run that trains an existing version (one the acting user may see) for more epochs on the same
+    data (a new child version)."""
+    info = registry.get_version(version_id, actor=actor)
     cls = ClassifierJobParams if info.task == CLASSIFIER_TASK else CausalLMJobParams
     params = cls.model_validate(info.params)
     params = params.model_copy(

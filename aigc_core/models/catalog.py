@@ -3,6 +3,11 @@
 A model value is one of: ``auto``, a catalog key, a hub id ``org/name`` or ``org/name@revision``, a local
 folder, a ``.safetensors``/``.gguf`` file, or ``registry:<model version id>``. :func:`resolve` turns it into a
 :class:`ResolvedModel` and records every step it tried (``trace``) so the UI can show why a model was chosen.
+
+Who may load what: folders, files and hub ids outside the catalog are model sources only an admin may pick; a value
+given to :func:`resolve` is checked against the acting user unless it is the operator's own setting or the caller
+says it is ``trusted`` (the app's own files). ``registry:<id>`` resolves only to versions the acting user may read.
+Weights load from safetensors (or GGUF) only, unless the operator sets ``AIGC_ALLOW_PICKLE_WEIGHTS``.
 """
 
 from __future__ import annotations
@@ -11,12 +16,16 @@ import importlib.util
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from aigc_core.errors import ModelUnavailableError, UnknownTaskError
+from aigc_core.errors import ModelUnavailableError, NotFoundError, PermissionDeniedError, UnknownTaskError
 from aigc_core.settings import Settings, get_settings
 
+if TYPE_CHECKING:
+    from aigc_core.users.roles import Actor
+
 SourceKind = Literal["hub", "local", "package"]
+ValueKind = Literal["auto", "catalog", "registry", "path", "hub", "unknown"]
 
 TEXT_GENERATION = "text-generation"
 TEXT_CLASSIFICATION = "text-classification"
@@ -40,6 +49,11 @@ TASK_SETTING: dict[str, str] = {
 }
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WEIGHT_SUFFIXES = (".safetensors", ".gguf")
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+# Pickle files a training checkpoint or a model folder holds besides its weights (never loaded as a model).
+NOT_WEIGHTS = ("training_args.bin", "optimizer.pt", "scheduler.pt", "scaler.pt", "rng_state")
+PICKLE_RULE = "only safetensors weights are loaded; convert them or ask an admin to set AIGC_ALLOW_PICKLE_WEIGHTS=true"
+SOURCE_DENIED = "Only an admin may load a model from a folder or the hub; pick one from the catalog or the registry."
 
 
 @dataclass(frozen=True)
@@ -229,6 +243,7 @@ EMBEDDED_DEFAULT: dict[str, str | None] = {
     TEXT_TO_IMAGE: None,  # no image model small enough to ship
     SENTENCE_EMBEDDINGS: "all-minilm-l6-v2",
 }
+REGISTRY_PREFIX = "registry:"
 SENTIMENT_BUILD_HINT = "The embedded sentiment model has not been built yet; run the set-up command from the README."
 
 
@@ -387,6 +402,38 @@ def available_offline(spec: ModelSpec, settings: Settings | None = None) -> bool
 # ------------------------------------------------------------------------------------------------
 # Resolution
 # ------------------------------------------------------------------------------------------------
+def check_weights(path: Path, settings: Settings | None = None, trace: list[str] | None = None) -> None:
+    """Refuse (ModelUnavailableError) a model file or folder whose weights are pickle files only (``.bin``,
+    ``.pt``, ``.ckpt`` …), which can run code when loaded, unless the operator allows them. A diffusers folder is
+    checked per component, a LoRA version's ``adapter/`` too; GGUF counts as safe."""
+    if (settings or get_settings()).allow_pickle_weights:
+        return
+    if path.is_file():
+        bad = [path] if path.suffix.lower() in PICKLE_SUFFIXES else []
+    else:
+        folders = [path]
+        if (path / "model_index.json").is_file():
+            folders += sorted(p for p in path.iterdir() if p.is_dir())
+        if (path / "adapter").is_dir():
+            folders.append(path / "adapter")
+        bad = []
+        for d in folders:
+            files = [f for f in d.iterdir() if f.is_file()]
+            if any(f.suffix.lower() in WEIGHT_SUFFIXES for f in files):
+                continue
+            bad += [f for f in files if f.suffix.lower() in PICKLE_SUFFIXES and not f.name.startswith(NOT_WEIGHTS)]
+    if not bad:
+        return
+    shown = bad[0].relative_to(path) if bad[0] != path else bad[0].name
+    if trace is not None:
+        trace.append(f"{path}: pickle weights only ({shown})")
+    raise ModelUnavailableError(
+        f"The model at {path} has pickle weights only ({shown}): {PICKLE_RULE}.",
+        hint="Convert them once with transformers or diffusers: load the folder and save_pretrained(...) again "
+        "(it writes .safetensors), or pick another model.",
+    )
+
+
 def _adhoc_spec(task: str, key: str, source: SourceKind, **kw: Any) -> ModelSpec:
     return ModelSpec(key=key, task=task, title=key, source=source, description="Given by value.", **kw)
 
@@ -458,6 +505,7 @@ def _resolve_hub(
     cached = hub_cached_path(hub_id, revision)
     if cached is not None:
         trace.append(f"{hub_id}@{revision}: found in the local hub cache ({cached})")
+        check_weights(cached, settings, trace)
         return ResolvedModel(task, value, spec, local_path=cached, hub_id=hub_id, revision=revision, trace=trace)
     if settings.is_offline:
         trace.append(f"{hub_id}@{revision}: not in the local hub cache and downloads are off (offline)")
@@ -518,7 +566,7 @@ def _check_file(task: str, path: Path, trace: list[str]) -> ResolvedModel:
     return ResolvedModel(task, str(path), spec, local_path=path, kind="single-file", trace=trace)
 
 
-def _resolve_folder(task: str, path: Path, trace: list[str]) -> ResolvedModel:
+def _resolve_folder(task: str, path: Path, trace: list[str], settings: Settings | None = None) -> ResolvedModel:
     env = setting_env(task)
     markers = ("config.json", "model_index.json", "head.safetensors", "adapter_config.json", "adapter")
     if not any((path / m).exists() for m in markers):
@@ -532,12 +580,19 @@ def _resolve_folder(task: str, path: Path, trace: list[str]) -> ResolvedModel:
             hint=f"Point {env} to a folder saved with save_pretrained, or to a .safetensors/.gguf file.",
         )
     trace.append(f"{path}: local model folder")
+    check_weights(path, settings, trace)
     kind = "sentiment-head" if (path / "head.safetensors").exists() else "transformers"
     spec = _adhoc_spec(task, path.name, "local", local_folder=str(path))
     return ResolvedModel(task, str(path), spec, local_path=path, kind=kind, trace=trace)
 
 
-def _resolve_registry(task: str, value: str, settings: Settings, trace: list[str]) -> ResolvedModel:
+class UnknownVersionError(ModelUnavailableError, NotFoundError):
+    """``registry:<id>`` names no version the acting user may use (missing, or another user's private one)."""
+
+
+def _resolve_registry(
+    task: str, value: str, settings: Settings, trace: list[str], *, trusted: bool, actor: Actor | None
+) -> ResolvedModel:
     version_id = value.split(":", 1)[1].strip()
     from sqlalchemy import select
 
@@ -557,27 +612,43 @@ def _resolve_registry(task: str, value: str, settings: Settings, trace: list[str
             version_id = row.id
         else:
             row = session.get(ModelVersion, version_id) if version_id else None
-        found = (row.path, row.name, row.task) if row is not None else None
+        found = (row.path, row.name, row.owner or "", bool(row.shared or row.promoted)) if row is not None else None
+    if found is not None and not trusted and not _may_read_version(found[2], found[3], version_id, actor):
+        found = None  # another user's private version reads as missing
     if found is None:
         trace.append(f"registry:{version_id}: no such model version")
-        raise ModelUnavailableError(
+        raise UnknownVersionError(
             f"There is no model version {version_id!r} in the registry.",
-            hint=f"Pick a version on the Models & jobs page, or set {setting_env(task)} to another model.",
+            hint=f"Pick a version on the Fine-tune page (Model registry tab), or set {setting_env(task)} to "
+            "another model.",
         )
-    path, name, _ = found
+    path, name, _, _ = found
     trace.append(f"registry:{version_id}: model version {name!r} at {path}")
-    resolved = resolve_path(task, Path(path), trace)
+    resolved = resolve_path(task, Path(path), trace, settings=settings)
     resolved.value = value
     resolved.registry_id = version_id
     resolved.spec = _adhoc_spec(task, f"registry:{version_id}", "local", local_folder=str(path))
     return resolved
 
 
-def resolve_path(task: str, path: Path, trace: list[str]) -> ResolvedModel:
+def _may_read_version(owner: str, shared: bool, version_id: str, actor: Actor | None) -> bool:
+    """True when the acting user may use this registry version (theirs, shared, promoted; admins: all)."""
+    from aigc_core.users.roles import allowed, current
+
+    who = current(actor)
+    if allowed(who, "read", owner=owner, shared=shared):
+        return True
+    from aigc_core.users.audit import record
+
+    record(who, "denied:read", "model_version", version_id, detail={"owner": owner}, allowed=False)
+    return False
+
+
+def resolve_path(task: str, path: Path, trace: list[str], *, settings: Settings | None = None) -> ResolvedModel:
     """Resolve a local file or folder (raises ModelUnavailableError when missing or unusable)."""
     path = path.expanduser()
     if path.is_dir():
-        return _resolve_folder(task, path.resolve(), trace)
+        return _resolve_folder(task, path.resolve(), trace, settings)
     if path.is_file():
         return _check_file(task, path.resolve(), trace)
     trace.append(f"{path}: does not exist")
@@ -596,20 +667,86 @@ def _looks_like_path(value: str) -> bool:
     )
 
 
-def resolve(task: str, value: str | None = None, *, settings: Settings | None = None) -> ResolvedModel:
+def value_kind(task: str, value: str | None) -> ValueKind:
+    """What a model value names: ``auto``, a catalog model (its key, or its hub id at the pinned revision), a
+    registry version, a path (folder or file), a hub id, or nothing known."""
+    v = (value or "auto").strip()
+    if v.lower() == "auto":
+        return "auto"
+    if v.startswith(REGISTRY_PREFIX):
+        return "registry"
+    if get_spec(v) is not None:
+        return "catalog"
+    if any(s.source == "hub" and v in (s.hub_id, f"{s.hub_id}@{s.revision}") for s in specs(task)):
+        return "catalog"
+    if _looks_like_path(v) or "\\" in v:
+        return "path"
+    if v.count("/") == 1 and all(v.split("@", 1)[0].split("/")):
+        return "hub"
+    return "unknown"
+
+
+def configured_value(task: str, settings: Settings | None = None) -> str:
+    """The task's model setting as the operator set it (``AIGC_<TASK>_MODEL``; ``auto`` when unset)."""
+    settings = settings or get_settings()
+    return (getattr(settings, TASK_SETTING[normalize_task(task)]) or "auto").strip()
+
+
+def may_pick_source(task: str, value: str | None, *, actor: Actor | None = None) -> bool:
+    """True when the acting user may load ``value``: anyone picks ``auto``, catalog models and registry versions
+    (the registry checks the version's owner); only admins pick folders, files and hub ids."""
+    if value_kind(task, value) in ("auto", "catalog", "registry"):
+        return True
+    from aigc_core.users.roles import current
+
+    return current(actor).is_admin
+
+
+def check_model_source(task: str, value: str | None, *, actor: Actor | None = None) -> None:
+    """Raise PermissionDeniedError (audited) when ``value`` is a folder, a file or a hub id and the acting user
+    is not an admin; the operator's own setting is checked by nobody (see :func:`resolve`)."""
+    task = normalize_task(task)
+    if may_pick_source(task, value, actor=actor):
+        return
+    from aigc_core.users.audit import record
+    from aigc_core.users.roles import current
+
+    record(current(actor), "denied:model_source", "model", str(value)[:200], detail={"task": task}, allowed=False)
+    keys = ", ".join(s.key for s in specs(task))
+    raise PermissionDeniedError(
+        SOURCE_DENIED,
+        hint=f"Use 'auto', a catalog model ({keys}) or registry:<version id>, or ask an admin to set "
+        f"{setting_env(task)}.",
+    )
+
+
+def resolve(
+    task: str,
+    value: str | None = None,
+    *,
+    settings: Settings | None = None,
+    trusted: bool = False,
+    actor: Actor | None = None,
+) -> ResolvedModel:
     """Turn a model value (default: the task's setting) into a loadable :class:`ResolvedModel`.
 
+    A given ``value`` counts as the acting user's choice: a folder, file or hub id needs an admin
+    (PermissionDeniedError) and ``registry:<id>`` must be a version they may read, unless the value is the
+    operator's setting for the task or ``trusted`` is true (the app's own files, e.g. an adapter's base model).
     Raises UnknownTaskError for an unknown task and ModelUnavailableError (with a hint) when the model
     cannot be obtained."""
     settings = settings or get_settings()
     task = normalize_task(task)
     raw = value if value is not None else getattr(settings, TASK_SETTING[task])
     value = (raw or "auto").strip()
+    trusted = trusted or value == configured_value(task, settings)
+    if not trusted:
+        check_model_source(task, value, actor=actor)
     trace: list[str] = []
     if value.lower() == "auto":
         return _resolve_auto(task, settings, trace)
-    if value.startswith("registry:"):
-        return _resolve_registry(task, value, settings, trace)
+    if value.startswith(REGISTRY_PREFIX):
+        return _resolve_registry(task, value, settings, trace, trusted=trusted, actor=actor)
     spec = get_spec(value, task)
     if spec is not None:
         trace.append(f"{value}: catalog key ({spec.source})")
@@ -621,7 +758,7 @@ def resolve(task: str, value: str | None = None, *, settings: Settings | None = 
             hint=f"Pick one of: {', '.join(s.key for s in specs(task))}.",
         )
     if _looks_like_path(value) or Path(value).expanduser().exists():
-        return resolve_path(task, Path(value), trace)
+        return resolve_path(task, Path(value), trace, settings=settings)
     if value.count("/") == 1 and all(value.split("@", 1)[0].split("/")):
         hub_id, _, revision = value.partition("@")
         for s in specs(task):  # a known hub id gets the catalog's metadata
@@ -689,11 +826,19 @@ def catalog_rows(task: str | None = None, settings: Settings | None = None) -> l
     return rows
 
 
-def local_model_dir(task: str, value: str | None = None, *, settings: Settings | None = None) -> Path:
+def local_model_dir(
+    task: str,
+    value: str | None = None,
+    *,
+    settings: Settings | None = None,
+    trusted: bool = False,
+    actor: Actor | None = None,
+) -> Path:
     """A local transformers folder for ``value`` (GGUF files are converted once); for training and exports.
+    ``trusted`` and ``actor`` as for :func:`resolve`.
 
     Raises ModelUnavailableError when the model is only on the hub and not downloaded, or is a single file."""
-    resolved = resolve(task, value, settings=settings)
+    resolved = resolve(task, value, settings=settings, trusted=trusted, actor=actor)
     if resolved.gguf_file and resolved.local_path is not None:
         from aigc_core.models.gguf_cache import ensure_converted
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from aigc_core.errors import AigcError, ModelUnavailableError
 from aigc_core.models.catalog import (
+    PICKLE_RULE,
     SENTENCE_EMBEDDINGS,
     TEXT_CLASSIFICATION,
     TEXT_GENERATION,
@@ -184,6 +185,12 @@ def _hub_kwargs(resolved: ResolvedModel) -> dict[str, Any]:
     return {"revision": resolved.revision or None, "local_files_only": get_settings().is_offline}
 
 
+def weights_kwargs() -> dict[str, Any]:
+    """``use_safetensors`` for ``from_pretrained``: safetensors only, unless AIGC_ALLOW_PICKLE_WEIGHTS is on
+    (then transformers and diffusers still prefer safetensors and fall back to pickle files)."""
+    return {"use_safetensors": None if get_settings().allow_pickle_weights else True}
+
+
 def _prepare_lm_tokenizer(tok: Any) -> Any:
     if tok.pad_token is None and tok.eos_token is not None:
         tok.pad_token = tok.eos_token
@@ -215,7 +222,7 @@ def _load_text_generation(resolved: ResolvedModel, device: str, dtype: str) -> d
     if adapter is not None and (adapter / "adapter_config.json").is_file():
         model = _load_lora(adapter, dtype)
     else:
-        model = AutoModelForCausalLM.from_pretrained(target, dtype=_torch_dtype(dtype), **kw)
+        model = AutoModelForCausalLM.from_pretrained(target, dtype=_torch_dtype(dtype), **kw, **weights_kwargs())
     model = _for_cpu_inference(model.to(device), device)
     return {"model": model, "tokenizer": _prepare_lm_tokenizer(tok)}
 
@@ -291,8 +298,9 @@ def _load_lora(adapter: Path, dtype: str) -> Any:
             f"The adapter in {adapter} does not name its base model.",
             hint="Re-export the fine-tuned version with the adapter merged, or pick another version.",
         )
-    base_dir = local_model_dir(TEXT_GENERATION, str(base_ref))
-    base = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=_torch_dtype(dtype))
+    # the adapter's base was checked when the version was trained: the app's own file, not a user's choice
+    base_dir = local_model_dir(TEXT_GENERATION, str(base_ref), trusted=True)
+    base = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=_torch_dtype(dtype), **weights_kwargs())
     return PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
 
 
@@ -306,7 +314,9 @@ def _load_text_classification(resolved: ResolvedModel, device: str, dtype: str) 
 
     kw = _hub_kwargs(resolved)
     tok = AutoTokenizer.from_pretrained(resolved.load_target, **kw)
-    model = AutoModelForSequenceClassification.from_pretrained(resolved.load_target, dtype=_torch_dtype(dtype), **kw)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        resolved.load_target, dtype=_torch_dtype(dtype), **kw, **weights_kwargs()
+    )
     model = _for_cpu_inference(model.to(device), device)
     return {"model": model, "tokenizer": tok}
 
@@ -316,7 +326,7 @@ def _load_sentence_embeddings(resolved: ResolvedModel, device: str, dtype: str) 
 
     kw = _hub_kwargs(resolved)
     tok = AutoTokenizer.from_pretrained(resolved.load_target, **kw)
-    model = AutoModel.from_pretrained(resolved.load_target, dtype=_torch_dtype(dtype), **kw)
+    model = AutoModel.from_pretrained(resolved.load_target, dtype=_torch_dtype(dtype), **kw, **weights_kwargs())
     model = _for_cpu_inference(model.to(device), device)
     return {"model": model, "tokenizer": tok}
 
@@ -365,7 +375,7 @@ def _load_text_to_image(resolved: ResolvedModel, device: str, dtype: str) -> dic
         from diffusers import AutoPipelineForText2Image
 
         pipe = AutoPipelineForText2Image.from_pretrained(
-            resolved.load_target, dtype=torch_dtype, **_hub_kwargs(resolved)
+            resolved.load_target, dtype=torch_dtype, **_hub_kwargs(resolved), **weights_kwargs()
         )
     pipe.to(device)
     if hasattr(pipe, "set_progress_bar_config"):
@@ -419,6 +429,11 @@ def _map_load_error(exc: BaseException, resolved: ResolvedModel) -> ModelUnavail
         return ModelUnavailableError(
             f"Loading {name} needs a package that is not installed ({missing}).",
             hint=f"Install it (pip install {missing}, see requirements.txt) or set {env} to another model.",
+        )
+    if isinstance(exc, OSError) and "safetensors" in text and not get_settings().allow_pickle_weights:
+        return ModelUnavailableError(
+            f"{name} has no safetensors weights: {PICKLE_RULE}.",
+            hint="Convert them once (load the model and save_pretrained again), or pick another model.",
         )
     if type(exc).__name__ == "OutOfMemoryError" or isinstance(exc, MemoryError):
         return ModelUnavailableError(

@@ -300,6 +300,9 @@ def bench_gpu(quick: bool) -> tuple[list[str], dict]:
 
 
 def main() -> None:
+    from aigc_core.users.roles import SYSTEM, set_process_actor
+
+    set_process_actor(SYSTEM)  # a bench is the operator's own run: it may load models from folders
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small CPU run (under a minute once the model is converted)")
     ap.add_argument("--gpu-only", action="store_true", help="skip the CPU section")

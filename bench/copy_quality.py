@@ -191,6 +191,9 @@ def share(rows: list[dict[str, Any]], key: str, what: str, language: str) -> flo
 
 
 def main() -> int:
+    from aigc_core.users.roles import SYSTEM, set_process_actor
+
+    set_process_actor(SYSTEM)  # a bench is the operator's own run: it may load models from folders
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--dump", type=Path)

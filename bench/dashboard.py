@@ -147,6 +147,9 @@ def pandas_overview(df: pd.DataFrame, f: Filters, freq: str) -> dict[str, object
 
 
 def main() -> int:
+    from aigc_core.users.roles import SYSTEM, set_process_actor
+
+    set_process_actor(SYSTEM)  # a bench is the operator's own run: it may load models from folders
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--rounds", type=int, default=3)

@@ -239,6 +239,9 @@ class PeakRSS:
 
 def main() -> None:
     """Run the bench and print RESULT lines."""
+    from aigc_core.users.roles import SYSTEM, set_process_actor
+
+    set_process_actor(SYSTEM)  # a bench is the operator's own run: it may load models from folders
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="100k rows, 20k-row baseline")
     ap.add_argument("--rows", type=int, default=None)

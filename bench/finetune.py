@@ -176,6 +176,9 @@ def throughput(work: Path, device: str, rounds: int, n: int, target: float, name
 
 
 def main() -> None:
+    from aigc_core.users.roles import SYSTEM, set_process_actor
+
+    set_process_actor(SYSTEM)  # a bench is the operator's own run: it may load models from folders
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small subsample; under a minute on CPU")
     parser.add_argument("--skip-quality", action="store_true")

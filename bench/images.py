@@ -238,6 +238,9 @@ def bench_cpu(args) -> tuple[list[str], dict]:
 
 
 def main() -> int:
+    from aigc_core.users.roles import SYSTEM, set_process_actor
+
+    set_process_actor(SYSTEM)  # a bench is the operator's own run: it may load models from folders
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer configurations (CPU check under a minute)")
     ap.add_argument("--modes", default="compile,cudagraphs", help="optimised modes to compare (GPU only)")

@@ -224,6 +224,9 @@ def gpu_throughput(quick: bool, device: str) -> list[str]:
 
 
 def main() -> int:
+    from aigc_core.users.roles import SYSTEM, set_process_actor
+
+    set_process_actor(SYSTEM)  # a bench is the operator's own run: it may load models from folders
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="subsample: under a minute on CPU")
     parser.add_argument("--batch-size", type=int, default=64)

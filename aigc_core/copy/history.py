@@ -14,8 +14,7 @@ from sqlalchemy import select
 
 from aigc_core.errors import NotFoundError, UserInputError
 from aigc_core.store import Generation, session_scope
-from aigc_core.users.audit import record
-from aigc_core.users.roles import Action, Actor, current, owned_row, require, visible_filter
+from aigc_core.users.roles import Action, Actor, current, owned_row, require, share_row, visible_filter
 
 if TYPE_CHECKING:
     from aigc_core.copy.generate import CopyResult
@@ -173,13 +172,16 @@ def get_entry(generation_id: str, *, actor: Actor | None = None) -> HistoryEntry
 
 def set_shared(generation_id: str, shared: bool = True, *, actor: Actor | None = None) -> HistoryEntry:
     """Share a generation with the team, or make it private again (its owner or an admin)."""
-    with session_scope() as s:
-        row = _row(s, generation_id, "share", actor)
-        row.shared = bool(shared)
-        s.flush()
-        entry = _entry(row)
-    record(current(actor), "generation.share" if shared else "generation.unshare", "generation", generation_id)
-    return entry
+    return share_row(
+        Generation,
+        generation_id,
+        shared,
+        actor,
+        kind="generation",
+        not_found=_missing(generation_id),
+        to_info=_entry,
+        where=lambda r: r.kind == KIND,
+    )
 
 
 def _update_variant(generation_id: str, index: int, *, actor: Actor | None = None, **changes: Any) -> HistoryEntry:

@@ -21,7 +21,7 @@ from aigc_core.storage import atomic_write_bytes, folder, safe_child
 from aigc_core.store import Generation, session_scope
 from aigc_core.store.models import new_id, utcnow
 from aigc_core.users.audit import record
-from aigc_core.users.roles import Action, Actor, current, owned_row, require, visible_filter
+from aigc_core.users.roles import Action, Actor, current, owned_row, require, share_row, visible_filter
 
 KIND = "image"
 SOURCES = "sources"
@@ -257,13 +257,16 @@ def set_favourite(generation_id: str, favourite: bool = True, *, actor: Actor | 
 
 def set_shared(generation_id: str, shared: bool = True, *, actor: Actor | None = None) -> GalleryItem:
     """Share an image with the team, or make it private again (its owner or an admin)."""
-    with session_scope() as s:
-        row = _row(s, generation_id, "share", actor)
-        row.shared = bool(shared)
-        s.flush()
-        item = _to_item(row)
-    record(current(actor), "image.share" if shared else "image.unshare", "image", generation_id)
-    return item
+    return share_row(
+        Generation,
+        generation_id,
+        shared,
+        actor,
+        kind="image",
+        not_found=_missing(generation_id),
+        to_info=_to_item,
+        where=lambda r: r.kind == KIND,
+    )
 
 
 def delete_images(generation_ids: list[str], *, actor: Actor | None = None) -> int:

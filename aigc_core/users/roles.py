@@ -206,3 +206,28 @@ def owned_row(
         not_found=not_found,
     )
     return row
+
+
+def share_row(
+    table: type,
+    item_id: str,
+    shared: bool,
+    actor: Actor | None,
+    *,
+    kind: str,
+    not_found: Exception,
+    to_info: Callable[[Any], Any],
+    where: Callable[[Any], bool] | None = None,
+) -> Any:
+    """Share an owned item with the team (or make it private again) when the acting user may (its owner or an
+    admin); audited as ``<kind>.share`` / ``<kind>.unshare``; returns ``to_info(row)``."""
+    from aigc_core.store import session_scope
+    from aigc_core.users.audit import record
+
+    with session_scope() as s:
+        row = owned_row(s, table, item_id, "share", actor, kind=kind, not_found=not_found, where=where)
+        row.shared = bool(shared)
+        s.flush()
+        info = to_info(row)
+    record(current(actor), f"{kind}.share" if shared else f"{kind}.unshare", kind, item_id)
+    return info

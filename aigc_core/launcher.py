@@ -60,13 +60,30 @@ def prepare_store() -> None:
     init_store()
 
 
-def sign_in_banner() -> str:
-    """What the terminal tells a new user about signing in (the first admin's set-up token, once)."""
+def streamlit_option(args: list[str], name: str) -> str | None:
+    """The value of ``--<name> V`` or ``--<name>=V`` among Streamlit's command-line arguments (last one wins)."""
+    value = None
+    for i, arg in enumerate(args):
+        if arg == f"--{name}" and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith(f"--{name}="):
+            value = arg.split("=", 1)[1]
+    return value
+
+
+def sign_in_banner(streamlit_args: list[str] | None = None) -> str:
+    """What the terminal tells a new user about signing in (the first admin's set-up token, once); the address
+    and port are the ones the app will listen on (settings, or Streamlit arguments given to the launcher)."""
     from aigc_core.users.accounts import setup_token, sign_in_required
 
+    args = list(streamlit_args or [])
     settings = get_settings()
-    host = "localhost" if settings.server_address in ("127.0.0.1", "localhost") else settings.server_address
-    url = f"http://{host}:{settings.server_port}"
+    address = streamlit_option(args, "server.address") or settings.server_address
+    port = streamlit_option(args, "server.port") or str(settings.server_port)
+    if address != settings.server_address:
+        settings = settings.model_copy(update={"server_address": address})
+    host = "localhost" if address in ("127.0.0.1", "localhost") else address
+    url = f"http://{host}:{port}"
     if not sign_in_required(settings):
         return f"AIGC Studio: {url} (sign-in is off: AIGC_AUTH=off on this machine only)"
     token = setup_token(settings)
@@ -97,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     from aigc_core.errors import AigcError
 
     try:
-        print(sign_in_banner(), flush=True)
+        print(sign_in_banner(list(sys.argv[1:] if argv is None else argv)), flush=True)
     except AigcError as exc:  # e.g. AIGC_AUTH=off while listening on the network: refuse to start
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 2

@@ -182,3 +182,17 @@ def test_cli_adds_lists_and_audits(settings, monkeypatch: pytest.MonkeyPatch, ca
     out = settings.resolved_data_dir / "audit.csv"
     assert cli(["audit", "--csv", str(out)]) == 0
     assert "user.first_admin" in out.read_text()
+
+
+def test_the_launcher_banner_gives_the_real_address_and_the_token(settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aigc_core.launcher import sign_in_banner
+
+    monkeypatch.setenv("AIGC_AUTH", "on")
+    reset_settings()
+    banner = sign_in_banner(["--server.port", "8765"])
+    assert "http://localhost:8765" in banner and accounts.setup_token() in banner
+    assert "python -m aigc_core.users add --admin NAME" in banner
+    monkeypatch.setenv("AIGC_AUTH", "off")
+    reset_settings()
+    with pytest.raises(AigcError, match="refused while the app listens on 0"):  # off, but on the network
+        sign_in_banner(["--server.address=0.0.0.0"])

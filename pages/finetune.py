@@ -292,6 +292,15 @@ def render_run(run: runs.RunInfo) -> None:
     version_id = run.result.get("model_version_id")
     if version_id:
         c3.caption(f"Model version: {code_span(version_id)}")
+        version = guard(registry.get_version, version_id)
+        worse = registry.worse_than_base(version) if version is not None else ""
+        if worse:  # said where the run ends, not only in the registry (#14: it was registered silently)
+            st.warning(
+                f"This model is worse than its base model: {literal(worse)}. It stays in the registry to compare, "
+                "but it cannot become the default anywhere. With little data, try more epochs, LoRA off, or "
+                "keep the base model.",
+                icon=":material/warning:",
+            )
 
 
 @st.fragment(run_every="3s")

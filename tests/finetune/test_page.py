@@ -196,3 +196,19 @@ def test_delete_is_blocked_for_the_promoted_version(settings, ft_bert_dir, key) 
     at = _app()
     assert at.button(key=key).disabled
     assert any("Still in use" in w.value for w in at.warning)
+
+
+def test_a_finished_run_worse_than_its_base_says_so(settings, ft_bert_dir, monkeypatch) -> None:
+    """#14: 200 reviews gave macro-F1 0.315 against the baseline's 0.950, registered with nothing said."""
+    v = _version(ft_bert_dir, "small data")
+    with session_scope() as s:  # make it worse than its base, as the small-data run was
+        row = s.get(m.ModelVersion, v.id)
+        row.metrics = {**row.metrics, "base": {**row.metrics["base"], "macro_f1": 0.95}}
+        s.add(m.Job(id="run9", kind="finetune.classifier", status="succeeded", progress=1.0, params={"name": "r"},
+                    result={"model_version_id": v.id}))  # fmt: skip
+    monkeypatch.setattr(runs, "job_work_dir", lambda job_id: settings.resolved_data_dir / "jobs" / job_id)
+    at = _app()
+    assert not at.exception, at.exception
+    warnings = " ".join(shown(w.value) for w in at.warning)
+    assert "This model is worse than its base model: its macro-F1 0.700 is below the base model's 0.950" in warnings
+    assert "cannot become the default" in warnings

@@ -118,6 +118,11 @@ def _job_progress() -> None:
 def _model_picker(prefix: str, current: str = "embedded") -> str:
     choices = {"embedded": "Embedded (offline MiniLM, 3 classes)", "hub": "Hub id or folder", "registry": "Registry"}
     start = "registry" if current.startswith("registry:") else "embedded" if current == "embedded" else "hub"
+    if not ME.is_admin:  # only admins load a folder or hub id; others keep one an admin picked, or leave it
+        if start == "hub":
+            choices = {"hub": f"Keep {current}", **{k: v for k, v in choices.items() if k != "hub"}}
+        else:
+            choices.pop("hub")
     kind = st.radio(
         "Model",
         list(choices),
@@ -128,6 +133,8 @@ def _model_picker(prefix: str, current: str = "embedded") -> str:
     )
     if kind == "embedded":
         return "embedded"
+    if kind == "hub" and not ME.is_admin:
+        return current
     if kind == "hub":
         return st.text_input(
             "Hub id or folder",
@@ -431,7 +438,13 @@ def _series_chart(series: pd.DataFrame, key: str) -> Any:
                    line={"color": "#1f77b4", "width": 2}),
         secondary_y=True,
     )  # fmt: skip
-    fig.update_layout(barmode="stack", height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend_orientation="h")
+    # the legend sits above the plot: below it, it covered the year under the first date ("2(")
+    fig.update_layout(
+        barmode="stack",
+        height=380,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
+    )
     fig.update_yaxes(title_text="texts", secondary_y=False)
     fig.update_yaxes(
         title_text="net (pts)", range=[-105, 105], tickvals=[-100, -50, 0, 50, 100], showgrid=False, secondary_y=True

@@ -120,10 +120,10 @@ def resolve_base(task: str, value: str | None, *, actor: Actor | None = None) ->
     from aigc_core.models import catalog  # the model layer (catalog keys, hub ids, GGUF conversion)
 
     value = (value or "auto").strip()
-    if value.startswith("registry:"):
-        from aigc_core.finetune.registry import resolve_ref
-
-        path = Path(resolve_ref(value, task, actor=actor).path)
+    if value.startswith("registry:"):  # the catalog's lookup: "promoted" now, owner checks, the version's task
+        local = catalog.resolve(task, value, actor=actor).local_path
+        assert local is not None  # registry versions are folders
+        path = Path(local)
     else:
         if value != catalog.configured_value(task):
             catalog.check_model_source(task, value, actor=actor)

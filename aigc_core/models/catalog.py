@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from aigc_core.errors import ModelUnavailableError, NotFoundError, PermissionDeniedError, UnknownTaskError
+from aigc_core.errors import (
+    ModelUnavailableError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnknownTaskError,
+    UserInputError,
+)
 from aigc_core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -590,6 +596,10 @@ class UnknownVersionError(ModelUnavailableError, NotFoundError):
     """``registry:<id>`` names no version the acting user may use (missing, or another user's private one)."""
 
 
+class WrongTaskVersionError(ModelUnavailableError, UserInputError):
+    """``registry:<id>`` names a version of another task (e.g. a language model where a classifier is wanted)."""
+
+
 def _resolve_registry(
     task: str, value: str, settings: Settings, trace: list[str], *, trusted: bool, actor: Actor | None
 ) -> ResolvedModel:
@@ -613,6 +623,7 @@ def _resolve_registry(
         else:
             row = session.get(ModelVersion, version_id) if version_id else None
         found = (row.path, row.name, row.owner or "", bool(row.shared or row.promoted)) if row is not None else None
+        row_task = row.task if row is not None else task
     if found is not None and not trusted and not _may_read_version(found[2], found[3], version_id, actor):
         found = None  # another user's private version reads as missing
     if found is None:
@@ -623,6 +634,12 @@ def _resolve_registry(
             "another model.",
         )
     path, name, _, _ = found
+    if row_task != task:
+        trace.append(f"registry:{version_id}: a {row_task} model version, not {task}")
+        raise WrongTaskVersionError(
+            f"Model version {version_id!r} is a {row_task} model, not a {task} model.",
+            hint=f"Pick a fine-tuned {task} version.",
+        )
     trace.append(f"registry:{version_id}: model version {name!r} at {path}")
     resolved = resolve_path(task, Path(path), trace, settings=settings)
     resolved.value = value

@@ -525,10 +525,23 @@ class ModelManager:
     ) -> LoadedModel:
         """The loaded model for ``value`` (default: the task's setting), loading it once per process.
         ``backend`` picks the engine of a language model (see :func:`text_generation_backend`)."""
-        from aigc_core.devices import resolve_device, resolve_dtype
-
         task = normalize_task(task)
         resolved = resolve(task, value, settings=self.settings)
+        return self.load_resolved(resolved, device=device, dtype=dtype, backend=backend)
+
+    def load_resolved(
+        self,
+        resolved: ResolvedModel,
+        *,
+        device: str | None = None,
+        dtype: Any = None,
+        backend: str | None = None,
+    ) -> LoadedModel:
+        """Like :meth:`load` for a value the caller has already resolved with :func:`resolve` (which applies the
+        model-source and registry owner rules), e.g. to know which version ``registry:promoted`` named."""
+        from aigc_core.devices import resolve_device, resolve_dtype
+
+        task = normalize_task(resolved.task)
         check_architecture(resolved)
         dev = resolve_device(device, settings=self.settings)
         dt = _dtype_name(dtype) if dtype is not None else _dtype_name(resolve_dtype(dev, settings=self.settings))

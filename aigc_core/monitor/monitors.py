@@ -1201,15 +1201,10 @@ def model_raw_labels(model: str) -> list[str]:
     import json
 
     spec = (model or "").strip()
-    if spec == "registry:promoted":
-        from aigc_core.finetune.registry import promoted
+    if spec.startswith("registry:"):  # the catalog's lookup: "promoted" now, owner checks, the version's task
+        from aigc_core.models.catalog import TEXT_CLASSIFICATION, resolve
 
-        version = promoted("text-classification")
-        spec = version.path if version is not None else spec
-    elif spec.startswith("registry:"):
-        from aigc_core.finetune.registry import get_version
-
-        spec = get_version(spec.removeprefix("registry:")).path  # NotFoundError for another's private version
+        spec = str(resolve(TEXT_CLASSIFICATION, spec).local_path)  # NotFoundError for another's private version
     cfg_path = Path(spec).expanduser() / "config.json"
     if cfg_path.is_file():
         cfg = json.loads(cfg_path.read_text(encoding="utf-8"))

@@ -12,19 +12,20 @@ import hashlib
 import json
 import math
 import re
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from aigc_core.errors import ModelUnavailableError, NotFoundError, UserInputError
+from aigc_core.errors import UserInputError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import torch
+
+    from aigc_core.models.catalog import ResolvedModel
+    from aigc_core.models.manager import LoadedModel
 
 CANONICAL_LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
 LABEL_ALIASES: dict[str, str] = {
@@ -292,56 +293,36 @@ def _guess_targets(n: int) -> list[str]:
 
 
 class HFClassifierModel:
-    """A Hugging Face sequence-classification model whose labels are mapped onto sentiment classes."""
+    """A Hugging Face sequence-classification model whose labels are mapped onto sentiment classes.
+
+    The weights are the model manager's (loaded once per model, device and precision); the label mapping is
+    applied on top, so two mappings of one model share its weights.
+    """
 
     def __init__(
         self,
-        source: str,
+        loaded: LoadedModel,
         *,
         label_map: Mapping[str, str] | None = None,
-        device: str | None = None,
-        dtype: str | None = None,
+        resolved: ResolvedModel | None = None,
         version: str | None = None,
     ) -> None:
         import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        from aigc_core.devices import resolve_device, resolve_dtype
-        from aigc_core.models.cpu_linear import pack_for_cpu_inference
-        from aigc_core.settings import get_settings
-
-        settings = get_settings()
-        local = Path(source).expanduser()
-        kwargs: dict[str, Any] = {}
-        ref = str(local) if local.exists() else source
-        if not local.exists():
-            if "@" in source:
-                ref, _, revision = source.partition("@")
-                kwargs["revision"] = revision
-            if settings.is_offline:
-                kwargs["local_files_only"] = True
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(ref, **kwargs)
-            model = AutoModelForSequenceClassification.from_pretrained(ref, **kwargs)
-        except (OSError, ValueError, RuntimeError, KeyError) as exc:
-            raise ModelUnavailableError(
-                f"Could not load the sentiment model {source!r}: {str(exc).splitlines()[0]}",
-                hint="Give a folder with config.json + weights + tokenizer, a hub id that is cached or reachable, "
-                "or 'embedded'.",
-            ) from exc
+        model, tokenizer = loaded.model, loaded.tokenizer
+        resolved = resolved or loaded.resolved
+        self.loaded = loaded
+        self.model = model
+        self.tokenizer = tokenizer
+        self.device = loaded.device
         id2label = getattr(model.config, "id2label", None) or {}
         raw = [str(id2label.get(i, id2label.get(str(i), f"LABEL_{i}"))) for i in range(model.config.num_labels)]
         self.raw_labels: tuple[str, ...] = tuple(raw)
         matrix, self.labels = resolve_label_mapping(raw, label_map)
         self._collapse = torch.from_numpy(matrix)
         self._identity = bool(matrix.shape[0] == matrix.shape[1] and np.array_equal(matrix, np.eye(len(raw))))
-        self.device = resolve_device(device)
-        torch_dtype = resolve_dtype(self.device, dtype)
-        model.eval().to(self.device, torch_dtype)
-        pack_for_cpu_inference(model, self.device)  # inference only: oneDNN-packed linear layers on the CPU
-        self.model = model
         limit = min(
-            int(getattr(self.tokenizer, "model_max_length", 512) or 512),
+            int(getattr(tokenizer, "model_max_length", 512) or 512),
             int(getattr(model.config, "max_position_embeddings", 512) or 512),
         )
         # RoBERTa-style models reserve position ids for padding.
@@ -349,18 +330,14 @@ class HFClassifierModel:
             limit = min(limit, int(model.config.max_position_embeddings) - 2)
         self.max_length = max(8, min(limit, 512))
         self.pad_token_id = (
-            self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else model.config.pad_token_id or 0
+            tokenizer.pad_token_id if tokenizer.pad_token_id is not None else model.config.pad_token_id or 0
         )
-        if local.exists():  # a folder: its path and when its files last changed
-            stamp = max((f.stat().st_mtime_ns for f in local.iterdir() if f.is_file()), default=0)
-            name = f"{local.resolve()}#{stamp}"
-        else:  # a hub id: pinned to the commit that was loaded
-            commit = getattr(model.config, "_commit_hash", None)
-            name = ref + (f"@{commit[:12]}" if commit else "")
+        if version is None and resolved.registry_id:
+            version = f"registry:{resolved.registry_id}"
         mapping = ",".join(f"{k}={v}" for k, v in sorted((label_map or {}).items()))
-        precision = str(torch_dtype).removeprefix("torch.")
+        precision = loaded.dtype
         self.version = (
-            (version or f"hf:{name}")
+            (version or f"hf:{_weights_name(resolved, model)}")
             + (f"|map:{mapping}" if mapping else "")
             + ("" if precision == "float32" else f"+{precision}")
         )
@@ -376,8 +353,22 @@ class HFClassifierModel:
         return torch.log(probs.clamp_min(1e-12))
 
 
-_models: dict[tuple[str, str, str | None, str | None], ScoringModel] = {}
-_models_lock = threading.Lock()
+def _weights_name(resolved: ResolvedModel, model: Any) -> str:
+    """What the scores of a classifier are cached under: a hub id pinned to the commit that was loaded, or a
+    folder's path and when its files last changed."""
+    local = resolved.local_path
+    if resolved.hub_id:
+        commit = getattr(model.config, "_commit_hash", None)
+        if not commit and local is not None and local.parent.name == "snapshots":
+            commit = local.name
+        return resolved.hub_id + (f"@{commit[:12]}" if commit else "")
+    assert local is not None
+    stamp = max((f.stat().st_mtime_ns for f in local.iterdir() if f.is_file()), default=0)
+    return f"{local}#{stamp}"
+
+
+EMBEDDED_CATALOG_KEY = "minilm-tweets-sentiment"  # the catalog's entry for the embedded head in assets/
+REGISTRY_TASK = "text-classification"  # the fine-tune registry's classifier task (the catalog's task name)
 
 
 def load_model(
@@ -387,7 +378,12 @@ def load_model(
     device: str | None = None,
     dtype: str | None = None,
 ) -> ScoringModel:
-    """A scoring model from ``embedded``, a folder, a hub id or ``registry:<version id>`` (cached per process).
+    """A scoring model from ``embedded``, a catalog key, a folder, a hub id or ``registry:<version id>``.
+
+    The value is resolved by the model catalog (folders and hub ids are for admins, registry versions must be
+    ones the acting user may read, weights must be safetensors) and loaded by the process-wide model manager,
+    once per model, device and precision (it shows in the sidebar and counts against the memory budget);
+    ``registry:promoted`` is resolved on every call, so it follows whichever version is promoted now.
 
     ``dtype``: float32, bfloat16, float16 or auto; default :func:`aigc_core.devices.classifier_inference_dtype`
     (the AIGC_DTYPE setting, except bfloat16 on CPUs with native bf16 when AIGC_CPU_BF16_INFERENCE is on).
@@ -406,78 +402,25 @@ def load_model(
         from aigc_core.devices import classifier_inference_dtype
 
         dtype = classifier_inference_dtype(device)
-    registry_path = None
-    if spec.startswith("registry:"):  # resolve first: what "promoted" means changes over time
-        vid, registry_path = _registry_entry(spec.removeprefix("registry:").strip())
-        spec = f"registry:{vid}"
-    key = (spec, json.dumps(mapping, sort_keys=True), device, dtype)
-    with _models_lock:
-        cached = _models.get(key)
-    if cached is not None:
-        return cached
-    loaded: ScoringModel
-    if spec.lower() in EMBEDDED_KEYS:
-        from aigc_core.sentiment.head import load_embedded
+    from aigc_core.models.catalog import resolve
+    from aigc_core.models.manager import get_manager
 
-        loaded = load_embedded(device=device, dtype=dtype)
-    elif registry_path is not None:
-        loaded = HFClassifierModel(registry_path, label_map=mapping, device=device, dtype=dtype, version=spec)
-    else:
-        local = Path(spec).expanduser()
-        if not local.exists() and (spec.startswith((".", "/", "~")) or "\\" in spec or spec.count("/") > 1):
-            raise ModelUnavailableError(
-                f"The sentiment model {spec!r} is neither a folder nor a hub id.",
-                hint="Use 'embedded', an existing folder, an org/name hub id or registry:<version id>.",
-            )
-        if local.is_dir() and (local / "config.json").is_file() and (local / "head.safetensors").is_file():
-            from aigc_core.sentiment.head import load_embedded
-
-            loaded = load_embedded(local, device=device, dtype=dtype)
-        else:
-            loaded = HFClassifierModel(spec, label_map=mapping, device=device, dtype=dtype)
-    with _models_lock:
-        _models[key] = loaded
-    return loaded
-
-
-REGISTRY_TASK = "text-classification"  # the fine-tune registry's classifier task
-
-
-def _registry_entry(version_id: str) -> tuple[str, str]:
-    """(version id, folder) of ``registry:<version id>`` or ``registry:promoted`` (the promoted text classifier)."""
-    from sqlalchemy import select
-
-    from aigc_core.store import ModelVersion, session_scope
-
-    with session_scope() as session:
-        if version_id in {"", "promoted"}:
-            row = session.scalars(
-                select(ModelVersion).where(ModelVersion.task == REGISTRY_TASK, ModelVersion.promoted.is_(True))
-            ).first()
-            if row is None:
-                raise NotFoundError(
-                    "No text classifier is promoted in the registry.",
-                    hint="Promote one on the Fine-tune page, or pick a version id.",
-                )
-        else:
-            row = session.get(ModelVersion, version_id)
-            if row is None:
-                raise NotFoundError(
-                    f"There is no model version {version_id!r} in the registry.",
-                    hint="Pick a version listed on the Models page.",
-                )
-        if row.task != REGISTRY_TASK:
-            raise UserInputError(
-                f"Model version {row.id!r} is a {row.task} model, not a text classifier.",
-                hint="Pick a fine-tuned text-classification version.",
-            )
-        return row.id, row.path
+    value = EMBEDDED_CATALOG_KEY if spec.lower() in EMBEDDED_KEYS else spec
+    resolved = resolve(REGISTRY_TASK, value)  # source rule, registry owner checks, safetensors only
+    loaded = get_manager().load_resolved(resolved, device=device, dtype=dtype)
+    if resolved.kind == "sentiment-head":  # the embedded MiniLM head (or another head folder): own labels
+        return loaded.model
+    return HFClassifierModel(loaded, label_map=mapping, resolved=resolved)
 
 
 def clear_model_cache() -> None:
-    """Forget the loaded models (tests, memory pressure)."""
-    with _models_lock:
-        _models.clear()
+    """Unload the sentiment classifiers from the model manager (tests, memory pressure)."""
+    from aigc_core.models.manager import get_manager
+
+    manager = get_manager()
+    for info in manager.loaded():
+        if info.task == REGISTRY_TASK:
+            manager.unload(info.id)
 
 
 # --------------------------------------------------------------------------------------------

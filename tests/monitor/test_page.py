@@ -85,6 +85,12 @@ def test_demo_stream_filters_drilldown_and_reply(settings, fake_scorer, sample_t
     assert any("assigned for this demo" in i.value for i in at.info)  # the UI says the timestamps are assigned
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Volume"] == f"{info.n_rows:,}"
+    # the trend chart's legend sits above the plot, clear of the dates and their year (#14: "2(" under the legend)
+    import json
+
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    trend = next(c for c in charts if any(t.get("name") == "net sentiment" for t in c["data"]))
+    assert trend["layout"]["legend"]["y"] > 1 and trend["layout"]["legend"]["yanchor"] == "bottom"
     assert "%" in metrics["Share negative"]
     # filters
     at.multiselect(key=f"sent_topics_{info.id}").set_value(["airline"]).run()

@@ -179,17 +179,16 @@ def test_bfloat16_precision_is_close_and_versioned(tiny_head_dir: Path, tiny_enc
 
 
 def test_registry_versions(settings, tiny_classifier_sentiment_dir: Path):
-    from aigc_core.errors import NotFoundError
     from aigc_core.store import ModelVersion, session_scope
 
-    with pytest.raises(NotFoundError, match="promoted"):
+    with pytest.raises(ModelUnavailableError, match="promoted"):  # resolved by the model catalog
         score_texts(["x"], model="registry:promoted")
     with session_scope() as s:
         s.add(ModelVersion(id="cls1", task="text-classification", name="c", path=str(tiny_classifier_sentiment_dir)))
         s.add(ModelVersion(id="lm1", task="text-generation", name="g", path=str(tiny_classifier_sentiment_dir)))
     res = score_texts(["i love this"], model="registry:cls1")
     assert res.model_version == "registry:cls1" and res.labels[0] in res.label_order
-    with pytest.raises(UserInputError, match="not a text classifier"):
+    with pytest.raises(UserInputError, match="is a text-generation model"):
         score_texts(["x"], model="registry:lm1")
     with session_scope() as s:
         s.get(ModelVersion, "cls1").promoted = True

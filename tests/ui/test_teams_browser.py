@@ -62,12 +62,39 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
             with acting_as(alice):
                 df = pd.DataFrame({"text": ["great bottle", "leaks a bit", "cold all day"], "label": [1, 0, 1]})
                 versions.import_dataframe(DATASET, df, filename="reviews.csv")
+                _private_copy_and_image()
             dispose_engines()  # the app's processes open their own connections
             with running_app(data, {"AIGC_AUTH": "on"}) as url:
                 yield Studio(url, data, job_id)
         finally:
             dispose_engines()
             reset_settings()
+
+
+COPY_PRODUCT = "AlicePrivateBottle"
+IMAGE_PROMPT = "alice private lighthouse at dawn"
+
+
+def _private_copy_and_image() -> None:
+    """alice's private ad copy generation (History) and gallery image, made as alice."""
+    import io
+
+    from PIL import Image
+
+    from aigc_core.images import gallery
+    from aigc_core.store import Generation, session_scope
+
+    with session_scope() as s:
+        s.add(
+            Generation(
+                kind="copy", owner="alice", prompt=f"Product: {COPY_PRODUCT}",
+                outputs=[{"text": f"{COPY_PRODUCT} keeps drinks cold for 24 hours."}],
+                meta={"brief": {"product": COPY_PRODUCT, "key_points": "Cold 24 hours", "channel": "slogan"}},
+            )
+        )  # fmt: skip
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), "navy").save(buf, format="PNG")
+    gallery.save_png(buf.getvalue(), {"prompt": IMAGE_PROMPT, "width": 64, "height": 64, "seed": 1})
 
 
 @pytest.fixture(scope="module")
@@ -205,6 +232,25 @@ def test_two_accounts_side_by_side_see_only_their_own_work(studio: Studio, brows
         _go(pa, "Data")
         _datasets_tab(pa).get_by_text(DATASET).first.wait_for(timeout=T)
         _shot(pa, "alice-data")
+
+        # ... nor her ad copy history or her gallery image (alice sees both).
+        _go(pb, "Ad copy")
+        pb.get_by_role("tab", name="History").click()
+        _idle(pb)
+        assert COPY_PRODUCT not in _main(pb).inner_text()
+        _shot(pb, "bob-history")
+        _go(pa, "Ad copy")
+        pa.get_by_role("tab", name="History").click()
+        _main(pa).get_by_text(COPY_PRODUCT).first.wait_for(timeout=T)
+        _go(pb, "Images")
+        pb.get_by_role("tab", name="Gallery").click()
+        _main(pb).get_by_text("No images yet.").first.wait_for(timeout=T)
+        assert IMAGE_PROMPT not in _main(pb).inner_text()
+        _shot(pb, "bob-gallery")
+        _go(pa, "Images")
+        pa.get_by_role("tab", name="Gallery").click()
+        _main(pa).get_by_text("1 image(s), newest first.").first.wait_for(timeout=T)
+        _shot(pa, "alice-gallery")
 
         # ... and bob cannot cancel it through the engine either: to him the job does not exist.
         bob = Actor("bob", "editor")

@@ -11,10 +11,12 @@ from aigc_core.finetune import registry, runs
 from aigc_core.finetune.params import (
     CAUSAL_LM_TASK,
     CLASSIFIER_TASK,
+    SMALL_DATA_ROWS,
     CausalLMJobParams,
     ClassifierJobParams,
     LoraParams,
     TrainParams,
+    classifier_train_defaults,
     field_help,
 )
 from aigc_core.users.roles import allowed, current
@@ -52,10 +54,20 @@ def _label_base(value: str, task: str) -> str:
     return value
 
 
-def _train_params(task: str) -> tuple[TrainParams, LoraParams]:
+def _train_params(task: str, n_train: int = 0, data_key: str = "") -> tuple[TrainParams, LoraParams]:
     lm = task == CAUSAL_LM_TASK
     sfx = "lm" if lm else "clf"  # separate widget state per task, so each task keeps its own defaults
-    defaults = CausalLMJobParams().train if lm else TrainParams()
+    defaults = CausalLMJobParams().train if lm else classifier_train_defaults(n_train)
+    if not lm and st.session_state.get("ft_defaults_for") != data_key:  # another dataset: its own defaults
+        st.session_state["ft_defaults_for"] = data_key
+        for k in ("ft_epochs_clf", "ft_lr_clf", "ft_batch_clf", "ft_maxlen_clf"):
+            st.session_state.pop(k, None)
+    if not lm and 0 < n_train < SMALL_DATA_ROWS:
+        st.caption(
+            f"Defaults for {n_train:,} training rows: {defaults.epochs:g} epochs at learning rate "
+            f"{defaults.learning_rate:g}, batches of {defaults.batch_size}, early stopping on validation "
+            "(on small data the plain defaults train far worse than the frozen-encoder baseline)."
+        )
     with st.expander("Advanced", expanded=False):
         c1, c2, c3 = st.columns(3)
         epochs = c1.number_input(
@@ -194,7 +206,8 @@ def render_train() -> None:
         freeze = c2.checkbox("Freeze word embeddings (faster)", value=True, key="ft_freeze_emb")
         if text_col and label_col:
             synthetic_rows = _synthetic_section(version_id, text_col, label_col)
-        train, lora = _train_params(task)
+        n_train = int(opt.row_counts.get("train") or opt.row_counts.get("total") or 0)
+        train, lora = _train_params(task, n_train, version_id)
         params: ClassifierJobParams | CausalLMJobParams = ClassifierJobParams(
             name=name, dataset_version_id=version_id, base_model=base, train=train, lora=lora,
             text_column=text_col, label_column=label_col, class_weights=class_weights, freeze_embeddings=freeze,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -72,6 +73,22 @@ class _JobBase(BaseModel):
     def stored(self) -> dict[str, Any]:
         """The parameters as stored with the job and the model version (no secrets: hub access uses HF_TOKEN)."""
         return self.model_dump(mode="json")
+
+
+SMALL_DATA_ROWS = 3000  # below this many training rows the classifier defaults aim at a number of steps
+SMALL_DATA_STEPS = 200  # optimiser steps a small-data run aims at (batch 16), early stopping on validation
+
+
+def classifier_train_defaults(n_train: int) -> TrainParams:
+    """The classifier form's defaults for a training split of ``n_train`` rows. Small data gets more passes at a
+    higher learning rate and smaller batches (about SMALL_DATA_STEPS steps, early stopping on validation): the plain
+    defaults (3 epochs at 5e-5) scored macro-F1 0.22 on 160 tweets against 0.62 for the frozen-encoder baseline,
+    these 0.62 (bench/finetune.py --small-data)."""
+    if n_train <= 0 or n_train >= SMALL_DATA_ROWS:
+        return TrainParams()
+    steps_per_epoch = math.ceil(n_train / 16)
+    epochs = min(20, max(3, math.ceil(SMALL_DATA_STEPS / steps_per_epoch)))
+    return TrainParams(epochs=float(epochs), learning_rate=1e-4, batch_size=16, max_length=64)
 
 
 class ClassifierJobParams(_JobBase):

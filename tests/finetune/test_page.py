@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from aigc_core.finetune import jobs as ft_jobs
 from aigc_core.finetune import registry, runs
 from aigc_core.finetune.estimate import Estimate
-from aigc_core.finetune.params import CLASSIFIER_TASK, ClassifierJobParams
+from aigc_core.finetune.params import CLASSIFIER_TASK, ClassifierJobParams, TrainParams
 from aigc_core.store import models as m
 from aigc_core.store.db import session_scope
 from tests.fixtures.markdown import shown
@@ -212,3 +212,19 @@ def test_a_finished_run_worse_than_its_base_says_so(settings, ft_bert_dir, monke
     warnings = " ".join(shown(w.value) for w in at.warning)
     assert "This model is worse than its base model: its macro-F1 0.700 is below the base model's 0.950" in warnings
     assert "cannot become the default" in warnings
+
+
+def test_small_data_gets_its_own_defaults_in_the_form(settings) -> None:
+    """#14: the form's plain defaults (3 epochs at 5e-5) on ~130 rows trained a model far worse than the baseline."""
+    from aigc_core.finetune.params import classifier_train_defaults
+
+    assert classifier_train_defaults(160) == TrainParams(epochs=20.0, learning_rate=1e-4, batch_size=16, max_length=64)
+    assert classifier_train_defaults(300).epochs == 11.0  # about 200 steps of 16
+    assert classifier_train_defaults(50_000) == TrainParams()  # plenty of data: the usual defaults
+    _dataset_version()
+    at = _app()
+    assert not at.exception, at.exception
+    assert classifier_train_defaults(0) == TrainParams()  # an unknown size: the usual defaults
+    epochs = at.number_input(key="ft_epochs_clf").value
+    assert epochs > TrainParams().epochs and at.number_input(key="ft_lr_clf").value == 1e-4
+    assert any("training rows:" in c.value and "early stopping on validation" in c.value for c in at.caption)

@@ -107,8 +107,9 @@ def _detail(job: jobs.JobInfo) -> None:
         "Cancel", key=f"mj_cancel_{job.id}", icon=":material/stop_circle:", disabled=job.cancel_requested
     )
     if cancel and guard(jobs.cancel, job.id) is not None:
-        st.toast("Cancel requested: the job stops at its next check", icon=":material/stop_circle:")
-        job = guard(jobs.get, job.id) or job
+        # a rerun, so the table and the job picker above show the new state too, not only these details
+        st.session_state["mj_flash"] = "Cancel requested: the job stops at its next check"
+        st.rerun()
     resume = job.status in ("failed", "cancelled") and _resumable(job.kind)
     if resume and b2.button("Resume", key=f"mj_resume_{job.id}", icon=":material/replay:"):
         new_id = guard(jobs.resume, job.id)
@@ -140,6 +141,8 @@ def _resumable(kind: str) -> bool:
 
 def _jobs_view(statuses: list[str], kind: str) -> bool:
     """The table and the picked job's details; True while any listed job is queued or running."""
+    if flash := st.session_state.pop("mj_flash", None):
+        st.toast(flash, icon=":material/stop_circle:")
     rows = guard(jobs.list_jobs, status=statuses or None, kind=None if kind == "All kinds" else kind, limit=200)
     if rows is None:
         return False

@@ -124,3 +124,14 @@ def test_sidebar_block_idle(jobs_env) -> None:
     at = AppTest.from_function(_sidebar_script, default_timeout=30)
     at.run()
     assert any("none running" in m.value for m in at.markdown)
+
+
+def test_cancelling_a_queued_job_updates_the_table_and_the_picker(jobs_env) -> None:
+    """The browser test saw the picker still say "running" after a cancel: the page reruns after it."""
+    queued = jobs.submit("demo.count", {"steps": 3})
+    at = _page()
+    at.button(key=f"mj_cancel_{queued}").click().run()
+    assert not at.exception, at.exception
+    assert jobs.get(queued).status == "cancelled"
+    assert at.dataframe[0].value.loc[0, "Status"].endswith("cancelled")
+    assert at.selectbox(key="mj_pick").format_func(queued).endswith("cancelled")

@@ -30,6 +30,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime | None) -> datetime | None:
+    """``value`` as an aware UTC datetime (SQLite hands back naive ones); None stays None."""
+    return None if value is None else (value if value.tzinfo else value.replace(tzinfo=UTC))
+
+
 def new_id() -> str:
     """A short random id."""
     return uuid.uuid4().hex[:16]

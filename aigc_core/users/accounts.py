@@ -7,7 +7,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from aigc_core.store.models import (
     ModelVersion,
     Monitor,
     User,
+    as_utc,
     utcnow,
 )
 from aigc_core.users.audit import record
@@ -55,19 +56,15 @@ class UserInfo:
         return Actor(self.name, self.role)
 
 
-def _aware(ts: datetime | None) -> datetime | None:
-    return None if ts is None else (ts if ts.tzinfo else ts.replace(tzinfo=UTC))
-
-
 def _info(row: User) -> UserInfo:
     return UserInfo(
         name=row.name,
         role=row.role if row.role in ROLES else "viewer",  # type: ignore[arg-type]
         email=row.email,
         disabled=row.disabled,
-        locked_until=_aware(row.locked_until),
-        created_at=_aware(row.created_at) or utcnow(),
-        last_login_at=_aware(row.last_login_at),
+        locked_until=as_utc(row.locked_until),
+        created_at=as_utc(row.created_at) or utcnow(),
+        last_login_at=as_utc(row.last_login_at),
         sso=not row.password_hash,
     )
 
@@ -219,7 +216,7 @@ def authenticate(name: str, password: str, *, settings: Settings | None = None) 
             _hasher().hash(password or "x")  # the same time as a real check, so names cannot be probed
             record(name or "?", "signin.failed", "user", name, detail={"why": "unknown user"}, allowed=False)
             raise wrong
-        locked = _aware(row.locked_until)
+        locked = as_utc(row.locked_until)
         if row.disabled:
             record(name, "signin.failed", "user", name, detail={"why": "disabled"}, allowed=False)
             raise UserInputError("This account is disabled.", hint="Ask an admin to enable it.")

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from aigc_core.store import AuditEvent, session_scope
-from aigc_core.store.models import utcnow
+from aigc_core.store.models import as_utc, utcnow
 from aigc_core.users.roles import Actor, require
 
 log = logging.getLogger(__name__)
@@ -59,12 +59,6 @@ def record(
         log.exception("could not write the audit event %s by %s", action, name)
 
 
-def _aware(ts: datetime) -> datetime:
-    from datetime import UTC
-
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-
-
 def list_events(
     *,
     actor: Actor | None = None,
@@ -85,7 +79,9 @@ def list_events(
     with session_scope() as s:
         rows = s.scalars(q).all()
         return [
-            AuditEntry(_aware(r.at), r.actor, r.action, r.object_kind, r.object_id, r.allowed, dict(r.detail or {}))
+            AuditEntry(
+                as_utc(r.at) or r.at, r.actor, r.action, r.object_kind, r.object_id, r.allowed, dict(r.detail or {})
+            )
             for r in rows
         ]
 

@@ -19,6 +19,10 @@ class UserInputError(AigcError):
     """A value the user gave is not acceptable; nothing was changed."""
 
 
+class LabelMappingError(UserInputError):
+    """A classifier's labels do not map onto negative/neutral/positive (a label mapping is needed or is wrong)."""
+
+
 class ModelUnavailableError(AigcError):
     """A model could not be obtained (offline, missing folder, corrupt file, missing package)."""
 

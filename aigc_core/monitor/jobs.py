@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from aigc_core.jobs import job_kind
-from aigc_core.monitor import alerts
-from aigc_core.monitor.monitors import SCORE_JOB_KIND, score_pending
+from aigc_core.monitor import alerts, webhooks
+from aigc_core.monitor.scoring import SCORE_JOB_KIND, score_pending
 
 
 class MonitorScoreParams(BaseModel):
@@ -43,7 +43,7 @@ class DeliverWebhooksParams(BaseModel):
     retry_ids: list[str] = Field(default_factory=list, description="Alerts whose webhooks are sent again now.")
 
 
-@job_kind(alerts.DELIVER_JOB_KIND, params=DeliverWebhooksParams, resource="cpu")
+@job_kind(webhooks.DELIVER_JOB_KIND, params=DeliverWebhooksParams, resource="cpu")
 def run_deliver_webhooks(ctx: Any, params: DeliverWebhooksParams) -> dict[str, Any]:
     """Post alert webhooks: the given new alerts, the retries asked for, then failed ones whose backoff passed."""
     if isinstance(params, dict):
@@ -52,8 +52,8 @@ def run_deliver_webhooks(ctx: Any, params: DeliverWebhooksParams) -> dict[str, A
     touched: dict[str, alerts.AlertInfo] = {}
     for alert_id in dict.fromkeys(params.retry_ids):
         if alerts.get_alert(alert_id).monitor_id == params.monitor_id:  # only this monitor's alerts
-            touched[alert_id] = alerts.retry_webhook(alert_id)
-    retried = alerts.deliver_due(params.monitor_id, alert_ids=params.alert_ids)
+            touched[alert_id] = webhooks.retry_webhook(alert_id)
+    retried = webhooks.deliver_due(params.monitor_id, alert_ids=params.alert_ids)
     for alert_id in params.alert_ids:
         try:
             touched[alert_id] = alerts.get_alert(alert_id)

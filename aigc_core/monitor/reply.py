@@ -100,10 +100,10 @@ def _kit(name: str | None) -> dict[str, Any] | None:
 
 
 def _top_texts(alert: alerts_mod.AlertInfo, n: int, actor: Actor | None) -> list[str]:
-    quotes = [str(e.get("text", "")) for e in alert.evidence.get("examples", []) if e.get("text")]
+    quotes = [e.text for e in alert.examples if e.text]
     if len(quotes) < n and alert.window_start is not None and alert.window_end is not None:
         from aigc_core.monitor.aggregate import Filters
-        from aigc_core.monitor.monitors import monitor_data
+        from aigc_core.monitor.store import monitor_data
 
         topic = alert.topic
         data = monitor_data(alert.monitor_id, actor=actor)
@@ -129,7 +129,7 @@ def _window_terms(alert: alerts_mod.AlertInfo, n: int, actor: Actor | None) -> l
         return []
     try:
         from aigc_core.monitor.aggregate import Filters
-        from aigc_core.monitor.monitors import monitor_data
+        from aigc_core.monitor.store import monitor_data
         from aigc_core.monitor.terms import complaint_terms
 
         topic = alert.topic

@@ -153,6 +153,15 @@ def _sample(texts: list[str], seed: int) -> list[str]:
     return random.Random(seed).sample(texts, MAX_TEXTS)
 
 
+@dataclass(frozen=True)
+class CorpusSizes:
+    """How many texts the terms were found in and compared with."""
+
+    negative_in_window: int
+    baseline: int
+    baseline_outside: bool  # True: the baseline is every text outside the window; False: the window's other labels
+
+
 def _sampled(sql: str) -> str:
     """At most MAX_TEXTS rows of a query, a reproducible random sample beyond that."""
     return f"SELECT text FROM ({sql}) USING SAMPLE {MAX_TEXTS} ROWS (reservoir, 42)"
@@ -165,13 +174,12 @@ def complaint_terms(
     window_end: datetime | None = None,
     *,
     top: int = 15,
-) -> tuple[list[Term], dict[str, int]]:
+) -> tuple[list[Term], CorpusSizes]:
     """Distinctive terms of the negative texts in a window (default: the filter's range) vs the rest of the data.
 
     The baseline is every text matching the other filters outside the window (all labels), so terms that
     are merely common in the stream (brand names) do not rank; when nothing lies outside the window, the
-    non-negative texts of the window are the baseline. Returns the terms and corpus sizes
-    (``baseline_outside`` is 1 for the first kind of baseline, 0 for the second).
+    non-negative texts of the window are the baseline. Returns the terms and the corpus sizes.
     """
     ws = window_start or filters.start
     we = window_end or filters.end
@@ -193,10 +201,10 @@ def complaint_terms(
         _sampled(f"SELECT text FROM r WHERE {where} AND NOT ({inside})"),
         [*params, *range_params],
     )["text"].tolist()
-    outside = 1
+    outside = True
     if not range_sql or not base:  # the window is the whole stream: compare negatives with the other labels
         sql = _sampled(f"SELECT text FROM r WHERE {where} AND {inside} AND label <> 'negative'")
         base = data._df(sql, [*params, *range_params])["text"].tolist()
-        outside = 0
-    sizes = {"negative_in_window": len(target), "baseline": len(base), "baseline_outside": outside}
+        outside = False
+    sizes = CorpusSizes(negative_in_window=len(target), baseline=len(base), baseline_outside=outside)
     return distinctive_terms(target, base, top=top), sizes

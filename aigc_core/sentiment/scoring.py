@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from aigc_core.errors import UserInputError
+from aigc_core.errors import LabelMappingError, UserInputError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -200,19 +200,19 @@ def parse_label_map(value: str | Mapping[str, str] | None) -> dict[str, str] | N
         try:
             parsed = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise UserInputError(
+            raise LabelMappingError(
                 f"The label map is not valid JSON: {exc.msg}.",
                 hint='Write it as {"LABEL_0": "negative", ...} or LABEL_0=negative,LABEL_1=neutral,LABEL_2=positive.',
             ) from exc
         if not isinstance(parsed, dict):
-            raise UserInputError("The label map must be a JSON object.", hint='e.g. {"LABEL_0": "negative"}')
+            raise LabelMappingError("The label map must be a JSON object.", hint='e.g. {"LABEL_0": "negative"}')
         return {str(k): str(v) for k, v in parsed.items()}
     result: dict[str, str] = {}
     for part in text.split(","):
         if not part.strip():
             continue
         if "=" not in part:
-            raise UserInputError(
+            raise LabelMappingError(
                 f"Label map entry {part.strip()!r} has no '='.",
                 hint="Write it as LABEL_0=negative,LABEL_1=neutral,LABEL_2=positive.",
             )
@@ -235,19 +235,19 @@ def resolve_label_mapping(
         norm_map = {str(k).strip(): str(v).strip().lower() for k, v in label_map.items()}
         bad_targets = sorted({v for v in norm_map.values() if v not in LABEL_ALIASES})
         if bad_targets:
-            raise UserInputError(
+            raise LabelMappingError(
                 f"The label map targets {', '.join(map(repr, bad_targets))}, which are not sentiment labels.",
                 hint="Map each model label to negative, neutral or positive.",
             )
         unknown = sorted(set(norm_map) - set(raw))
         if unknown:
-            raise UserInputError(
+            raise LabelMappingError(
                 f"The label map names {', '.join(map(repr, unknown))}, which the model does not have.",
                 hint=f"The model's labels are: {', '.join(raw)}.",
             )
         missing = [r for r in raw if r not in norm_map]
         if missing:
-            raise UserInputError(
+            raise LabelMappingError(
                 f"The label map does not say what {', '.join(map(repr, missing))} mean.",
                 hint=f"Map every model label ({', '.join(raw)}) to negative, neutral or positive.",
             )
@@ -256,7 +256,7 @@ def resolve_label_mapping(
         for r in raw:
             c = LABEL_ALIASES.get(r.strip().lower())
             if c is None:
-                raise UserInputError(
+                raise LabelMappingError(
                     f"The model's labels ({', '.join(raw)}) are not negative/neutral/positive.",
                     hint=(
                         "Give a label mapping, e.g. "
@@ -266,13 +266,13 @@ def resolve_label_mapping(
                 )
             canon_of[r] = c
         if len(set(canon_of.values())) != len(raw):
-            raise UserInputError(
+            raise LabelMappingError(
                 f"The model's labels ({', '.join(raw)}) name the same sentiment twice.",
                 hint="Give a label mapping that says which label is which.",
             )
     targets = [c for c in CANONICAL_LABELS if c in set(canon_of.values())]
     if len(targets) < 2:
-        raise UserInputError(
+        raise LabelMappingError(
             "The label mapping leaves fewer than two sentiment classes.",
             hint="Map the labels onto at least negative and positive.",
         )

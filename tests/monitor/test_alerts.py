@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from aigc_core.errors import UserInputError
-from aigc_core.monitor import alerts
+from aigc_core.monitor import alerts, evaluation
 from aigc_core.monitor.aggregate import MonitorData
 from aigc_core.settings import reset_settings
 from aigc_core.store import Monitor, session_scope
@@ -56,7 +56,7 @@ SPIKE = {10: (14, 2, 4)}
 )
 def test_planted_spike_fires_each_kind(monitor_id: str, kind: str, threshold: float, value: float) -> None:
     alerts.create_rule(monitor_id, kind, threshold, window="1D", min_volume=10, cooldown_s=0)
-    ev = alerts.evaluate(monitor_id, data=_series(SPIKE), now=NOW)
+    ev = evaluation.evaluate(monitor_id, data=_series(SPIKE), now=NOW)
     assert len(ev.fired) == 1
     a = ev.fired[0]
     assert a.window_start == datetime(2026, 1, 11, tzinfo=UTC) and a.window_end == datetime(2026, 1, 12, tzinfo=UTC)
@@ -65,31 +65,31 @@ def test_planted_spike_fires_each_kind(monitor_id: str, kind: str, threshold: fl
     assert a.evidence["examples"] and "lost luggage" in a.evidence["examples"][0]["text"]
     assert a.webhook_status == "none"
     # Evaluating again (same data) does not fire the same window twice.
-    assert alerts.evaluate(monitor_id, data=_series(SPIKE), now=NOW).fired == []
+    assert evaluation.evaluate(monitor_id, data=_series(SPIKE), now=NOW).fired == []
     assert len(alerts.list_alerts(monitor_id)) == 1
 
 
 @pytest.mark.parametrize(("kind", "threshold"), [("share_negative", 0.5), ("zscore", 3.0), ("net_drop", 30.0)])
 def test_calm_series_does_not_fire(monitor_id: str, kind: str, threshold: float) -> None:
     alerts.create_rule(monitor_id, kind, threshold, window="1D", min_volume=10, cooldown_s=0)
-    ev = alerts.evaluate(monitor_id, data=_series({3: (5, 8, 7), 7: (3, 9, 8)}), now=NOW)
+    ev = evaluation.evaluate(monitor_id, data=_series({3: (5, 8, 7), 7: (3, 9, 8)}), now=NOW)
     assert ev.fired == [] and ev.windows_checked == 12
 
 
 def test_cooldown_holds(monitor_id: str) -> None:
     two_spikes = {9: (14, 2, 4), 10: (15, 2, 3)}
     alerts.create_rule(monitor_id, "share_negative", 0.5, window="1D", min_volume=10, cooldown_s=2 * 86400)
-    ev = alerts.evaluate(monitor_id, data=_series(two_spikes), now=NOW)
+    ev = evaluation.evaluate(monitor_id, data=_series(two_spikes), now=NOW)
     assert len(ev.fired) == 1 and ev.suppressed_cooldown == 1
     assert ev.fired[0].window_start == datetime(2026, 1, 10, tzinfo=UTC)
     other = alerts.create_rule(monitor_id, "share_negative", 0.5, window="1D", min_volume=10, cooldown_s=0)
-    ev2 = alerts.evaluate(monitor_id, data=_series(two_spikes), now=NOW)
+    ev2 = evaluation.evaluate(monitor_id, data=_series(two_spikes), now=NOW)
     assert [a.rule_id for a in ev2.fired] == [other.id, other.id]
 
 
 def test_min_volume_holds(monitor_id: str) -> None:
     alerts.create_rule(monitor_id, "share_negative", 0.5, window="1D", min_volume=25, cooldown_s=0)
-    ev = alerts.evaluate(monitor_id, data=_series(SPIKE), now=NOW)
+    ev = evaluation.evaluate(monitor_id, data=_series(SPIKE), now=NOW)
     assert ev.fired == [] and ev.below_min_volume == 12
 
 
@@ -99,9 +99,9 @@ def test_topic_rule_only_sees_its_topic(monitor_id: str) -> None:
         rows += _day(d, 4, 8, 8, topic="air") + _day(d, *((14, 2, 4) if d == 10 else (4, 8, 8)), topic="app")
     data = MonitorData(scored_frame(rows))
     alerts.create_rule(monitor_id, "share_negative", 0.5, window="1D", min_volume=10, topic="air", cooldown_s=0)
-    assert alerts.evaluate(monitor_id, data=data, now=NOW).fired == []
+    assert evaluation.evaluate(monitor_id, data=data, now=NOW).fired == []
     alerts.create_rule(monitor_id, "share_negative", 0.5, window="1D", min_volume=10, topic="app", cooldown_s=0)
-    fired = alerts.evaluate(monitor_id, data=data, now=NOW).fired
+    fired = evaluation.evaluate(monitor_id, data=data, now=NOW).fired
     assert len(fired) == 1 and fired[0].topic == "app"
 
 
@@ -166,7 +166,7 @@ def hook(allow_loopback):
 
 def test_webhook_receives_json(monitor_id: str, hook: _Hook) -> None:
     alerts.create_rule(monitor_id, "zscore", 3.0, window="1D", min_volume=10, webhook_url=hook.url)
-    ev = alerts.evaluate(monitor_id, data=_series(SPIKE), now=NOW)
+    ev = evaluation.evaluate(monitor_id, data=_series(SPIKE), now=NOW)
     assert len(ev.fired) == 1 and ev.fired[0].webhook_status == "sent" and ev.fired[0].webhook_attempts == 1
     assert len(hook.bodies) == 1
     body = hook.bodies[0]["json"]
@@ -180,14 +180,14 @@ def test_failing_webhook_is_recorded_and_retried(monitor_id: str, hook: _Hook) -
     hook.status = 500
     alerts.create_rule(monitor_id, "share_negative", 0.5, window="1D", min_volume=10, webhook_url=hook.url)
     data = _series(SPIKE)
-    ev = alerts.evaluate(monitor_id, data=data, now=NOW)
+    ev = evaluation.evaluate(monitor_id, data=data, now=NOW)
     a = ev.fired[0]
     assert a.webhook_status == "failed" and "500" in a.webhook_error and a.webhook_attempts == 1
     assert alerts.list_alerts(monitor_id)[0].id == a.id  # the alert is kept
     # Within the backoff: no retry yet.
-    assert alerts.evaluate(monitor_id, data=data, now=NOW + timedelta(seconds=5)).retried == []
+    assert evaluation.evaluate(monitor_id, data=data, now=NOW + timedelta(seconds=5)).retried == []
     hook.status = 200
-    ev2 = alerts.evaluate(monitor_id, data=data, now=NOW + timedelta(minutes=5))
+    ev2 = evaluation.evaluate(monitor_id, data=data, now=NOW + timedelta(minutes=5))
     assert [r.id for r in ev2.retried] == [a.id] and ev2.fired == []
     done = alerts.get_alert(a.id)
     assert done.webhook_status == "sent" and done.webhook_attempts == 2 and done.webhook_error == ""
@@ -201,9 +201,9 @@ def test_closed_port_webhook(monitor_id: str, allow_loopback) -> None:
     alerts.create_rule(
         monitor_id, "share_negative", 0.5, window="1D", min_volume=10, webhook_url=f"http://127.0.0.1:{port}/x"
     )
-    a = alerts.evaluate(monitor_id, data=_series(SPIKE), now=NOW).fired[0]
+    a = evaluation.evaluate(monitor_id, data=_series(SPIKE), now=NOW).fired[0]
     assert a.webhook_status == "failed" and a.webhook_error and a.webhook_attempts == 1
-    again = alerts.evaluate(monitor_id, data=_series(SPIKE), now=NOW + timedelta(hours=1)).retried
+    again = evaluation.evaluate(monitor_id, data=_series(SPIKE), now=NOW + timedelta(hours=1)).retried
     assert again[0].webhook_attempts == 2 and again[0].webhook_status == "failed"
     alerts.acknowledge(a.id)
     assert alerts.list_alerts(monitor_id, unacknowledged=True) == []

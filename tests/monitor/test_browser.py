@@ -15,8 +15,7 @@ pytestmark = [pytest.mark.browser, needs_chromium]
 
 
 def _seed(fake_scorer) -> str:
-    from aigc_core.monitor import alerts
-    from aigc_core.monitor import monitors as mon
+    from aigc_core.monitor import alerts, scoring, store
 
     rows = []
     for day in range(10):
@@ -24,11 +23,11 @@ def _seed(fake_scorer) -> str:
             neg = i < (24 if day == 8 else 6)
             text = f"flight delayed, bag lost {day}-{i}" if neg else f"great crew, thanks {day}-{i}"
             rows.append({"t": f"2026-01-{day + 1:02d}T{i % 24:02d}:00:00Z", "text": text, "topic": "airline"})
-    info, _ = mon.create_monitor(
+    info, _ = store.create_monitor(
         "Browser check", mapping={"text": "text", "timestamp": "t", "topic": "topic"}, frame=pd.DataFrame(rows)
     )
     alerts.create_rule(info.id, "share_negative", 0.5, window="1D", min_volume=10, cooldown_s=0)
-    run = mon.score_pending(info.id)
+    run = scoring.score_pending(info.id)
     assert run.n_alerts == 1
     return info.id
 

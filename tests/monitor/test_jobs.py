@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from aigc_core.monitor import monitors as mon
+from aigc_core.monitor import scoring, store
 
 jobs = pytest.importorskip("aigc_core.jobs")
 
@@ -22,15 +22,15 @@ def _frame(n: int) -> pd.DataFrame:
 def test_large_batches_go_through_the_job_runner(settings, fake_scorer, monkeypatch) -> None:
     from aigc_core.jobs.context import JobContext
 
-    monkeypatch.setattr(mon, "SCORE_CHUNK", 50)
-    info, _ = mon.create_monitor("big", mapping={"text": "text", "timestamp": "t"}, frame=_frame(120))
-    started = mon.start_scoring(info.id, inline_max_rows=100)
+    monkeypatch.setattr(scoring, "SCORE_CHUNK", 50)
+    info, _ = store.create_monitor("big", mapping={"text": "text", "timestamp": "t"}, frame=_frame(120))
+    started = scoring.start_scoring(info.id, inline_max_rows=100)
     assert started.run is None and started.job_id
     job = jobs.get(started.job_id)
-    assert job.kind == mon.SCORE_JOB_KIND and job.status == "queued" and job.resource == "gpu"
-    assert mon.job_status(started.job_id)["status"] == "queued"
+    assert job.kind == scoring.SCORE_JOB_KIND and job.status == "queued" and job.resource == "gpu"
+    assert scoring.job_status(started.job_id).status == "queued"
     # Run the registered kind in this process (the worker does the same in its child process).
-    spec = jobs.get_kind(mon.SCORE_JOB_KIND)
+    spec = jobs.get_kind(scoring.SCORE_JOB_KIND)
     ctx = JobContext(started.job_id, jobs.work_dir(started.job_id), jobs.log_path(started.job_id))
     reports: list[tuple[float, str]] = []
     monkeypatch.setattr(ctx, "report", lambda p, m="", **_: reports.append((p, m)))
@@ -38,21 +38,21 @@ def test_large_batches_go_through_the_job_runner(settings, fake_scorer, monkeypa
     assert result["n_rows"] == 120 and result["n_new_scores"] == 120
     assert reports[-1][0] == pytest.approx(1.0) and "120" in reports[-1][1]
     assert len({round(p, 2) for p, _ in reports}) >= 3  # progress moved chunk by chunk
-    assert mon.get_monitor(info.id).n_rows == 120 and mon.pending_rows(info.id) == 0
+    assert store.get_monitor(info.id).n_rows == 120 and scoring.pending_rows(info.id) == 0
 
 
 def test_cancelled_run_resumes_from_the_cache(settings, fake_scorer, monkeypatch) -> None:
-    monkeypatch.setattr(mon, "SCORE_CHUNK", 40)
-    info, _ = mon.create_monitor("stop", mapping={"text": "text", "timestamp": "t"}, frame=_frame(100))
+    monkeypatch.setattr(scoring, "SCORE_CHUNK", 40)
+    info, _ = store.create_monitor("stop", mapping={"text": "text", "timestamp": "t"}, frame=_frame(100))
     calls = {"n": 0}
 
     def stop_after_first_chunk() -> bool:
         calls["n"] += 1
         return calls["n"] > 1
 
-    run = mon.score_pending(info.id, should_stop=stop_after_first_chunk)
-    assert run.cancelled and run.n_new_scores == 40 and mon.pending_rows(info.id) == 100
+    run = scoring.score_pending(info.id, should_stop=stop_after_first_chunk)
+    assert run.cancelled and run.n_new_scores == 40 and scoring.pending_rows(info.id) == 100
     fake_scorer.calls.clear()
-    run2 = mon.score_pending(info.id)
+    run2 = scoring.score_pending(info.id)
     assert run2.n_rows == 100 and run2.n_new_scores == 60  # the first chunk came from the cache
     assert sum(len(c) for c in fake_scorer.calls) == 60

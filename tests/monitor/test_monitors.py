@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from aigc_core.errors import ConflictError, UserInputError
-from aigc_core.monitor import monitors as mon
+from aigc_core.monitor import choices, demo, ingest, scoring, sources, store, watch
 from aigc_core.monitor.aggregate import Filters
 
 MAPPING = {"text": "body", "timestamp": "when", "topic": "topic", "id": "id"}
@@ -27,13 +27,13 @@ def _frame(n: int, start: int = 0, day: str = "2026-03-01") -> pd.DataFrame:
 
 def test_parse_timestamps_mixed_zones_and_bad_values() -> None:
     s = pd.Series(["2026-01-01T10:00:00+02:00", "2026-01-01 08:00", "not a date", "", "2026-01-01T03:00:00-05:00"])
-    ts, info = mon.parse_timestamps(s)
+    ts, info = ingest.parse_timestamps(s)
     assert ts.iloc[0] == pd.Timestamp("2026-01-01 08:00")
     assert ts.iloc[1] == pd.Timestamp("2026-01-01 08:00")
     assert ts.iloc[4] == pd.Timestamp("2026-01-01 08:00")
     assert ts.isna().tolist() == [False, False, True, True, False]
     assert info["naive"] == 1 and info["offsets"] == ["+02:00", "-05:00"]
-    epoch, _ = mon.parse_timestamps(pd.Series([1767225600, 1767225600000]))
+    epoch, _ = ingest.parse_timestamps(pd.Series([1767225600, 1767225600000]))
     assert epoch.tolist() == [pd.Timestamp("2026-01-01")] * 2
 
 
@@ -52,7 +52,9 @@ def test_prepare_batch_reports_bad_rows() -> None:
             "body": ["bad day", "great", "dup", "x", "   ", "fine"],
         }
     )
-    out, rep = mon.prepare_batch(df, mon.ColumnMapping.from_dict({"text": "body", "timestamp": "when", "id": "id"}))
+    out, rep = ingest.prepare_batch(
+        df, ingest.ColumnMapping.from_dict({"text": "body", "timestamp": "when", "id": "id"})
+    )
     assert rep.n_input == 6
     assert rep.n_bad_timestamps == 1 and rep.bad_timestamp_examples == [{"row": 4, "value": "yesterday-ish"}]
     assert rep.n_empty_texts == 1
@@ -66,37 +68,37 @@ def test_prepare_batch_reports_bad_rows() -> None:
 
 def test_mapping_errors() -> None:
     with pytest.raises(UserInputError, match="no timestamp"):
-        mon.ColumnMapping.from_dict({"text": "body"})
+        ingest.ColumnMapping.from_dict({"text": "body"})
     with pytest.raises(UserInputError, match="lacks mapped columns"):
-        mon.prepare_batch(
-            pd.DataFrame({"body": ["x"]}), mon.ColumnMapping.from_dict({"text": "body", "timestamp": "t"})
+        ingest.prepare_batch(
+            pd.DataFrame({"body": ["x"]}), ingest.ColumnMapping.from_dict({"text": "body", "timestamp": "t"})
         )
 
 
 def test_append_scores_only_new_rows(settings, fake_scorer) -> None:
-    info, rep = mon.create_monitor("m1", mapping=MAPPING, frame=_frame(40))
+    info, rep = store.create_monitor("m1", mapping=MAPPING, frame=_frame(40))
     assert rep.n_kept == 40 and info.n_pending == 40
     with pytest.raises(ConflictError):
-        mon.create_monitor("m1", mapping=MAPPING, frame=_frame(2))
-    run = mon.score_pending(info.id)
+        store.create_monitor("m1", mapping=MAPPING, frame=_frame(2))
+    run = scoring.score_pending(info.id)
     assert run.n_rows == 40 and run.n_new_scores == 40
     assert sum(len(c) for c in fake_scorer.calls) == 40
     # A new batch: 10 overlapping ids (dropped), 20 new rows of which 10 repeat texts already scored.
     batch = pd.concat([_frame(10, start=30), _frame(20, start=40)], ignore_index=True)
     batch.loc[10:19, "body"] = _frame(10)["body"].to_numpy()
-    rep2 = mon.append_batch(info.id, batch)
+    rep2 = store.append_batch(info.id, batch)
     assert rep2.n_duplicate_ids == 10 and rep2.n_kept == 20
     fake_scorer.calls.clear()
-    run2 = mon.score_pending(info.id)
+    run2 = scoring.score_pending(info.id)
     assert run2.n_new_scores == 10 and run2.n_cached == 10 and run2.n_rows == 60
     assert sum(len(c) for c in fake_scorer.calls) == 10  # only texts new to the cache reached the model
-    rows = mon.load_rows(info.id)
+    rows = store.load_rows(info.id)
     assert len(rows) == 60 and rows["row_id"].is_unique
     assert {"extra", "text_hash", "label", "score", "prob_negative", "prob_positive"} <= set(rows.columns)
     assert rows.loc[rows["text"].str.startswith("lost my bag"), "label"].eq("negative").all()
-    data = mon.monitor_data(info.id)
+    data = store.monitor_data(info.id)
     assert data.n_rows == 60 and data.count(Filters(topics=("air",))) == 30
-    assert mon.get_monitor(info.id).model_version == "fake-keywords-v1"
+    assert store.get_monitor(info.id).model_version == "fake-keywords-v1"
 
 
 def test_start_scoring_inline_and_demo_stream(settings, fake_scorer, tmp_path, monkeypatch) -> None:
@@ -107,25 +109,25 @@ def test_start_scoring_inline_and_demo_stream(settings, fake_scorer, tmp_path, m
             "sentiment": ["negative" if i % 3 == 0 else "positive" for i in range(90)],
         }
     ).to_csv(sample, index=False)
-    monkeypatch.setattr(mon, "SAMPLE_TWEETS", sample)
-    info, rep = mon.start_demo_stream(n_rows=90, days=7, batches=3)
+    monkeypatch.setattr(demo, "SAMPLE_TWEETS", sample)
+    info, rep = demo.start_demo_stream(n_rows=90, days=7, batches=3)
     assert info.is_demo and "assigned" in info.meta["demo_note"]
-    assert rep.n_kept == 54 and mon.demo_batches_left(info.id) == 2
-    started = mon.start_scoring(info.id)
+    assert rep.n_kept == 54 and demo.demo_batches_left(info.id) == 2
+    started = scoring.start_scoring(info.id)
     assert started.job_id is None and started.run is not None and started.run.n_rows == 54
-    mon.demo_next_batch(info.id)
-    assert mon.start_scoring(info.id).run.n_rows == 72
-    rows = mon.load_rows(info.id)
+    demo.demo_next_batch(info.id)
+    assert scoring.start_scoring(info.id).run.n_rows == 72
+    rows = store.load_rows(info.id)
     assert set(rows["topic"]) == {"airline", "apple"}
     assert rows["ts"].is_monotonic_increasing
 
 
 def test_update_model_rescores_everything(settings, fake_scorer) -> None:
-    info, _ = mon.create_monitor("m2", mapping=MAPPING, frame=_frame(12))
-    mon.score_pending(info.id)
-    info = mon.update_model(info.id, "embedded", {"LABEL_0": "negative", "LABEL_1": "neutral", "LABEL_2": "positive"})
+    info, _ = store.create_monitor("m2", mapping=MAPPING, frame=_frame(12))
+    scoring.score_pending(info.id)
+    info = store.update_model(info.id, "embedded", {"LABEL_0": "negative", "LABEL_1": "neutral", "LABEL_2": "positive"})
     assert info.n_rows == 0 and info.n_pending == 12 and info.label_map["LABEL_0"] == "negative"
-    assert mon.score_pending(info.id).n_rows == 12
+    assert scoring.score_pending(info.id).n_rows == 12
 
 
 def test_monitor_from_a_dataset_version(settings, fake_scorer) -> None:
@@ -138,46 +140,46 @@ def test_monitor_from_a_dataset_version(settings, fake_scorer) -> None:
         }
     )
     version = data_api.import_dataframe("tweets", df, roles={"text": "tweet", "timestamp": "posted", "topic": "topic"})
-    roles = mon.dataset_roles(version.id)
+    roles = sources.dataset_roles(version.id)
     assert roles == {"text": "tweet", "timestamp": "posted", "topic": "topic"}
-    assert any(vid == version.id for vid, _ in mon.dataset_versions())
-    info, rep = mon.create_monitor("from-dataset", mapping=roles, dataset_version_id=version.id)
+    assert any(vid == version.id for vid, _ in choices.dataset_versions())
+    info, rep = store.create_monitor("from-dataset", mapping=roles, dataset_version_id=version.id)
     assert info.dataset_version_id == version.id and rep.n_kept == 4
-    assert mon.score_pending(info.id).n_rows == 4
-    assert mon.monitor_data(info.id).count(Filters(topics=("air",))) == 3
+    assert scoring.score_pending(info.id).n_rows == 4
+    assert store.monitor_data(info.id).count(Filters(topics=("air",))) == 3
 
 
 def test_watched_folder_appends_new_files_once(settings, fake_scorer) -> None:
-    info, _ = mon.create_monitor("watch", mapping=MAPPING, frame=_frame(5))
+    info, _ = store.create_monitor("watch", mapping=MAPPING, frame=_frame(5))
     with pytest.raises(UserInputError):
-        mon.poll_folder(info.id)
-    inbox = mon.watch_roots()[0]  # the default root, <data_dir>/inbox, created on first use
+        watch.poll_folder(info.id)
+    inbox = watch.watch_roots()[0]  # the default root, <data_dir>/inbox, created on first use
     assert inbox == settings.resolved_data_dir / "inbox" and inbox.is_dir()
     with pytest.raises(UserInputError):
-        mon.set_watch_folder(info.id, inbox / "missing")
-    mon.set_watch_folder(info.id, inbox)
+        watch.set_watch_folder(info.id, inbox / "missing")
+    watch.set_watch_folder(info.id, inbox)
     _frame(4, start=100).to_csv(inbox / "a.csv", index=False)
     (inbox / "notes.txt").write_text("ignored")
-    found = mon.poll_folder(info.id)
+    found = watch.poll_folder(info.id)
     assert [name for name, _ in found] == ["a.csv"] and found[0][1].n_kept == 4
-    assert mon.poll_folder(info.id) == []  # seen files are not appended twice
+    assert watch.poll_folder(info.id) == []  # seen files are not appended twice
     _frame(3, start=200).to_parquet(inbox / "b.parquet", index=False)
-    assert [name for name, _ in mon.poll_folder(info.id)] == ["b.parquet"]
-    assert mon.score_pending(info.id).n_rows == 12
+    assert [name for name, _ in watch.poll_folder(info.id)] == ["b.parquet"]
+    assert scoring.score_pending(info.id).n_rows == 12
 
 
 def test_model_choices_and_mapping_guess(settings) -> None:
     from aigc_core.store import ModelVersion, session_scope
 
-    assert mon.registry_classifiers() == []
+    assert choices.registry_classifiers() == []
     with session_scope() as s:
         s.add(ModelVersion(id="v1", task="text-classification", name="brand-sent", path="/x", promoted=True))
         s.add(ModelVersion(id="v2", task="text-generation", name="lm", path="/y"))
-    assert mon.registry_classifiers() == [
+    assert choices.registry_classifiers() == [
         ("registry:promoted", "The promoted classifier (whichever is promoted)"),
         ("registry:v1", "brand-sent (promoted)"),
     ]
-    assert mon.guess_mapping(["Tweet", "created_at", "topic", "tweet_id"]) == {
+    assert ingest.guess_mapping(["Tweet", "created_at", "topic", "tweet_id"]) == {
         "text": "Tweet",
         "timestamp": "created_at",
         "topic": "topic",
@@ -186,14 +188,14 @@ def test_model_choices_and_mapping_guess(settings) -> None:
 
 
 def test_batch_appended_during_scoring_stays_pending(settings, fake_scorer) -> None:
-    info, _ = mon.create_monitor("busy", mapping=MAPPING, frame=_frame(10))
+    info, _ = store.create_monitor("busy", mapping=MAPPING, frame=_frame(10))
     appended = []
 
     def progress(done: int, total: int) -> None:  # a batch arrives while the run scores
         if not appended:
-            appended.append(mon.append_batch(info.id, _frame(5, start=50)))
+            appended.append(store.append_batch(info.id, _frame(5, start=50)))
 
-    run = mon.score_pending(info.id, progress=progress)
+    run = scoring.score_pending(info.id, progress=progress)
     assert run.n_rows == 10 and appended[0].n_kept == 5
-    assert mon.pending_rows(info.id) == 5
-    assert mon.score_pending(info.id).n_rows == 15
+    assert scoring.pending_rows(info.id) == 5
+    assert scoring.score_pending(info.id).n_rows == 15

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from aigc_core.monitor import monitors as mon
+from aigc_core.monitor import choices, demo, scoring, store
 from tests.fixtures.markdown import shown
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +35,7 @@ def sample_tweets(tmp_path, monkeypatch):
             labels.append("positive")
     path = tmp_path / "tweets_sample.csv"
     pd.DataFrame({"text": texts, "sentiment": labels}).to_csv(path, index=False)
-    monkeypatch.setattr(mon, "SAMPLE_TWEETS", path)
+    monkeypatch.setattr(demo, "SAMPLE_TWEETS", path)
     return path
 
 
@@ -76,11 +76,11 @@ def test_empty_page_offers_demo_and_creator(settings) -> None:
 
 
 def test_demo_stream_filters_drilldown_and_reply(settings, fake_scorer, sample_tweets, monkeypatch) -> None:
-    monkeypatch.setattr(mon, "start_demo_stream", _small_demo)
+    monkeypatch.setattr(demo, "start_demo_stream", _small_demo)
     at = _page(settings)
     at.button(key="sent_demo_start").click().run()
     _ok(at)
-    info = mon.list_monitors()[0]
+    info = store.list_monitors()[0]
     assert info.is_demo and info.n_rows > 0
     assert any("assigned for this demo" in i.value for i in at.info)  # the UI says the timestamps are assigned
     metrics = {m.label: m.value for m in at.metric}
@@ -97,7 +97,7 @@ def test_demo_stream_filters_drilldown_and_reply(settings, fake_scorer, sample_t
     _ok(at)
     airline = int(at.metric[0].value.replace(",", ""))
     assert 0 < airline < info.n_rows
-    rows = mon.load_rows(info.id)
+    rows = store.load_rows(info.id)
     air = rows[rows["topic"] == "airline"]
     assert airline == len(air)
     assert at.metric[1].value == f"{(air['label'] == 'negative').mean():.1%}"
@@ -121,12 +121,12 @@ def test_demo_stream_filters_drilldown_and_reply(settings, fake_scorer, sample_t
     # next demo batches: only new rows are scored; the planted spike arrives and fires the demo's rule
     for _ in range(2):
         fake_scorer.calls.clear()
-        before = mon.get_monitor(info.id).n_rows
+        before = store.get_monitor(info.id).n_rows
         at.button(key=f"sent_demo_next_{info.id}").click().run()
         _ok(at)
-        after = mon.get_monitor(info.id).n_rows
+        after = store.get_monitor(info.id).n_rows
         assert after > before and sum(len(c) for c in fake_scorer.calls) <= after - before
-    assert mon.demo_batches_left(info.id) == 0
+    assert demo.demo_batches_left(info.id) == 0
     assert any("Alert:" in w.value for w in at.warning)  # the banner
     # add a rule in the editor
     at.selectbox(key=f"sent_rule_kind_{info.id}").set_value("zscore")
@@ -148,13 +148,13 @@ def test_demo_stream_filters_drilldown_and_reply(settings, fake_scorer, sample_t
 
 
 def test_draft_reply_opens_ad_copy(settings, fake_scorer, sample_tweets, monkeypatch) -> None:
-    monkeypatch.setattr(mon, "start_demo_stream", _small_demo)
+    monkeypatch.setattr(demo, "start_demo_stream", _small_demo)
     at = _router(settings)
     at.button(key="sent_demo_start").click().run()
     _ok(at)
     from aigc_core.monitor import alerts
 
-    info = mon.list_monitors()[0]
+    info = store.list_monitors()[0]
     for _ in range(2):
         at.button(key=f"sent_demo_next_{info.id}").click().run()
     alert = alerts.list_alerts(info.id, unacknowledged=True)[0]
@@ -174,30 +174,30 @@ def _small_demo(**kwargs):
     return _orig_demo(n_rows=300, days=7, batches=3)
 
 
-_orig_demo = mon.start_demo_stream
+_orig_demo = demo.start_demo_stream
 
 
 def test_label_mapping_editor_for_a_model_with_generic_labels(settings, fake_scorer, monkeypatch) -> None:
-    from aigc_core.errors import UserInputError
-    from aigc_core.sentiment import scoring
+    from aigc_core.errors import LabelMappingError
+    from aigc_core.sentiment import scoring as sentiment
 
     def load_model(spec="embedded", *, label_map=None, **_):
         if spec != "embedded" and not label_map:
-            raise UserInputError(
+            raise LabelMappingError(
                 "The model's labels (LABEL_0, LABEL_1, LABEL_2) are not negative/neutral/positive.",
                 hint="Give a label mapping.",
             )
         return fake_scorer
 
-    monkeypatch.setattr(scoring, "load_model", load_model)
-    monkeypatch.setattr(mon, "model_raw_labels", lambda model: ["LABEL_0", "LABEL_1", "LABEL_2"])
+    monkeypatch.setattr(sentiment, "load_model", load_model)
+    monkeypatch.setattr(choices, "model_raw_labels", lambda model: ["LABEL_0", "LABEL_1", "LABEL_2"])
     frame = pd.DataFrame(
         {
             "when": ["2026-01-01T10:00:00+02:00", "2026-01-01 09:00", "not a time", "2026-01-02T00:00:00Z"],
             "text": ["flight delayed", "great crew", "lost bag", "thanks"],
         }
     )
-    info, report = mon.create_monitor(
+    info, report = store.create_monitor(
         "generic", mapping={"text": "text", "timestamp": "when"}, frame=frame, model="org/generic-model"
     )
     assert report.n_bad_timestamps == 1
@@ -212,7 +212,7 @@ def test_label_mapping_editor_for_a_model_with_generic_labels(settings, fake_sco
     at.selectbox(key=f"sent_map_{info.id}_2").set_value("positive")
     at.button(key=f"sent_map_save_{info.id}").click().run()
     _ok(at)
-    saved = mon.get_monitor(info.id)
+    saved = store.get_monitor(info.id)
     assert saved.label_map == {"LABEL_0": "negative", "LABEL_1": "neutral", "LABEL_2": "positive"}
     assert saved.n_rows == 3 and saved.n_pending == 0
     assert at.metric[0].value == "3"
@@ -223,11 +223,11 @@ def test_large_batch_scores_in_the_background_with_progress(settings, fake_score
     from aigc_core.jobs import api
     from aigc_core.jobs.context import JobContext
 
-    monkeypatch.setattr(mon, "INLINE_MAX_ROWS", 10)
+    monkeypatch.setattr(scoring, "INLINE_MAX_ROWS", 10)
     frame = pd.DataFrame(
         {"t": pd.date_range("2026-01-01", periods=30, freq="h").astype(str), "text": [f"thanks {i}" for i in range(30)]}
     )
-    info, _ = mon.create_monitor("bg", mapping={"text": "text", "timestamp": "t"}, frame=frame)
+    info, _ = store.create_monitor("bg", mapping={"text": "text", "timestamp": "t"}, frame=frame)
     at = _page(settings)
     at.button(key=f"sent_score_{info.id}").click().run()
     _ok(at)

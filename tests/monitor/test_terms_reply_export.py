@@ -12,10 +12,9 @@ from aigc_core.copy import reply_checks
 from aigc_core.copy.brief import Brief, validate_brief
 from aigc_core.copy.prompts import render_messages
 from aigc_core.errors import NotFoundError, UserInputError
-from aigc_core.monitor import alerts, export, reply
-from aigc_core.monitor import monitors as mon
+from aigc_core.monitor import alerts, export, files, reply, scoring, store
 from aigc_core.monitor.aggregate import Filters, MonitorData
-from aigc_core.monitor.terms import complaint_terms, distinctive_terms, stopwords, tokens
+from aigc_core.monitor.terms import CorpusSizes, complaint_terms, distinctive_terms, stopwords, tokens
 from aigc_core.store import BrandKit, session_scope
 from tests.monitor.conftest import scored_frame
 
@@ -48,7 +47,7 @@ def _spike_rows() -> list[tuple[str, str, str, str]]:
 def test_complaint_terms_find_planted_term() -> None:
     data = MonitorData(scored_frame(_spike_rows()))
     terms, sizes = complaint_terms(data, Filters(), datetime(2026, 1, 9, 8), datetime(2026, 1, 9, 10))
-    assert sizes["negative_in_window"] == 30 and sizes["baseline"] == 200
+    assert sizes.negative_in_window == 30 and sizes.baseline == 200 and sizes.baseline_outside
     top = [t.term for t in terms[:3]]
     assert top[0] == "baggage fee"
     fee = next(t for t in terms if t.term == "baggage fee")
@@ -57,7 +56,7 @@ def test_complaint_terms_find_planted_term() -> None:
     assert distinctive_terms([], ["x"]) == []
     # The whole stream as the window: negatives vs the neutral/positive texts.
     whole, sizes2 = complaint_terms(data, Filters())
-    assert sizes2 == {"negative_in_window": 97, "baseline": 133, "baseline_outside": 0}
+    assert sizes2 == CorpusSizes(negative_in_window=97, baseline=133, baseline_outside=False)
     assert whole[0].term == "baggage fee"
 
 
@@ -71,9 +70,9 @@ def test_reply_brief_from_alert(settings, fake_scorer) -> None:
     )
     # the keyword scorer marks "outrageous fee" texts neutral: make them negative with a keyword
     frame.loc[200:, "text"] = frame.loc[200:, "text"] + " terrible"
-    info, _ = mon.create_monitor("air", mapping={"text": "text", "timestamp": "t", "topic": "topic"}, frame=frame)
+    info, _ = store.create_monitor("air", mapping={"text": "text", "timestamp": "t", "topic": "topic"}, frame=frame)
     alerts.create_rule(info.id, "share_negative", 0.5, window="6h", min_volume=5, cooldown_s=0)
-    run = mon.score_pending(info.id)  # alerts are evaluated after the scoring run
+    run = scoring.score_pending(info.id)  # alerts are evaluated after the scoring run
     assert run.n_rows == 230 and run.n_alerts == 1 and run.alert_error == ""
     alert = alerts.list_alerts(info.id)[0]
     with session_scope() as s:
@@ -120,12 +119,12 @@ def test_reply_brief_from_alert(settings, fake_scorer) -> None:
     with pytest.raises(NotFoundError):
         reply.build_reply_brief(alert.id, brand_kit="nope")
     # exports of the same monitor
-    data = mon.monitor_data(info.id)
+    data = store.monitor_data(info.id)
     f = Filters(labels=("negative",))
-    csv = export.export_rows(data, mon.rows_path(info.id), f, "csv")
+    csv = export.export_rows(data, files.rows_path(info.id), f, "csv")
     back = pd.read_csv(io.BytesIO(csv))
     assert len(back) == data.count(f) and {"text_hash", "prob_negative", "label"} <= set(back.columns)
-    pq = pd.read_parquet(io.BytesIO(export.export_rows(data, mon.rows_path(info.id), f, "parquet")))
+    pq = pd.read_parquet(io.BytesIO(export.export_rows(data, files.rows_path(info.id), f, "parquet")))
     assert len(pq) == len(back)
     series = pd.read_csv(io.BytesIO(export.export_series(data, Filters(), "day")))
     assert series["volume"].sum() == 230 and "net" in series.columns

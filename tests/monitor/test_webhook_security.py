@@ -12,7 +12,7 @@ import pytest
 
 from aigc_core import netguard
 from aigc_core.errors import UserInputError
-from aigc_core.monitor import alerts
+from aigc_core.monitor import alerts, evaluation, webhooks
 from aigc_core.monitor.aggregate import MonitorData
 from aigc_core.netguard import BlockedAddressError, WebhookError, mask_url
 from aigc_core.settings import reset_settings
@@ -262,7 +262,7 @@ def test_alert_to_name_resolving_to_loopback_is_not_sent(
     _fake_dns(monkeypatch, {"hooks.evil.test": ["127.0.0.1"]})
     url = f"http://hooks.evil.test:{server.port}/hook"
     alerts.create_rule(monitor_id, "share_negative", 0.5, window="1D", min_volume=10, webhook_url=url)
-    a = alerts.evaluate(monitor_id, data=_series({10}), now=NOW).fired[0]
+    a = evaluation.evaluate(monitor_id, data=_series({10}), now=NOW).fired[0]
     assert server.requests == []
     assert a.webhook_status == "failed" and a.webhook_attempts == 1
     assert (
@@ -281,7 +281,7 @@ def test_stored_rule_with_internal_webhook_is_refused_at_send_time(monitor_id: s
                 cooldown_s=0, webhook_url=server.url, enabled=True, meta={},
             )
         )  # fmt: skip
-    a = alerts.evaluate(monitor_id, data=_series({10}), now=NOW).fired[0]
+    a = evaluation.evaluate(monitor_id, data=_series({10}), now=NOW).fired[0]
     assert server.requests == []
     assert a.webhook_status == "failed" and "internal" in a.webhook_error and a.webhook_attempts == 1
     # The rule can still be paused without fixing its webhook; changing the webhook is validated.
@@ -297,7 +297,7 @@ def test_allowed_host_is_reached_at_the_vetted_address(
     calls = _fake_dns(monkeypatch, {"chat.internal.test": ["127.0.0.1"]})
     url = f"http://chat.internal.test:{server.port}/hook?token=s3cr3t"
     alerts.create_rule(monitor_id, "share_negative", 0.5, window="1D", min_volume=10, webhook_url=url)
-    a = alerts.evaluate(monitor_id, data=_series({10}), now=NOW).fired[0]
+    a = evaluation.evaluate(monitor_id, data=_series({10}), now=NOW).fired[0]
     assert a.webhook_status == "sent" and a.webhook_attempts == 1 and a.webhook_error == ""
     assert len(server.requests) == 1
     req = server.requests[0]
@@ -397,7 +397,7 @@ def test_redirect_is_not_followed(monitor_id: str, server: _Server, allow) -> No
     server.status = 302
     server.location = f"http://127.0.0.1:{server.port}/target"
     alerts.create_rule(monitor_id, "share_negative", 0.5, window="1D", min_volume=10, webhook_url=server.url)
-    a = alerts.evaluate(monitor_id, data=_series({10}), now=NOW).fired[0]
+    a = evaluation.evaluate(monitor_id, data=_series({10}), now=NOW).fired[0]
     assert a.webhook_status == "failed" and a.webhook_attempts == 1
     assert a.webhook_error == "the webhook answered with a redirect; give its final address"
     assert [r["path"] for r in server.requests] == ["/hook"]  # the target was never requested
@@ -412,7 +412,7 @@ def test_connection_errors_are_generic(monitor_id: str, allow) -> None:
     alerts.create_rule(
         monitor_id, "share_negative", 0.5, window="1D", min_volume=10, webhook_url=f"http://127.0.0.1:{port}/x"
     )
-    a = alerts.evaluate(monitor_id, data=_series({10}), now=NOW).fired[0]
+    a = evaluation.evaluate(monitor_id, data=_series({10}), now=NOW).fired[0]
     assert a.webhook_status == "failed"
     assert a.webhook_error.startswith("could not reach the webhook")
     assert str(port) not in a.webhook_error and "Errno" not in a.webhook_error and "refused" not in a.webhook_error
@@ -427,61 +427,61 @@ def test_webhooks_per_rule_are_capped(monitor_id: str, server: _Server, allow) -
     rule = alerts.create_rule(
         monitor_id, "share_negative", 0.5, window="1D", min_volume=10, cooldown_s=0, webhook_url=server.url
     )
-    ev = alerts.evaluate(monitor_id, data=_series(spikes), now=NOW)
+    ev = evaluation.evaluate(monitor_id, data=_series(spikes), now=NOW)
     assert len(ev.fired) == len(spikes) and all(a.rule_id == rule.id for a in ev.fired)
-    assert len(server.requests) == alerts.MAX_WEBHOOKS_PER_RULE
+    assert len(server.requests) == webhooks.MAX_WEBHOOKS_PER_RULE
     sent = [a for a in ev.fired if a.webhook_status == "sent"]
     skipped = [a for a in ev.fired if a.webhook_status == "skipped"]
-    assert len(sent) == alerts.MAX_WEBHOOKS_PER_RULE and len(skipped) == len(spikes) - alerts.MAX_WEBHOOKS_PER_RULE
+    assert len(sent) == webhooks.MAX_WEBHOOKS_PER_RULE and len(skipped) == len(spikes) - webhooks.MAX_WEBHOOKS_PER_RULE
     assert min(a.window_start for a in sent) > max(a.window_start for a in skipped)  # the newest were posted
     assert all("not sent" in a.webhook_error and a.webhook_attempts == 0 for a in skipped)
     # Skipped alerts are not retried later.
-    assert alerts.evaluate(monitor_id, data=_series(spikes), now=NOW + timedelta(days=1)).retried == []
-    assert len(server.requests) == alerts.MAX_WEBHOOKS_PER_RULE
+    assert evaluation.evaluate(monitor_id, data=_series(spikes), now=NOW + timedelta(days=1)).retried == []
+    assert len(server.requests) == webhooks.MAX_WEBHOOKS_PER_RULE
 
 
 def test_failing_send_is_caught_recorded_and_backed_off(monitor_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
     posts: list[str] = []
 
-    def boom(url, body, *, timeout=alerts.WEBHOOK_TIMEOUT_S):
+    def boom(url, body, *, timeout=webhooks.WEBHOOK_TIMEOUT_S):
         posts.append(url)
         raise RuntimeError("redis at 10.1.2.3:6379 said NOAUTH")
 
-    monkeypatch.setattr(alerts, "post_json", boom)
+    monkeypatch.setattr(webhooks, "post_json", boom)
     alerts.create_rule(
         monitor_id, "share_negative", 0.5, window="1D", min_volume=10, webhook_url="https://hooks.example.com/x"
     )
     data = _series({10})
-    a = alerts.evaluate(monitor_id, data=data, now=NOW).fired[0]
+    a = evaluation.evaluate(monitor_id, data=data, now=NOW).fired[0]
     assert a.webhook_status == "failed" and a.webhook_attempts == 1
-    assert a.webhook_error == alerts.SEND_FAILED and "10.1.2.3" not in a.webhook_error
-    assert a.next_retry_at == NOW + timedelta(seconds=alerts.RETRY_BASE_S)
+    assert a.webhook_error == webhooks.SEND_FAILED and "10.1.2.3" not in a.webhook_error
+    assert a.next_retry_at == NOW + timedelta(seconds=webhooks.RETRY_BASE_S)
     # Within the backoff: not retried.
-    assert alerts.evaluate(monitor_id, data=data, now=NOW + timedelta(seconds=10)).retried == []
+    assert evaluation.evaluate(monitor_id, data=data, now=NOW + timedelta(seconds=10)).retried == []
     assert len(posts) == 1
     # Each retry doubles the wait, until MAX_WEBHOOK_ATTEMPTS.
     t = NOW
-    for attempt in range(2, alerts.MAX_WEBHOOK_ATTEMPTS + 1):
+    for attempt in range(2, webhooks.MAX_WEBHOOK_ATTEMPTS + 1):
         due = alerts.get_alert(a.id).next_retry_at
-        assert due == t + timedelta(seconds=alerts.RETRY_BASE_S * 2 ** (attempt - 2))
+        assert due == t + timedelta(seconds=webhooks.RETRY_BASE_S * 2 ** (attempt - 2))
         t = due
-        retried = alerts.deliver_due(monitor_id, now=t)
+        retried = webhooks.deliver_due(monitor_id, now=t)
         assert [r.id for r in retried] == [a.id] and retried[0].webhook_attempts == attempt
     final = alerts.get_alert(a.id)
     assert final.webhook_status == "failed" and "gave up" in final.webhook_error and final.next_retry_at is None
-    assert alerts.deliver_due(monitor_id, now=t + timedelta(days=30)) == []
-    assert len(posts) == alerts.MAX_WEBHOOK_ATTEMPTS
+    assert webhooks.deliver_due(monitor_id, now=t + timedelta(days=30)) == []
+    assert len(posts) == webhooks.MAX_WEBHOOK_ATTEMPTS
 
 
 def test_webhook_errors_from_netguard_are_shown_as_is(monitor_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(url, body, *, timeout=alerts.WEBHOOK_TIMEOUT_S):
+    def refuse(url, body, *, timeout=webhooks.WEBHOOK_TIMEOUT_S):
         raise WebhookError("the webhook answered HTTP 503")
 
-    monkeypatch.setattr(alerts, "post_json", refuse)
+    monkeypatch.setattr(webhooks, "post_json", refuse)
     alerts.create_rule(
         monitor_id, "share_negative", 0.5, window="1D", min_volume=10, webhook_url="https://hooks.example.com/x"
     )
-    a = alerts.evaluate(monitor_id, data=_series({10}), now=NOW).fired[0]
+    a = evaluation.evaluate(monitor_id, data=_series({10}), now=NOW).fired[0]
     assert a.webhook_error == "the webhook answered HTTP 503"
 
 
@@ -515,12 +515,12 @@ def test_mask_url(url: str, masked: str) -> None:
 
 
 def test_rule_and_alert_info_expose_masked_urls(monitor_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(alerts, "post_json", lambda url, body, **_: 200)
+    monkeypatch.setattr(webhooks, "post_json", lambda url, body, **_: 200)
     url = "https://hooks.slack.com/services/T0001/B0002/SECRETSECRETSECRET"
     rule = alerts.create_rule(monitor_id, "share_negative", 0.5, window="1D", min_volume=10, webhook_url=url)
     assert rule.webhook_url_masked == "https://hooks.slack.com/services/***/***/***"
     assert "SECRET" not in repr(rule)
-    a = alerts.evaluate(monitor_id, data=_series({10}), now=NOW).fired[0]
+    a = evaluation.evaluate(monitor_id, data=_series({10}), now=NOW).fired[0]
     assert a.webhook_status == "sent" and a.webhook_url_masked == rule.webhook_url_masked
     assert "SECRET" not in repr(a)
 

@@ -70,3 +70,99 @@ def _fresh_model_manager() -> Iterator[None]:
 
     if "aigc_core.models.manager" in sys.modules:
         sys.modules["aigc_core.models.manager"].reset_manager()
+
+
+# PostgreSQL ---------------------------------------------------------------------------------------------------
+# The store-layer tests below (and any test marked ``both_stores``) run twice: on the test's own SQLite store and
+# on a real PostgreSQL server (tests/fixtures/postgres.py: AIGC_TEST_DATABASE_URL, one schema per test session,
+# emptied before each test and dropped at the end). Without a server the PostgreSQL runs skip, saying how to
+# enable them.
+BOTH_STORES = (
+    "tests/core/test_store.py::test_migrations_create_every_table",
+    "tests/core/test_store.py::test_migrations_match_the_models",
+    "tests/core/test_store.py::test_session_commits_and_rolls_back",
+    "tests/core/test_store.py::test_foreign_keys_are_enforced",
+    "tests/core/test_store.py::test_json_columns_round_trip",
+    "tests/jobs/test_api.py::test_submit_stores_validated_params_with_defaults",
+    "tests/jobs/test_api.py::test_cancel_queued_then_cancel_again_is_refused",
+    "tests/jobs/test_api.py::test_resume_refusals_change_nothing",
+    "tests/jobs/test_api.py::test_resume_links_new_job",
+    "tests/jobs/test_api.py::test_recover_stale_leaves_live_jobs_alone",
+    "tests/users/test_accounts.py::test_lock_out_after_repeated_failures",
+    "tests/users/test_accounts.py::test_first_admin_needs_the_one_time_token_and_claims_earlier_work",
+    "tests/users/test_accounts.py::test_cli_adds_lists_and_audits",
+    "tests/users/test_ownership.py::test_jobs_are_private_to_their_owner",
+    "tests/users/test_ownership.py::test_copy_history_is_private_until_shared",
+    "tests/users/test_ownership.py::test_gallery_is_private_and_delete_is_all_or_nothing",
+    "tests/users/test_ownership.py::test_saving_work_records_the_acting_user_as_owner",
+    "tests/users/test_dataset_ownership.py::",
+    "tests/data/test_versions.py::test_round_trip",
+    "tests/data/test_versions.py::test_delete_refused_when_in_use",
+    "tests/data/test_versions.py::test_failed_write_leaves_nothing",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``both_stores`` marker."""
+    config.addinivalue_line("markers", "both_stores: run the test on SQLite and on PostgreSQL (store_backend)")
+    config.addinivalue_line("markers", "postgres: needs a PostgreSQL server (AIGC_TEST_DATABASE_URL)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrise the store tests over both backends."""
+    if "store_backend" not in metafunc.fixturenames or "data_dir" not in metafunc.fixturenames:
+        return
+    nodeid = metafunc.definition.nodeid
+    if metafunc.definition.get_closest_marker("both_stores") or nodeid.startswith(BOTH_STORES):
+        metafunc.parametrize("store_backend", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    """The PostgreSQL server of the tests (skips, or fails when one was asked for, without one)."""
+    from tests.fixtures import postgres
+
+    url, explicit = postgres.requested_url()
+    if url is None:
+        pytest.skip(f"PostgreSQL tests turned off ({postgres.ENV}=off)")
+    why = postgres.unreachable_reason(url)
+    if why is not None:
+        shown = url.split("@")[-1]
+        if explicit:
+            pytest.fail(f"{postgres.ENV} names a PostgreSQL server at {shown} that does not answer: {why}")
+        pytest.skip(f"no PostgreSQL server at {shown} ({why}): {postgres.HOW_TO_ENABLE}")
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_database_url(pg_server_url: str) -> Iterator[str]:
+    """A URL bound to this test session's own PostgreSQL schema (dropped at the end)."""
+    from tests.fixtures import postgres
+
+    with postgres.temporary_schema(pg_server_url) as url:
+        yield url
+
+
+@pytest.fixture()
+def pg_empty_url(pg_server_url: str) -> Iterator[str]:
+    """A URL bound to a new, empty PostgreSQL schema for one test (dropped after it)."""
+    from tests.fixtures import postgres
+
+    with postgres.temporary_schema(pg_server_url, prefix="aigc_empty") as url:
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """``sqlite`` (each test's own file) or ``postgresql`` (the session's schema, emptied) for the test's store."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "postgresql":
+        from tests.fixtures import postgres
+
+        url = request.getfixturevalue("pg_database_url")
+        request.getfixturevalue("data_dir")
+        monkeypatch = request.getfixturevalue("monkeypatch")
+        monkeypatch.setenv("AIGC_DATABASE_URL", url)
+        reset_settings()
+        postgres.empty_tables(url)
+    return backend

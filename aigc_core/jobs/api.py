@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINISHED = ("succeeded", "failed", "cancelled")
 LOG_FILE = "log.txt"
-HEARTBEAT_S = 2.0  # the supervisor refreshes heartbeat_at of its running jobs this often
-STALE_AFTER_S = 60.0  # a running job without a heartbeat for this long is considered orphaned
+HEARTBEAT_S = 2.0  # the supervisor refreshes heartbeat_at of its running jobs this often (at most)
+STALE_AFTER_S = 60.0  # default of AIGC_JOB_HEARTBEAT_TIMEOUT_S: no heartbeat for this long means orphaned
 ERROR_LOG_LINES = 20  # log lines appended to the error text of a crashed job
 
 
@@ -51,8 +51,17 @@ def now() -> datetime:
 
 
 def hostname() -> str:
-    """This machine's name, as stored in ``worker_host``."""
-    return socket.gethostname()
+    """This worker's name, as stored in ``worker_host``: ``AIGC_WORKER_NAME``, else the machine's host name."""
+    from aigc_core.settings import get_settings
+
+    return get_settings().worker_name.strip()[:200] or socket.gethostname()
+
+
+def heartbeat_timeout_s() -> float:
+    """Seconds without a heartbeat after which a running job counts as abandoned (``AIGC_JOB_HEARTBEAT_TIMEOUT_S``)."""
+    from aigc_core.settings import get_settings
+
+    return float(get_settings().job_heartbeat_timeout_s)
 
 
 @dataclass(frozen=True)
@@ -377,8 +386,12 @@ def finish(
         values["message"] = message[:2000]
     if status == "succeeded":
         values["progress"] = 1.0
+    return _finish_where(job_id, values, Job.status.in_(list(only_from)))
+
+
+def _finish_where(job_id: str, values: dict[str, Any], *conditions: Any) -> bool:
     with session_scope() as s:
-        changed = s.execute(update(Job).where(Job.id == job_id, Job.status.in_(list(only_from))).values(**values))
+        changed = s.execute(update(Job).where(Job.id == job_id, *conditions).values(**values))
         return bool(changed.rowcount)
 
 
@@ -396,12 +409,15 @@ def pid_alive(pid: int | None) -> bool:
         return True
 
 
-def recover_stale(*, stale_after_s: float = STALE_AFTER_S) -> list[str]:
+def recover_stale(*, stale_after_s: float | None = None) -> list[str]:
     """Mark ``running`` jobs whose worker is gone as failed (with the log tail); returns their ids.
 
-    A job is orphaned when its heartbeat is older than ``stale_after_s``, or when it ran on this machine
-    and neither its job process nor its supervisor process is alive.
+    A job is orphaned when its heartbeat is older than ``stale_after_s`` (default: the heartbeat timeout
+    setting; this is how a worker on one host notices that another host died), or when it ran under this
+    worker's name and neither its job process nor its supervisor process is alive.
     """
+    if stale_after_s is None:
+        stale_after_s = heartbeat_timeout_s()
     host = hostname()
     limit = now() - timedelta(seconds=stale_after_s)
     recovered: list[str] = []
@@ -417,8 +433,20 @@ def recover_stale(*, stale_after_s: float = STALE_AFTER_S) -> list[str]:
             reason = "The worker running this job is gone (it was stopped or crashed)."
         else:
             continue
-        reason += " Resume it or submit it again."
-        if finish(job.id, "failed", error=failure_text(job.id, reason, job.log_path), message="Worker lost"):
+        reason += f" It ran on worker {job.worker_host or '?'}. Resume it or submit it again."
+        values = {
+            "status": "failed",
+            "finished_at": now(),
+            "eta_s": None,
+            "error": failure_text(job.id, reason, job.log_path),
+            "message": "Worker lost",
+        }
+        # Only while it is still running and (when judged by its heartbeat) no heartbeat came in meanwhile:
+        # another worker may recover the same job at the same moment, or its host may have come back.
+        still = [Job.status == "running"]
+        if beat < limit and job.heartbeat_at is not None:
+            still.append(Job.heartbeat_at < limit)
+        if _finish_where(job.id, values, *still):
             recovered.append(job.id)
             log.warning("job %s marked failed: %s", job.id, reason)
     return recovered

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from aigc_core.jobs.context import JobContext
 from aigc_core.jobs.registry import job_kind
+from aigc_core.storage import atomic_write_text
 
 DEMO_KIND = "demo.count"
 DEMO_GPU_KIND = "demo.count_gpu"
@@ -44,7 +45,7 @@ def _count(ctx: JobContext, params: DemoParams) -> dict[str, Any]:
         if params.fail_at is not None and step == params.fail_at:
             raise RuntimeError(f"demo failure at step {step}")
         done = step
-        state.write_text(json.dumps({"done": done}))
+        atomic_write_text(state, json.dumps({"done": done}))  # a kill mid-write must not leave half a file
         ctx.log(f"step {done}")
         ctx.report(done / params.steps, f"step {done} of {params.steps}")
     return {"counted": done, "steps": params.steps, "stopped": False}

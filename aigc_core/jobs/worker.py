@@ -1,10 +1,14 @@
 """The worker supervisor: ``python -m aigc_core.jobs.worker``.
 
-It claims queued jobs from the store in order (an atomic ``UPDATE … WHERE status='queued'``), runs each in its
-own process (``python -m aigc_core.jobs.child``), keeps their heartbeats fresh, enforces cancel grace periods
-(SIGTERM, then SIGKILL) and records how a job process ended when it could not (killed, out of memory).
+It claims queued jobs from the store in order (on PostgreSQL ``SELECT … FOR UPDATE SKIP LOCKED``, so supervisors
+on several hosts never claim one job twice nor wait for each other; on SQLite an atomic
+``UPDATE … WHERE status='queued'``), runs each in its own process (``python -m aigc_core.jobs.child``), keeps
+their heartbeats fresh, enforces cancel grace periods (SIGTERM, then SIGKILL) and records how a job process ended
+when it could not (killed, out of memory).
 A crash of one job never takes the supervisor down. Jobs left running by a dead worker are failed on start-up
-and every ``recover_every_s`` seconds.
+and every ``recover_every_s`` seconds; jobs of a worker on another host whose heartbeats stopped (the host died)
+are failed by any live worker after ``AIGC_JOB_HEARTBEAT_TIMEOUT_S``. GPU slots are counted per worker name
+(``AIGC_WORKER_NAME``, default the host name) and device, from the store.
 """
 
 from __future__ import annotations
@@ -18,16 +22,21 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from aigc_core.jobs import api
 from aigc_core.settings import Settings, get_settings
-from aigc_core.store.db import dispose_engines, init_store, session_scope
+from aigc_core.store.db import dispose_engines, get_engine, init_store, is_postgresql, session_scope
 from aigc_core.store.models import Job
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger("aigc_core.jobs.worker")
 
@@ -74,7 +83,15 @@ class Running:
 
 
 def gpu_devices(settings: Settings) -> list[str]:
-    """Device slots for GPU-class jobs: one per CUDA device, or a single shared slot without one."""
+    """Device slots for GPU-class jobs on this host: one per CUDA device; without one a single CPU slot, or none
+    when ``AIGC_WORKER_GPU_JOBS_ON_CPU`` is off (the host then takes CPU jobs only)."""
+    devices = _gpu_devices(settings)
+    if not settings.worker_gpu_jobs_on_cpu:
+        devices = [d for d in devices if d != "cpu"]
+    return devices
+
+
+def _gpu_devices(settings: Settings) -> list[str]:
     dev = settings.device
     if dev.startswith("cuda:"):
         return [dev]
@@ -121,12 +138,15 @@ class Supervisor:
         self.devices = gpu_devices(self.settings)
         self.poll_s = poll_s
         self.kill_after_s = kill_after_s
-        self.recover_every_s = recover_every_s
+        self.heartbeat_timeout_s = self.settings.job_heartbeat_timeout_s
+        self.heartbeat_s = min(api.HEARTBEAT_S, self.heartbeat_timeout_s / 4)
+        self.recover_every_s = min(recover_every_s, self.heartbeat_timeout_s / 2)
         self.running: dict[str, Running] = {}
         self.stopping = False
         self._last_beat = 0.0
         self._last_recover = 0.0
-        self.host = api.hostname()
+        self.host = self.settings.worker_name.strip()[:200] or api.hostname()
+        self.skip_locked = False  # PostgreSQL: claim with SELECT … FOR UPDATE SKIP LOCKED (set in run)
         self.mp = None
         if fork and "forkserver" in multiprocessing.get_all_start_methods():
             # A clean, single-threaded process with the job runner pre-imported forks each job: fast start,
@@ -138,21 +158,25 @@ class Supervisor:
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT; then stop the running jobs and return 0."""
         open_store(self.settings)
+        self.skip_locked = is_postgresql(get_engine(self.settings))
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
         if self.mp is not None:
             from multiprocessing import forkserver
 
             forkserver.ensure_running()  # pay the forkserver's start-up now, not on the first job
-        recovered = api.recover_stale()
+        recovered = api.recover_stale(stale_after_s=self.heartbeat_timeout_s)
         self._last_recover = time.monotonic()
         log.info(
-            "worker %s ready: %d slot(s), GPU slots %s x%d, grace %.1fs%s",
+            "worker %s (%s) ready: %d slot(s), GPU slots %s x%d, grace %.1fs, heartbeat timeout %.1fs, claims %s%s",
             os.getpid(),
+            self.host,
             self.slots,
-            ",".join(self.devices),
+            ",".join(self.devices) or "none",
             self.gpu_per_device,
             self.grace_s,
+            self.heartbeat_timeout_s,
+            "FOR UPDATE SKIP LOCKED" if self.skip_locked else "UPDATE WHERE queued",
             f"; marked {len(recovered)} orphaned job(s) failed" if recovered else "",
         )
         while not self.stopping:
@@ -173,31 +197,84 @@ class Supervisor:
         self.reap()
         self.enforce_cancels()
         now = time.monotonic()
-        if now - self._last_beat >= api.HEARTBEAT_S:
+        if now - self._last_beat >= self.heartbeat_s:
             self.heartbeat()
             self._last_beat = now
         if now - self._last_recover >= self.recover_every_s:
-            api.recover_stale()
+            api.recover_stale(stale_after_s=self.heartbeat_timeout_s)
             self._last_recover = now
         if not self.stopping:
             self.claim()
 
     # Starting --------------------------------------------------------------------------
-    def _free_slot(self, resource: str) -> str | None:
+    def _free_slot(self, resource: str, gpu_use: Counter[str] | None = None) -> str | None:
+        """The slot a job of ``resource`` would take now, or None; ``gpu_use`` counts busy GPU slots on this host."""
         if len(self.running) >= self.slots:
             return None
         if resource != "gpu":
             return "cpu"
+        if gpu_use is None:
+            gpu_use = Counter(r.slot for r in self.running.values())
         for dev in self.devices:
-            if sum(1 for r in self.running.values() if r.slot == f"gpu:{dev}") < self.gpu_per_device:
+            if gpu_use[f"gpu:{dev}"] < self.gpu_per_device:
                 return f"gpu:{dev}"
         return None
+
+    def _host_gpu_use(self, s: Session) -> Counter[str]:
+        """Busy GPU slots of this worker host: its running jobs in the store (other supervisors under the same
+        name included) and the processes this supervisor started."""
+        rows = s.execute(
+            select(Job.id, Job.resource).where(
+                Job.status == "running", Job.worker_host == self.host, Job.resource.like("gpu:%")
+            )
+        )
+        use = {job_id: str(resource) for job_id, resource in rows}
+        use.update({job_id: r.slot for job_id, r in self.running.items() if r.slot.startswith("gpu:")})
+        return Counter(use.values())
+
+    def _claimed_values(self, slot: str, meta: dict | None) -> dict:
+        return {
+            "status": "running",
+            "started_at": api.now(),
+            "heartbeat_at": api.now(),
+            "worker_host": self.host,
+            "resource": slot,
+            "message": "Starting",
+            "meta": {**(meta or {}), "supervisor_pid": os.getpid(), "slot": slot},
+        }
 
     def claim(self) -> None:
         """Start queued jobs in submission order while there is capacity."""
         if len(self.running) >= self.slots:
             return
+        if self.skip_locked:
+            self._claim_skip_locked()
+        else:
+            self._claim_update()
+
+    def _claim_skip_locked(self) -> None:
+        """PostgreSQL: lock the oldest queued job that fits a free slot, skipping rows other supervisors hold."""
+        while not self.stopping and len(self.running) < self.slots:
+            with session_scope() as s:
+                # Supervisors under one worker name share its GPU slots: they count and claim one at a time.
+                s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"aigc.claim:{self.host}"})
+                gpu_slot = self._free_slot("gpu", self._host_gpu_use(s))
+                q = select(Job.id, Job.resource, Job.meta).where(Job.status == "queued")
+                if gpu_slot is None:
+                    q = q.where(Job.resource.not_like("gpu%"))
+                q = q.order_by(Job.created_at, Job.id).limit(1).with_for_update(skip_locked=True)
+                row = s.execute(q).first()
+                if row is None:
+                    return
+                job_id, resource, meta = row
+                slot = gpu_slot if str(resource).startswith("gpu") and gpu_slot else "cpu"
+                s.execute(update(Job).where(Job.id == job_id).values(**self._claimed_values(slot, meta)))
+            self.start(job_id, slot)
+
+    def _claim_update(self) -> None:
+        """SQLite (one machine): try the oldest queued jobs with an UPDATE that only one supervisor can win."""
         with session_scope() as s:
+            gpu_use = self._host_gpu_use(s)
             queued = list(
                 s.execute(
                     select(Job.id, Job.resource, Job.meta)
@@ -209,25 +286,17 @@ class Supervisor:
         for job_id, resource, meta in queued:
             if self.stopping or len(self.running) >= self.slots:
                 return
-            slot = self._free_slot("gpu" if str(resource).startswith("gpu") else "cpu")
+            slot = self._free_slot("gpu" if str(resource).startswith("gpu") else "cpu", gpu_use)
             if slot is None:
                 continue  # this resource is busy; a later job of another resource may start
-            new_meta = {**(meta or {}), "supervisor_pid": os.getpid(), "slot": slot}
             with session_scope() as s:
                 won = s.execute(
                     update(Job)
                     .where(Job.id == job_id, Job.status == "queued")
-                    .values(
-                        status="running",
-                        started_at=api.now(),
-                        heartbeat_at=api.now(),
-                        worker_host=self.host,
-                        resource=slot,
-                        message="Starting",
-                        meta=new_meta,
-                    )
+                    .values(**self._claimed_values(slot, meta))
                 ).rowcount
             if won:
+                gpu_use[slot] += 1 if slot.startswith("gpu:") else 0
                 self.start(job_id, slot)
 
     def start(self, job_id: str, slot: str) -> None:

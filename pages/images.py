@@ -1,4 +1,5 @@
-"""Images: text-to-image and image-to-image drafts with presets, seeds and a gallery."""
+"""Images: text-to-image and image-to-image drafts with presets, seeds, LoRA styles and a gallery; inpaint,
+outpaint and upscale on the Edit tab."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ from aigc_core.errors import UserInputError
 from aigc_core.images import gallery
 from aigc_core.images.brand import kit_names
 from aigc_core.images.generate import generate_images
+from aigc_core.images.inpaint import inpaint, mask_preview
 from aigc_core.images.jobs import submit_batch
+from aigc_core.images.lora import list_loras, lora_dir
 from aigc_core.images.metadata import READABLE_KEYS
+from aigc_core.images.outpaint import outpaint
 from aigc_core.images.presets import ASPECT_PRESETS, STYLE_PRESETS, expand_style
 from aigc_core.images.request import BATCH_JOB_THRESHOLD, MAX_IMAGES, ImageRequest
 from aigc_core.images.status import ModelStatus, model_status
+from aigc_core.images.upscale import upscale
 from pages._jobs_widgets import progress_bar, rerun_page_when_done
 from pages._ui import empty_state, guard, link_to_page, literal, page_header, show_error
 
@@ -118,6 +123,11 @@ def apply_pending_settings(status: ModelStatus) -> None:
     st.session_state["img_n"] = 1
     if s.get("strength"):
         st.session_state["img_strength"] = float(s["strength"])
+    available = set(list_loras())
+    loras = [d for d in s.get("loras") or [] if d.get("name") in available]
+    st.session_state["img_loras"] = [d["name"] for d in loras]
+    for d in loras:
+        st.session_state[f"img_lora_w_{d['name']}"] = float(d.get("strength", 0.8))
     st.session_state["img_restored_note"] = (
         f"Settings restored (seed {s.get('seed')}, {s.get('width')}×{s.get('height')}, model {s.get('model')})."
         + (" It was image-to-image: upload the same source image to repeat it." if s.get("source_hash") else "")
@@ -165,7 +175,26 @@ def build_request(status: ModelStatus) -> ImageRequest:
         init_image=upload.getvalue() if upload is not None else None,
         strength=float(ss.get("img_strength", 0.5)),
         brand_kit=None if kit == ALL_KITS else kit,
+        loras=selected_loras(),
     )
+
+
+def selected_loras() -> list[tuple[str, float]]:
+    """(name, strength) of the LoRA styles ticked in the Advanced section."""
+    ss = st.session_state
+    return [(n, float(ss.get(f"img_lora_w_{n}", 0.8))) for n in ss.get("img_loras") or []]
+
+
+def lora_widgets() -> None:
+    """Pick LoRA styles from the LoRA folder, each with a strength."""
+    names = guard(list_loras) or []
+    if not names:
+        st.caption(f"LoRA styles: put .safetensors LoRA files into {literal(str(guard(lora_dir) or ''))} to use them.")
+        return
+    chosen = st.multiselect("LoRA styles", names, key="img_loras", max_selections=5)
+    for name in chosen:
+        st.session_state.setdefault(f"img_lora_w_{name}", 0.8)
+        st.slider(f"Strength of {literal(name)}", 0.0, 2.0, step=0.05, key=f"img_lora_w_{name}")
 
 
 def result_payload(result: Any) -> dict[str, Any]:
@@ -278,6 +307,7 @@ def generate_tab(status: ModelStatus) -> None:
             "Guidance", 0.0, 30.0, step=0.5, key="img_guidance", help=f"This model's default: {lp.default_guidance}."
         )
         a3.selectbox("Scheduler", status.schedulers, key="img_scheduler")
+        lora_widgets()
     n = int(st.session_state.get("img_n", 1))
     use_job = n > BATCH_JOB_THRESHOLD
     label = f"Generate {n} images in the background" if use_job else "Generate"
@@ -440,20 +470,133 @@ def detail(item: Any) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
+# Edit tab: inpaint, outpaint, upscale
+# ----------------------------------------------------------------------------------------------
+EDIT_OPS = ("Inpaint", "Outpaint", "Upscale")
+OUTPAINT_ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:5": (4, 5), "1200×628": (1200, 628)}
+
+
+def edit_source() -> bytes | None:
+    """The image to edit: a gallery image or an upload (bytes)."""
+    src = st.radio("Image", ["From the gallery", "Upload"], horizontal=True, key="edit_source")
+    if src == "Upload":
+        up = st.file_uploader("Image to edit", type=["png", "jpg", "jpeg", "webp"], key="edit_upload")
+        return up.getvalue() if up is not None else None
+    items = guard(gallery.list_images, limit=200) or []
+    if not items:
+        st.caption("The gallery is empty: upload an image instead.")
+        return None
+    by_id = {i.id: i for i in items}
+    gid = st.selectbox(
+        "Gallery image", list(by_id), key="edit_gallery", format_func=lambda i: f"{by_id[i].prompt[:60]} · {i}"
+    )
+    return guard(by_id[gid].png)
+
+
+def edit_tab(status: ModelStatus) -> None:
+    """Inpaint (uploaded mask or a rectangle), outpaint to a new aspect, upscale 2×/4×; results go to the gallery."""
+    data = edit_source()
+    op = st.radio("Edit", EDIT_OPS, horizontal=True, key="edit_op")
+    if op != "Upscale" and not status.available:
+        st.info("Inpainting and outpainting need the diffusion model (see above); upscaling works without one.")
+        return
+    st.session_state.setdefault("edit_seed", 0)
+    result = None
+    if op == "Inpaint":
+        st.text_input("What to paint into the masked area", key="edit_prompt", placeholder="a red ball")
+        mode = st.radio("Mask", ["Rectangle", "Upload a mask"], horizontal=True, key="edit_mask_mode")
+        mask = rect = None
+        if mode == "Upload a mask":
+            up = st.file_uploader("Mask (white = regenerate; same size as the image)", type=["png"], key="edit_mask")
+            mask = up.getvalue() if up is not None else None
+        else:
+            c1, c2 = st.columns(2)
+            lr = c1.slider("Left – right (share of the width)", 0.0, 1.0, (0.25, 0.75), key="edit_rect_x")
+            tb = c2.slider("Top – bottom (share of the height)", 0.0, 1.0, (0.25, 0.75), key="edit_rect_y")
+            rect = (lr[0], tb[0], lr[1], tb[1])
+            if data is not None:
+                preview_mask(data, rect)
+        d1, d2, d3 = st.columns(3)
+        d1.slider("Strength", 0.05, 1.0, 0.85, step=0.05, key="edit_strength")
+        d2.number_input("Seed", 0, 2**31, key="edit_seed")
+        d3.number_input("Steps (0 = model default)", 0, 150, 0, key="edit_steps")
+        if st.button("Inpaint", key="edit_run", type="primary", disabled=data is None):
+            ss = st.session_state
+            with st.spinner("Inpainting…"):
+                result = guard(
+                    inpaint,
+                    data,
+                    ss.get("edit_prompt", ""),
+                    mask=mask,
+                    rectangle=None if mask is not None else rect,
+                    model=status.value,
+                    seed=int(ss["edit_seed"]),
+                    steps=int(ss.get("edit_steps") or 0) or None,
+                    strength=float(ss.get("edit_strength", 0.85)),
+                    loras=selected_loras(),
+                )
+    elif op == "Outpaint":
+        st.text_input("What the new area shows (optional)", key="edit_out_prompt", placeholder="sandy beach")
+        c1, c2, c3 = st.columns(3)
+        aspect = c1.selectbox("New aspect ratio", list(OUTPAINT_ASPECTS), key="edit_aspect")
+        anchor = c2.selectbox("Keep the image at", ["center", "start", "end"], key="edit_anchor")
+        c3.number_input("Seed", 0, 2**31, key="edit_seed")
+        if st.button("Outpaint", key="edit_run", type="primary", disabled=data is None):
+            w, h = OUTPAINT_ASPECTS[aspect]
+            with st.spinner("Outpainting…"):
+                result = guard(
+                    outpaint,
+                    data,
+                    w,
+                    h,
+                    st.session_state.get("edit_out_prompt", ""),
+                    anchor=anchor,
+                    model=status.value,
+                    seed=int(st.session_state["edit_seed"]),
+                    loras=selected_loras(),
+                )
+    else:
+        c1, c2 = st.columns(2)
+        factor = c1.radio("Factor", [2, 4], horizontal=True, key="edit_factor", format_func=lambda f: f"{f}×")
+        sharpen = c2.checkbox("Sharpen (unsharp mask)", value=True, key="edit_sharpen")
+        st.caption("Lanczos resampling plus an unsharp mask, tile by tile (no diffusion upscaler is used).")
+        if st.button("Upscale", key="edit_run", type="primary", disabled=data is None):
+            with st.spinner("Upscaling…"):
+                result = guard(upscale, data, int(factor), sharpen=bool(sharpen))
+    if result is not None:
+        st.session_state["edit_result"] = {"png": result.image.png, "size": result.image.image.size, "op": op}
+    res = st.session_state.get("edit_result")
+    if res:
+        st.image(res["png"], caption=f"{res['op']} · {res['size'][0]}×{res['size'][1]} · saved to the gallery")
+        st.download_button("Download PNG", res["png"], file_name="aigc_edit.png", mime="image/png", key="edit_dl")
+
+
+def preview_mask(data: bytes, rect: tuple[float, float, float, float]) -> None:
+    """The image with the rectangle to regenerate shaded."""
+    png = guard(mask_preview, data, rect)
+    if png:
+        st.image(png, caption="Pink: the area that is regenerated", width=320)
+
+
+# ----------------------------------------------------------------------------------------------
 # Page
 # ----------------------------------------------------------------------------------------------
 with st.spinner("Loading the image model (the first time can take a minute)…"):
     status = model_status()
 if not status.available:
     explain_no_model(status)
-    tab_gallery = st.tabs(["Gallery"])[0]
+    tab_gallery, tab_edit = st.tabs(["Gallery", "Edit"])
     with tab_gallery:
         gallery_tab(can_generate=False)
+    with tab_edit:
+        edit_tab(status)
 else:
     set_model_defaults(status)
     apply_pending_settings(status)
-    tab_gen, tab_gallery = st.tabs(["Generate", "Gallery"])
+    tab_gen, tab_edit, tab_gallery = st.tabs(["Generate", "Edit", "Gallery"])
     with tab_gen:
         generate_tab(status)
+    with tab_edit:
+        edit_tab(status)
     with tab_gallery:
         gallery_tab()

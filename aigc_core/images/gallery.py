@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from aigc_core.errors import NotFoundError, UserInputError
+from aigc_core.images import lora
 from aigc_core.images.metadata import open_image, read_png_settings, sha256_bytes
 from aigc_core.images.request import ImageRequest, ImageResult
 from aigc_core.storage import atomic_write_bytes, folder, safe_child
@@ -334,6 +335,7 @@ def request_from_settings(settings: dict[str, Any], *, seed: int | None = None, 
         init_image=source,
         strength=float(settings.get("strength") or 0.5),
         save=save,
+        loras=lora.require_files(settings),
     )
 
 
@@ -353,6 +355,10 @@ def reproduce(
     from aigc_core.images.generate import generate_images
 
     settings = get_image(generation_id).settings
+    if settings.get("mode") in ("inpaint", "outpaint", "upscale"):
+        from aigc_core.images.edits import rerun
+
+        return rerun(settings, save=save)
     target = int(settings["seed"])
     batch = [int(s) for s in settings.get("batch_seeds") or [target]]
     req = request_from_settings(settings, seed=batch[0], save=False)
@@ -372,5 +378,10 @@ def vary(generation_id: str, *, on_step: Callable[[int, int], None] | None = Non
     """The same settings with a new random seed."""
     from aigc_core.images.generate import generate_images, random_seed
 
-    req = request_from_settings(get_image(generation_id).settings, seed=random_seed(), save=save)
+    settings = get_image(generation_id).settings
+    if settings.get("mode") in ("inpaint", "outpaint", "upscale"):
+        from aigc_core.images.edits import rerun
+
+        return rerun(settings, seed=random_seed(), save=save)
+    req = request_from_settings(settings, seed=random_seed(), save=save)
     return generate_images(req, on_step=on_step)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aigc_core.errors import AigcError, UserInputError
-from aigc_core.images import img2img, text2img
+from aigc_core.images import img2img, lora, text2img
 from aigc_core.images.brand import check_prompt
 from aigc_core.images.loader import LoadedPipeline, load_pipeline
 from aigc_core.images.memory import prepare_memory
@@ -20,6 +20,7 @@ from aigc_core.images.metadata import png_bytes, sha256_bytes
 from aigc_core.images.presets import aspect_size, expand_style, join_prompt, snap_size
 from aigc_core.images.request import MAX_IMAGES, GeneratedImage, ImageRequest, ImageResult, Plan
 from aigc_core.images.schedulers import DEFAULT, SCHEDULERS
+from aigc_core.storage import file_sha256
 
 log = logging.getLogger(__name__)
 MAX_PROMPT_CHARS = 2000
@@ -144,6 +145,7 @@ def preprocess(request: ImageRequest, loaded: LoadedPipeline) -> Plan:
         "num_images": n,
         "device": loaded.device,
         "dtype": loaded.dtype,
+        "loras": [{"name": n, "strength": s, "sha256": file_sha256(p)} for n, s, p in lora.validate(request.loras)],
     }
     return Plan(
         mode=mode,
@@ -296,7 +298,8 @@ def generate_images(
     plan = preprocess(request, loaded)
     n = len(plan.seeds)
     notes = list(plan.notes)
-    with loaded.lock:  # the memory options this request needs stay set until its last batch has run
+    with loaded.lock:  # the memory options and LoRAs this request needs stay set until its last batch has run
+        lora.apply(loaded, request.loras)
         memory = prepare_memory(loaded, plan.width, plan.height, n, plan.guidance)
         pairs, batches, cancelled = forward(plan, loaded, on_step=on_step, should_stop=should_stop, notes=notes)
     if cancelled:

@@ -42,6 +42,7 @@ class ImageBatchParams(BaseModel):
     init_image_path: str | None = None
     strength: float = 0.5
     brand_kit: str | None = None
+    loras: list[tuple[str, float]] = Field(default_factory=list)
 
     def to_request(self) -> ImageRequest:
         """The ImageRequest these parameters describe (reads the source image file)."""
@@ -55,6 +56,7 @@ class ImageBatchParams(BaseModel):
             if not p.is_file():
                 raise UserInputError("The job's source image file is gone.", hint="Start the batch again.")
             init = p.read_bytes()
+        data["loras"] = [(str(n), float(w)) for n, w in data.get("loras") or []]
         return ImageRequest(**data, init_image=init, save=True)
 
 

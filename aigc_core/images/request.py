@@ -31,6 +31,7 @@ class ImageRequest:
     strength: float = 0.5
     brand_kit: str | None = None  # kit whose banned words apply; None = every kit's
     save: bool = True  # write PNGs and gallery rows
+    loras: list[tuple[str, float]] = field(default_factory=list)  # LoRA styles: (file name, strength)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from typing import Any
 import streamlit as st
 
 from aigc_core import copy as copy_api
+from aigc_core import feedback as feedback_api
 from aigc_core.copy.defaults import language_notice
 from aigc_core.copy.guardrails import ALL_CHANNELS
 from aigc_core.copy.ranking import SCORES
@@ -349,8 +350,11 @@ def variant_cards(
                 st.markdown(f":red[⚠ {literal(x['reason'])}]")
             if violations:
                 st.toggle("Keep despite the flags", key=f"{prefix}_keep_{idx}")
+            for ver in v.get("versions") or []:  # edits are kept as new versions; the generated text stays above
+                st.caption(f"Edited (version {ver.get('version')}) by {literal(ver.get('by') or '')}")
+                st.code(ver.get("text", ""), language=None, wrap_lines=True)
             if gid:
-                b1, b2, b3, _ = st.columns([1, 1, 1, 5])
+                b1, b2, b3, b4, b5, _ = st.columns([1, 1, 1, 1, 1, 3])
                 rating = int(v.get("rating", 0))
                 # Material icons ship with Streamlit: emoji buttons were empty boxes without an emoji font
                 up, down = rating == 1, rating == -1
@@ -361,7 +365,7 @@ def variant_cards(
                     help="Good copy",
                     type="primary" if up else "secondary",
                 ):
-                    _update(copy_api.rate, gid, idx, 0 if up else 1)
+                    _feedback(gid, idx, "unrated" if up else "up")
                 if b2.button(
                     "✓" if down else "",
                     icon=":material/thumb_down:",
@@ -369,7 +373,7 @@ def variant_cards(
                     help="Bad copy",
                     type="primary" if down else "secondary",
                 ):
-                    _update(copy_api.rate, gid, idx, 0 if down else -1)
+                    _feedback(gid, idx, "unrated" if down else "down")
                 fav = bool(v.get("favourite"))
                 if b3.button(
                     "",
@@ -379,7 +383,44 @@ def variant_cards(
                     type="primary" if fav else "secondary",
                 ):
                     _update(copy_api.set_favourite, gid, idx, not fav)
+                used = bool(v.get("used"))
+                if b4.button(
+                    "Used" if used else "Use",
+                    icon=":material/check_circle:",
+                    key=f"{prefix}_used_{idx}",
+                    help="Unmark: not used" if used else "Mark as used (the copy you published)",
+                    type="primary" if used else "secondary",
+                ):
+                    _feedback(gid, idx, "unused" if used else "used")
+                b5.toggle("Edit", key=f"{prefix}_editing_{idx}", help="Keep your edit as a new version")
+                if st.session_state.get(f"{prefix}_editing_{idx}"):
+                    st.text_area(
+                        "Your version of this copy", value=feedback_api.latest_text(v), key=f"{prefix}_edit_text_{idx}"
+                    )
+                    if st.button("Save edit", key=f"{prefix}_edit_save_{idx}"):
+                        _feedback(gid, idx, "edit", st.session_state.get(f"{prefix}_edit_text_{idx}", ""))
     return selected
+
+
+def _feedback(gid: str, idx: int, action: str, text: str = "") -> None:
+    """Record feedback on one variant (kept with the brief, model and settings) and refresh the cards."""
+    entry = guard(feedback_api.give_feedback, gid, idx, action, text)
+    if entry is not None:
+        result = st.session_state.get(RESULT_KEY)
+        if result is not None and result.generation_id == gid:
+            for i, v in enumerate(result.variants):
+                v.rating = int(entry.variants[i].get("rating", 0))
+        st.rerun()
+
+
+def _with_feedback(gid: str | None, variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The variants with their stored feedback (used, edits) from the history entry."""
+    entry = guard(copy_api.get_entry, gid) if gid else None
+    if entry is None:
+        return variants
+    for v, saved in zip(variants, entry.variants, strict=False):
+        v.update({k: saved[k] for k in ("used", "versions", "rating") if k in saved})
+    return variants
 
 
 def held_back_view(held: list[Any]) -> None:
@@ -481,7 +522,7 @@ def result_view() -> None:
     if any(v.violations for v in result.variants):
         st.toggle("Hide variants the brand kit flags", key="copy_hide_flagged")
     ranked = copy_api.rerank(list(result.variants), weights)
-    stored = [v.to_dict() for v in result.variants]
+    stored = _with_feedback(result.generation_id, [v.to_dict() for v in result.variants])
     order = [next(i for i, v in enumerate(result.variants) if v is r) for r in ranked]
     selected = variant_cards(result.generation_id, stored, order, "copy_v", result.brief.model_dump())
     export_controls(result.generation_id, selected, "copy_v")

@@ -6,8 +6,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from aigc_core.finetune import dpo, registry, runs
 from aigc_core.finetune import jobs as ft_jobs
-from aigc_core.finetune import registry, runs
+from aigc_core.finetune.dpo import PreferenceJobParams
 from aigc_core.finetune.params import (
     CAUSAL_LM_TASK,
     CLASSIFIER_TASK,
@@ -222,6 +223,18 @@ def render_train() -> None:
             name=name, dataset_version_id=version_id, base_model=base, train=train, lora=lora,
             prompt_column=prompt_col, text_column=text_col, system_prompt=system,
         )  # fmt: skip
+    processes = int(
+        st.number_input(
+            "Processes", 0, 64, 0, key="ft_processes",
+            help="Train on several processes, one per GPU (0: the AIGC_TRAIN_PROCESSES setting).",
+        )
+    )  # fmt: skip
+    if processes > 1:
+        st.caption(
+            f"Trains on {processes} processes: the worker must give the job {processes} GPUs; without a GPU the "
+            "processes share the CPU (gloo)."
+        )
+    params = params.model_copy(update={"processes": processes})
     c1, c2 = st.columns(2)
     if c1.button("Check data and estimate", key="ft_check"):
         check = ft_jobs.preflight_classifier if task == CLASSIFIER_TASK else ft_jobs.preflight_causal_lm
@@ -244,6 +257,101 @@ def render_train() -> None:
         if job_id:
             st.session_state["ft_watch"] = job_id
             st.success(f"Queued run {job_id}. Follow it on the **Runs** tab.")
+
+
+# ------------------------------------------------------------------------------------------------
+# Brand voice from preferences (DPO with TRL)
+# ------------------------------------------------------------------------------------------------
+PH = field_help(PreferenceJobParams)
+
+
+def render_preferences() -> None:
+    """Train the brand-voice LoRA with DPO on a preference dataset built from ad copy feedback."""
+    with st.expander("Brand voice from preferences (DPO)", expanded=False):
+        st.caption(
+            "Learns from what your team picked: for each brief, the copy they used, liked or edited is preferred "
+            "over the copy they disliked or left. Build the pairs on the **Feedback** page first."
+        )
+        options = [
+            o for o in guard(runs.dataset_version_options) or [] if {"prompt", "chosen", "rejected"} <= set(o.columns)
+        ]
+        if not options:
+            empty_state("No preference dataset yet.", hint="On the **Feedback** page, press Build preference data.")
+            return
+        by_id = {o.id: o for o in options}
+        version_id = st.selectbox(
+            "Preference data", list(by_id), format_func=lambda i: by_id[i].label, key="ft_pref_data"
+        )
+        choices = _base_choices(CAUSAL_LM_TASK)
+        base = st.selectbox(
+            "Base model", choices, format_func=lambda v: _label_base(v, CAUSAL_LM_TASK), key="ft_pref_base"
+        )
+        if base == "custom…":
+            base = st.text_input("Hub id (org/name[@revision]) or local folder", key="ft_pref_base_custom").strip()
+            base = base or "auto"
+        name = st.text_input("Name of the model version", key="ft_pref_name", placeholder="e.g. brand voice, picks")
+        defaults = PreferenceJobParams()
+        c1, c2, c3, c4 = st.columns(4)
+        beta = c1.number_input("Beta", 0.01, 10.0, defaults.beta, 0.05, key="ft_pref_beta", help=PH["beta"])
+        epochs = c2.number_input(
+            "Epochs", 0.5, 50.0, defaults.train.epochs, 0.5, key="ft_pref_epochs", help=TH["epochs"]
+        )
+        lr = c3.number_input(
+            "Learning rate", 1e-6, 1e-2, defaults.train.learning_rate, format="%.0e", key="ft_pref_lr",
+            help=TH["learning_rate"],
+        )  # fmt: skip
+        batch = c4.number_input("Batch size", 1, 64, defaults.train.batch_size, key="ft_pref_batch")
+        c1, c2 = st.columns(2)
+        max_len = c1.number_input("Max length (tokens)", 32, 2048, defaults.train.max_length, 32, key="ft_pref_maxlen")
+        rank = c2.number_input("LoRA rank", 1, 128, defaults.lora.r, key="ft_pref_r", help=LH["r"])
+        system = st.text_area("System prompt (optional)", key="ft_pref_system", height=68)
+        params = PreferenceJobParams(
+            name=name, dataset_version_id=version_id, base_model=base, beta=float(beta), system_prompt=system,
+            train=defaults.train.model_copy(update={"epochs": float(epochs), "learning_rate": float(lr),
+                                                    "batch_size": int(batch), "max_length": int(max_len)}),
+            lora=defaults.lora.model_copy(update={"r": int(rank), "alpha": 2 * int(rank)}),
+        )  # fmt: skip
+        b1, b2 = st.columns(2)
+        if b1.button("Check the preference data", key="ft_pref_check"):
+            with st.spinner("Checking the pairs and the base model…"):
+                result = guard(dpo.preflight_preferences, params)
+            if result is not None:
+                pre = result[0]
+                st.success(f"Ready: {pre.n_train} training pairs, {pre.n_test} held-out pairs.")
+                for note in pre.notes:
+                    st.warning(literal(note))
+        if b2.button("Train with DPO", type="primary", key="ft_pref_train"):
+            with st.spinner("Checking and queueing the run…"):
+                job_id = guard(dpo.submit_preferences, params)
+            if job_id:
+                st.session_state["ft_watch"] = job_id
+                st.success(f"Queued run {job_id}. Follow it on the **Runs** tab; the result is on **Evaluation**.")
+
+
+def render_preference_eval(v: registry.ModelVersionInfo) -> None:
+    """Held-out preference accuracy of a DPO version against its base, and outputs side by side."""
+    tuned, base = v.metrics.get("test", {}), v.metrics.get("base", {})
+    n = v.metrics.get("n_test_pairs", 0)
+
+    def pct(x: float | None) -> str:
+        return "–" if x is None else f"{x:.0%}"
+
+    c1, c2, c3 = st.columns(3)
+    delta = None
+    if tuned.get("logp_accuracy") is not None and base.get("logp_accuracy") is not None:
+        delta = f"{(tuned['logp_accuracy'] - base['logp_accuracy']) * 100:+.0f} points vs base"
+    c1.metric("Preference accuracy (tuned)", pct(tuned.get("logp_accuracy")), delta=delta)
+    c2.metric("Preference accuracy (base)", pct(base.get("logp_accuracy")))
+    c3.metric("Implicit reward accuracy", pct(tuned.get("reward_accuracy")))
+    st.caption(
+        f"On {n} held-out pairs (briefs not trained on). Preference accuracy: the model gives the chosen copy a "
+        "higher per-token likelihood than the rejected one. Implicit reward accuracy: the DPO reward (tuned vs "
+        "base log-probability) ranks the chosen copy first; 50% for the base by construction."
+    )
+    samples = v.metrics.get("samples", [])
+    if samples:
+        st.subheader("Held-out briefs: base vs tuned")
+        st.dataframe(pd.DataFrame(samples), hide_index=True, key="ft_eval_pref_samples")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -418,6 +526,8 @@ def render_eval() -> None:
             c2.caption("Base model")
         st.subheader("Worst misclassified examples")
         st.dataframe(pd.DataFrame(tuned.get("worst", [])), hide_index=True, key="ft_eval_worst")
+    elif v.meta.get("method") == "dpo":
+        render_preference_eval(v)
     else:
         c1, c2 = st.columns(2)
         c1.metric("Perplexity (tuned)", f"{tuned.get('perplexity', float('nan')):.2f}")
@@ -526,6 +636,7 @@ def render_registry() -> None:
 
 with tab_train:
     render_train()
+    render_preferences()
 with tab_runs:
     render_runs()
 with tab_eval:

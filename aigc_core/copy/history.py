@@ -345,3 +345,79 @@ def add_training_examples(
         meta={"prompt_column": "prompt"},
     )
     return info.id
+
+
+# Feedback on variants (used, 👍/👎, edits) ----------------------------------------------------------
+FEEDBACK_ACTIONS = ("used", "unused", "up", "down", "unrated", "edit")
+MAX_EDIT_CHARS = 5000
+
+
+def _apply_feedback(variant: dict[str, Any], action: str, text: str, who: str) -> None:
+    """Change one stored variant's feedback state in place (edits append a version; the original text stays)."""
+    if action in ("used", "unused"):
+        variant["used"] = action == "used"
+    elif action in ("up", "down", "unrated"):
+        variant["rating"] = {"up": 1, "down": -1, "unrated": 0}[action]
+    else:
+        versions = list(variant.get("versions") or [])
+        versions.append(
+            {"version": len(versions) + 2, "text": text, "by": who, "at": datetime.now(UTC).isoformat()}
+        )  # version 1 is the generated text
+        variant["versions"] = versions
+
+
+def record_feedback(
+    generation_id: str, index: int, action: str, text: str = "", *, actor: Actor | None = None
+) -> HistoryEntry:
+    """Mark one variant used/unused, 👍/👎/unrated, or keep an edit as its new version (of your own generation).
+
+    Every call also stores a ``CopyFeedback`` row owned by the acting user, with the brief's brand kit, the model
+    and its revision, and the generation's settings, so counts and preference data keep what was judged."""
+    from aigc_core.store.models import CopyFeedback
+
+    if action not in FEEDBACK_ACTIONS:
+        raise UserInputError(f"Unknown feedback {action!r}.", hint=f"Use one of {', '.join(FEEDBACK_ACTIONS)}.")
+    text = (text or "").strip()
+    if action == "edit":
+        if not text:
+            raise UserInputError("The edited copy is empty.", hint="Type the copy as you would publish it.")
+        if len(text) > MAX_EDIT_CHARS:
+            raise UserInputError(f"The edit is longer than {MAX_EDIT_CHARS} characters.", hint="Shorten it.")
+    else:
+        text = ""
+    with session_scope() as s:
+        row = _row(s, generation_id, "change", actor)
+        who = current(actor)
+        outputs = [dict(v) for v in row.outputs or []]
+        if not 0 <= index < len(outputs):
+            raise UserInputError(f"Generation {generation_id} has no variant {index + 1}.", hint="Pick a listed one.")
+        variant = outputs[index]
+        latest = (variant.get("versions") or [{}])[-1].get("text") or variant.get("text", "")
+        if action == "edit" and text == str(latest).strip():
+            raise UserInputError("The edit is the same as the current copy.", hint="Change the text first.")
+        _apply_feedback(variant, action, text, who.name)
+        row.outputs = outputs  # a new list so the JSON column is written
+        ratings = [int(v.get("rating", 0)) for v in outputs]
+        row.rating = 1 if 1 in ratings else (-1 if -1 in ratings else 0)
+        meta = dict(row.meta or {})
+        s.add(
+            CopyFeedback(
+                generation_id=row.id,
+                variant=index,
+                owner=who.name,
+                action=action,
+                text=text,
+                brand_kit=str((meta.get("brief") or {}).get("brand_kit") or ""),
+                model=row.model,
+                model_revision=row.model_revision,
+                meta={"brief": meta.get("brief") or {}, "params": dict(row.params or {}), "seed": row.seed},
+            )
+        )
+        s.flush()
+        return _entry(row)
+
+
+def latest_text(variant: dict[str, Any]) -> str:
+    """The variant's newest text: its last edit, or the generated text."""
+    versions = variant.get("versions") or []
+    return str(versions[-1].get("text") if versions else variant.get("text", ""))

@@ -16,12 +16,15 @@ PAGES = {
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/ad_copy.py", title="Ad copy", icon=":material/campaign:", url_path="ad-copy"),
         st.Page("pages/images.py", title="Images", icon=":material/image:", url_path="images"),
+        st.Page("pages/creatives.py", title="Creatives", icon=":material/ad_units:", url_path="creatives"),
         st.Page("pages/sentiment.py", title="Sentiment monitor", icon=":material/monitoring:", url_path="sentiment"),
+        st.Page("pages/support.py", title="Support replies", icon=":material/support_agent:", url_path="support"),
     ],
     "Build": [
         st.Page("pages/data.py", title="Data", icon=":material/table:", url_path="data"),
         st.Page("pages/finetune.py", title="Fine-tune", icon=":material/model_training:", url_path="fine-tune"),
         st.Page("pages/models_jobs.py", title="Models & jobs", icon=":material/memory:", url_path="models-jobs"),
+        st.Page("pages/feedback.py", title="Feedback", icon=":material/thumbs_up_down:", url_path="feedback"),
     ],
 }
 

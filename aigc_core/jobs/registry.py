@@ -26,9 +26,13 @@ Resource = Literal["cpu", "gpu"]
 KIND_MODULES: list[str] = [
     "aigc_core.jobs.demo",
     "aigc_core.finetune.jobs",
+    "aigc_core.finetune.dpo",
     "aigc_core.images.jobs",
+    "aigc_core.images.creatives_batch",
     "aigc_core.monitor.jobs",
+    "aigc_core.monitor.corrections",
     "aigc_core.copy.batch",
+    "aigc_core.support.jobs",
 ]
 
 

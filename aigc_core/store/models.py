@@ -188,6 +188,23 @@ class Monitor(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class LabelCorrection(Base):
+    """An analyst's corrected label of one text of a monitor (one per row; a new correction replaces it)."""
+
+    __tablename__ = "label_corrections"
+    __table_args__ = (UniqueConstraint("monitor_id", "row_id"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    monitor_id: Mapped[str] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"), index=True)
+    row_id: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text, default="")
+    model_label: Mapped[str] = mapped_column(String(64), default="")  # what the model said
+    label: Mapped[str] = mapped_column(String(64))  # what the analyst says
+    model_version: Mapped[str] = mapped_column(String(200), default="")
+    owner: Mapped[str] = mapped_column(String(200), default="", index=True)  # who corrected it
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
 class SentimentScore(Base):
     """Cached sentiment of one text under one model version."""
 
@@ -268,3 +285,98 @@ class AuditEvent(Base):
     object_id: Mapped[str] = mapped_column(String(200), default="")
     allowed: Mapped[bool] = mapped_column(Boolean, default=True)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class CopyFeedback(Base):
+    """One feedback event on an ad copy variant (used, 👍, 👎, an edit), with the brief's brand kit and model."""
+
+    __tablename__ = "copy_feedback"
+    __table_args__ = (Index("ix_copy_feedback_generation_variant", "generation_id", "variant"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    generation_id: Mapped[str] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"))
+    variant: Mapped[int] = mapped_column(Integer)  # index into the generation's outputs
+    owner: Mapped[str] = mapped_column(String(200), default="", index=True)  # who gave the feedback
+    action: Mapped[str] = mapped_column(String(16))  # used | unused | up | down | unrated | edit
+    text: Mapped[str] = mapped_column(Text, default="")  # the edited text (edit), else ''
+    brand_kit: Mapped[str] = mapped_column(String(200), default="", index=True)
+    model: Mapped[str] = mapped_column(Text, default="")
+    model_revision: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class BlindComparison(Base):
+    """Two model versions answering the same briefs, picked blind; the tally and its Wilson interval."""
+
+    __tablename__ = "blind_comparisons"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    owner: Mapped[str] = mapped_column(String(200), default="", index=True)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    model_a: Mapped[str] = mapped_column(Text)
+    model_b: Mapped[str] = mapped_column(Text)
+    items: Mapped[list[Any]] = mapped_column(default=list)  # brief, both texts, which side shows A, the pick
+    wins_a: Mapped[int] = mapped_column(Integer, default=0)
+    wins_b: Mapped[int] = mapped_column(Integer, default=0)
+    ties: Mapped[int] = mapped_column(Integer, default=0)
+    win_rate_a: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ci_low: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ci_high: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SupportKnowledgeBase(Base):
+    """A customer-service knowledge base; its content lives in immutable, versioned indexes."""
+
+    __tablename__ = "support_knowledge_bases"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    owner: Mapped[str] = mapped_column(String(200), default="", index=True)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SupportKbVersion(Base):
+    """One version of a knowledge base: its source files and hybrid index under the data dir."""
+
+    __tablename__ = "support_kb_versions"
+    __table_args__ = (UniqueConstraint("kb_id", "version"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    kb_id: Mapped[str] = mapped_column(ForeignKey("support_knowledge_bases.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="indexing")  # indexing | ready | failed
+    path: Mapped[str] = mapped_column(Text)
+    sources: Mapped[list[Any]] = mapped_column(default=list)
+    n_chunks: Mapped[int] = mapped_column(Integer, default=0)
+    embedding_model: Mapped[str] = mapped_column(Text, default="")
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id"), nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SupportReply(Base):
+    """A drafted ticket reply with everything needed to audit and reproduce it."""
+
+    __tablename__ = "support_replies"
+    __table_args__ = (Index("ix_support_replies_created", "created_at"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    kb_version_id: Mapped[str | None] = mapped_column(
+        ForeignKey("support_kb_versions.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    owner: Mapped[str] = mapped_column(String(200), default="", index=True)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    ticket: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reply: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="drafted")  # drafted | review | handoff | edited
+    flags: Mapped[list[Any]] = mapped_column(default=list)
+    passages: Mapped[list[Any]] = mapped_column(default=list)
+    sentiment: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    model: Mapped[str] = mapped_column(Text, default="")
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -13,10 +13,13 @@ PAGES = [
     "pages/home.py",
     "pages/ad_copy.py",
     "pages/images.py",
+    "pages/creatives.py",
     "pages/sentiment.py",
+    "pages/support.py",
     "pages/data.py",
     "pages/finetune.py",
     "pages/models_jobs.py",
+    "pages/feedback.py",
     "pages/users.py",
 ]
 

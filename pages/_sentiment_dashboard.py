@@ -15,6 +15,7 @@ from aigc_core.monitor.store import MonitorInfo
 from aigc_core.monitor.terms import complaint_terms
 from pages._sentiment_alerts import alert_log, banner, rules_editor
 from pages._sentiment_charts import filters, heatmap, kpis, selected_bucket, series_chart, small_multiples
+from pages._sentiment_corrections import corrections_tab, drill_table, use_corrected
 from pages._ui import empty_state, guard, literal
 
 
@@ -50,11 +51,11 @@ def _drill(
     if rows.empty:
         empty_state("No texts in this period with the current filters.")
         return ws, we
-    st.dataframe(
-        rows[[c for c in ("ts", "topic", "source", "label", "prob_negative", "prob_positive", "text", "row_id")
-              if c not in {"topic", "source"} or rows[c].ne("(none)").any()]],
-        hide_index=True, key=f"sent_drill_{info.id}",
-        column_config={
+    drill_table(
+        info, rows,
+        [c for c in ("ts", "topic", "source", "label", "prob_negative", "prob_positive", "text", "row_id")
+         if c not in {"topic", "source"} or rows[c].ne("(none)").any()],
+        {
             "ts": st.column_config.DatetimeColumn("time (UTC)", format="YYYY-MM-DD HH:mm"),
             "prob_negative": st.column_config.ProgressColumn(
                 "P(negative)", min_value=0.0, max_value=1.0, format="%.2f"
@@ -135,6 +136,7 @@ def dashboard(info: MonitorInfo) -> None:
         )
         return
     banner(info)
+    data = use_corrected(info, data)
     f, freq = filters(info, data)
     overview = guard(data.overview, f, freq)
     if overview is None:
@@ -145,7 +147,7 @@ def dashboard(info: MonitorInfo) -> None:
     st.subheader("Sentiment over time")
     event = series_chart(overview.series, key=f"sent_chart_{info.id}")
     picked = selected_bucket(event)
-    tabs = st.tabs(["Drill-down", "What people complain about", "By topic", "Alerts", "Export"])
+    tabs = st.tabs(["Drill-down", "What people complain about", "By topic", "Alerts", "Export", "Corrections"])
     with tabs[0]:
         window = _drill(info, data, f, overview.series, freq, picked)
     with tabs[1]:
@@ -165,3 +167,5 @@ def dashboard(info: MonitorInfo) -> None:
     with tabs[4]:
         st.caption("Exports follow the current filters.")
         _exports(info, data, f, freq)
+    with tabs[5]:
+        corrections_tab(info)

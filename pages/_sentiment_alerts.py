@@ -1,8 +1,9 @@
 """Alerts on the Sentiment page: the banner, the rules editor, the alert log and 'Draft a reply', which opens the
-Ad copy page with the reply's brief."""
+Ad copy page with the reply's brief, or the Support replies page with the alert's texts as tickets."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import pandas as pd
@@ -30,6 +31,16 @@ def open_in_ad_copy(brief: Brief) -> None:
     st.switch_page("pages/ad_copy.py")
 
 
+def open_in_support(alert_id: str) -> None:
+    """Switch to the Support replies page with the alert's texts as tickets to draft grounded replies to."""
+    from aigc_core.support import reply as support_reply
+
+    tickets = guard(support_reply.alert_tickets, alert_id)
+    if tickets:
+        st.session_state[support_reply.SUPPORT_PREFILL_KEY] = [asdict(t) for t in tickets]
+        st.switch_page("pages/support.py")
+
+
 def _draft_reply(alert_id: str, kind: str, kit: str | None) -> None:
     draft = guard(rp.build_reply_brief, alert_id, kind=kind, brand_kit=kit)
     if draft is not None:
@@ -49,6 +60,11 @@ def reply_controls(alert: al.AlertInfo, where: str) -> None:
     )
     if c3.button("Draft a reply", key=f"sent_reply_{where}_{alert.id}", icon=":material/edit_note:"):
         _draft_reply(alert.id, kind, None if kit == "(no brand kit)" else kit)
+    if c3.button(
+        "Draft ticket replies", key=f"sent_ticket_replies_{where}_{alert.id}", icon=":material/support_agent:",
+        help="Open Support replies with the alert's texts as tickets, answered from a knowledge base.",
+    ):  # fmt: skip
+        open_in_support(alert.id)
 
 
 def banner(info: MonitorInfo) -> None:

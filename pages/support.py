@@ -15,6 +15,7 @@ from aigc_core.settings import get_settings
 from aigc_core.support import jobs as sj
 from aigc_core.support import kb
 from aigc_core.support import reply as rp
+from aigc_core.support.reply import SUPPORT_PREFILL_KEY
 from pages._jobs_widgets import progress_bar, rerun_page_when_done
 from pages._ui import empty_state, guard, literal, page_header
 
@@ -24,6 +25,17 @@ page_header(
     "hand the ticket to a person when nothing relevant is found.",
 )
 cfg = get_settings()
+ALERT_TICKETS_KEY = "support_alert_tickets"  # list[rp.Ticket]: set from SUPPORT_PREFILL_KEY (the Sentiment page)
+if SUPPORT_PREFILL_KEY in st.session_state:
+    made_tickets = guard(rp.tickets_from_texts, st.session_state.pop(SUPPORT_PREFILL_KEY))
+    if made_tickets:
+        st.session_state[ALERT_TICKETS_KEY] = made_tickets
+if st.session_state.get(ALERT_TICKETS_KEY):
+    st.info(
+        f"{len(st.session_state[ALERT_TICKETS_KEY])} ticket(s) from a sentiment alert: pick a knowledge base, then "
+        "choose one under **Draft a reply**.",
+        icon=":material/support_agent:",
+    )
 KIND_LABELS = {"auto": "Detect", "faq": "FAQ table", "tickets": "Past tickets", "document": "Document"}
 
 
@@ -165,15 +177,45 @@ def _retrieval_test(v: kb.KbVersionInfo) -> None:
 # ------------------------------------------------------------------------------------------------
 # Draft a reply
 # ------------------------------------------------------------------------------------------------
+def _use_alert_ticket() -> None:
+    picked = st.session_state.get("support_alert_pick")
+    tickets = st.session_state.get(ALERT_TICKETS_KEY) or []
+    if isinstance(picked, int) and 0 <= picked < len(tickets):
+        t = tickets[picked]
+        st.session_state["support_ticket"] = t.text
+        st.session_state["support_channel"] = t.channel
+        st.session_state["support_language"] = t.language
+
+
+def _alert_tickets() -> None:
+    """The tickets opened from a Sentiment alert: pick one to fill the ticket box."""
+    tickets = st.session_state.get(ALERT_TICKETS_KEY) or []
+    if not tickets:
+        return
+    with st.container(border=True):
+        st.markdown(f"**{len(tickets)} ticket(s) from a sentiment alert**")
+        st.selectbox(
+            "Ticket from the alert", list(range(len(tickets))), key="support_alert_pick", index=None,
+            format_func=lambda i: tickets[i].text[:120], on_change=_use_alert_ticket,
+            placeholder="Pick one to draft a reply to it",
+        )  # fmt: skip
+        if st.button("Dismiss the alert's tickets", key="support_alert_clear"):
+            st.session_state.pop(ALERT_TICKETS_KEY, None)
+            st.rerun()
+
+
 def _draft(v: kb.KbVersionInfo) -> None:
+    _alert_tickets()
     text = st.text_area("Ticket", key="support_ticket", height=120, placeholder="Paste the customer's message")
     c1, c2, c3, c4 = st.columns(4)
     name = c1.text_input("Customer name (optional)", key="support_name")
     channel = c2.selectbox("Channel", list(rp.CHANNELS), key="support_channel")
     language = c3.selectbox("Language", list(rp.LANGUAGES), key="support_language")
     min_sim = c4.slider(
-        "Relevance threshold (cosine)", 0.0, 1.0, float(cfg.support_min_similarity), 0.05, key="support_min_sim",
-        help="Below it (and below the word-coverage threshold) the ticket goes to a person instead.",
+        "Relevance threshold", 0.0, 1.5, float(cfg.support_min_similarity), 0.05, key="support_min_sim",
+        help="The best passage's cosine plus 0.75 × its margin over the second best must reach it, else the ticket "
+        "goes to a person. Chinese tickets with an English embedding model use the word coverage "
+        f"(≥ {cfg.support_min_coverage_zh:.2f}) instead.",
     )  # fmt: skip
     last = st.session_state.get("support_last")
     c5, c6 = st.columns([1, 3])
@@ -206,8 +248,14 @@ def _draft(v: kb.KbVersionInfo) -> None:
         badge = {"drafted": ":green-badge[ready to send]", "review": ":orange-badge[check before sending]",
                  "handoff": ":red-badge[needs a person]"}[d.status]  # fmt: skip
         sent = d.sentiment.get("label") or "not scored"
-        st.markdown(f"{badge} · sentiment: {literal(sent)} · relevance: cosine {d.relevance['dense']:.2f}, "
-                    f"words {d.relevance['coverage']:.2f}")  # fmt: skip
+        rel = d.relevance
+        source = ""
+        if d.draft_source == "passage" and d.cited:
+            source = f" · answer taken from [{d.cited[0]}]"
+        elif d.draft_source == "model":
+            source = " · rephrased by the model, each sentence cited by its passage"
+        st.markdown(f"{badge} · sentiment: {literal(sent)} · relevance: score {rel.get('score', rel['dense']):.2f} "
+                    f"(cosine {rel['dense']:.2f}), words {rel['coverage']:.2f}{source}")  # fmt: skip
         st.text_area("Reply (edit before sending)", key="support_edit", height=220)
         for f in d.flags:
             (st.warning if f.severity == "review" else st.info)(literal(f.message), icon=":material/flag:")

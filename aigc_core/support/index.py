@@ -25,11 +25,12 @@ from aigc_core.errors import UserInputError
 from aigc_core.support.chunking import Chunk
 from aigc_core.support.textproc import has_cjk, tokenize
 
-RRF_K = 10  # the constant of reciprocal-rank fusion (set by bench/support.py; 60 in Cormack et al. 2009)
-# Weights of each retriever's reciprocal ranks (set by bench/support.py on its evaluation set). On English
-# paraphrases the dense encoder is far stronger, so BM25 only adds what it alone finds (names, codes, rare words);
-# on Chinese the embedded all-MiniLM is blind (an English model), so BM25 over jieba tokens leads.
-WEIGHTS = {"latin": (0.05, 1.0), "cjk": (1.0, 0.3)}  # (bm25, dense)
+RRF_K = 5  # the constant of reciprocal-rank fusion (60 in Cormack et al. 2009)
+# Weights of each retriever's reciprocal ranks. RRF_K and WEIGHTS are chosen by ``bench/support.py --tune`` on the
+# tuning part of its evaluation set only (the bench reports on the held-out part; ties go to the most fusion). On
+# English paraphrases the dense encoder is far stronger, so BM25 only adds what it alone finds (names, codes, rare
+# words); on Chinese the embedded all-MiniLM is weak (an English model) and BM25 over jieba tokens matters as much.
+WEIGHTS = {"latin": (0.1, 1.0), "cjk": (1.0, 1.0)}  # (bm25, dense)
 MULTILINGUAL_HINTS = ("multilingual", "bge-m3", "e5", "labse", "paraphrase-xlm")
 CANDIDATES = 50  # passages asked of each retriever before fusion
 EXACT_MAX = 20_000  # up to this many passages the vector search is exact (a flat index)
@@ -319,9 +320,10 @@ class HybridIndex:
         query_vector: np.ndarray | None = None,
         candidates: int = CANDIDATES,
         weights: tuple[float, float] | None = None,
+        rrf_k: int | None = None,
     ) -> SearchResult:
         """The top ``k`` passages for ``query`` by ``mode`` (hybrid: weighted reciprocal-rank fusion of both;
-        ``weights`` (BM25, dense) overrides :meth:`weights`)."""
+        ``weights`` (BM25, dense) overrides :meth:`weights`, ``rrf_k`` the constant RRF_K)."""
         if mode not in MODES:
             raise UserInputError(f"Unknown retrieval mode {mode!r}.", hint=f"Use one of {', '.join(MODES)}.")
         query = (query or "").strip()
@@ -344,10 +346,11 @@ class HybridIndex:
         b_rank = {i: (r, s) for r, (i, s) in enumerate(lexical, start=1)}
         d_rank = {i: (r, s) for r, (i, s) in enumerate(dense, start=1)}
         w_bm25, w_dense = weights if weights is not None else self.weights(query)
+        const = RRF_K if rrf_k is None else rrf_k
         for i, (r, _) in b_rank.items():
-            fused[i] = fused.get(i, 0.0) + w_bm25 / (RRF_K + r)
+            fused[i] = fused.get(i, 0.0) + w_bm25 / (const + r)
         for i, (r, _) in d_rank.items():
-            fused[i] = fused.get(i, 0.0) + w_dense / (RRF_K + r)
+            fused[i] = fused.get(i, 0.0) + w_dense / (const + r)
         order = sorted(fused, key=lambda i: (-fused[i], b_rank.get(i, (10**9,))[0], d_rank.get(i, (10**9,))[0]))
         passages = []
         for rank, i in enumerate(order[:k], start=1):

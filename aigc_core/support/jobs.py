@@ -104,7 +104,8 @@ def run_batch(ctx: JobContextLike, params: BatchParams, **draft_kwargs: Any) -> 
                 **draft_kwargs,
             )  # fmt: skip
             out.update(
-                reply=d.reply, status=d.status, citations=" ".join(f"[{n}]" for n in d.cited),
+                reply=d.reply, status=d.status, draft_source=d.draft_source or "handoff",
+                citations=" ".join(f"[{n}]" for n in d.cited),
                 sources="; ".join(f"[{p.rank}] {p.chunk.source}: {p.chunk.title}" for p in d.passages),
                 flags="; ".join(f"{f.kind}: {f.message}" for f in d.flags), sentiment=d.sentiment.get("label"),
                 reply_id=d.id,

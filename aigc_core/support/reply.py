@@ -1,5 +1,9 @@
-"""Ticket replies grounded in a knowledge base: ticket → sentiment → top passages → a reply drafted by the
-language model citing its passages as [1], [2] … → checks → stored with everything needed to reproduce it.
+"""Ticket replies grounded in a knowledge base: ticket → sentiment → top passages → the best passage's answer
+rephrased by the language model (a completion prompt with one worked example, which a 135M model follows) →
+each sentence cited by the passage it comes from ([1], [2] …) → checks → stored with everything needed to
+reproduce it. When the model's draft fails the checks (a fact not in a cited passage, a sentence matching no
+passage, no citation, a fact of the answer dropped or most of the answer left out, banned words), the reply is
+the passage's own answer with a greeting, cited.
 
 Below the relevance threshold (no passage is similar enough to the ticket, by cosine or by shared words) the
 reply is not drafted by the model: it says a person will follow up and the ticket is flagged for hand-off.
@@ -8,6 +12,7 @@ it cites, or it is marked for review."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -32,6 +37,40 @@ HANDOFF = {
     "zh": "您好{name}，感谢您的来信。为了给您准确的答复，我们的同事会查看您的问题并尽快跟进回复您。",
 }
 _CITATION = re.compile(r"\[(\d{1,2})\]")
+_SENT_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
+# The relevance gate's score is cosine + MARGIN_WEIGHT x (its margin over the second best cosine); chosen with the
+# thresholds by ``bench/support.py --tune`` on the tuning part of the bench's evaluation set.
+MARGIN_WEIGHT = 0.75
+CITE_MIN_OVERLAP = 0.5  # share of a sentence's content words a passage must hold to be cited for it
+ANSWER_MIN_COVERAGE = 0.5  # share of the source answer's content words a model draft must keep
+MAX_DRAFT_CHARS = 1200
+_FILLER_WORDS = (
+    "dear glad happy help question asking ask reach contact out touch let know sure course great good day regards "
+    "best team customer welcome hope sorry hear apologise apologize inconvenience thank thanks message writing "
+    "yes okay ok answer ask asked kind wish us our we getting"
+)
+_FILLER_ZH = ("您好", "你好", "感谢", "谢谢", "联系", "咨询", "问题", "高兴", "为您", "服务", "祝", "愉快", "您", "好")
+_EXAMPLE = {
+    "en": {
+        "rule": "Write a short, friendly reply to the customer that gives the answer below. Keep every number, "
+        "price, period and name exactly as in the answer and add no other facts.",
+        "voice": "Voice: ",
+        "q": "Customer: ", "a": "Answer: ", "r": "Reply: ",
+        "example_q": "Can I still send back the lamp I opened?",
+        "example_a": "Opened items can be returned within 30 days if they are complete and undamaged.",
+        "example_r": "Hi Sam, thanks for asking! Opened items can be returned within 30 days if they are complete "
+        "and undamaged.",
+    },
+    "zh": {
+        "rule": "根据下面的答案，给顾客写一句简短、友好的回复。"
+        "数字、价格、期限和名称必须与答案完全一致，不要添加其他信息。",
+        "voice": "语气：",
+        "q": "顾客：", "a": "答案：", "r": "回复：",
+        "example_q": "打开过的台灯还能退吗？",
+        "example_a": "已拆封的商品只要配件齐全、没有损坏，可以在30天内退货。",
+        "example_r": "您好，感谢您的咨询！已拆封的商品只要配件齐全、没有损坏，可以在30天内退货。",
+    },
+}  # fmt: skip
 _MARKUP = re.compile(r"<\|[^|>]{1,40}\|>|</?s>|\[/?INST\]", re.I)
 
 # Facts: (kind, pattern); a fact's key is its kind and normalised number.
@@ -75,6 +114,52 @@ class Ticket:
         return Ticket(text, " ".join((self.customer_name or "").split())[:100], self.channel, lang)
 
 
+SUPPORT_PREFILL_KEY = "support_prefill_tickets"  # session key: a list of Ticket dicts the Support page opens with
+
+
+def tickets_from_texts(items: list[Any], *, channel: str = "social") -> list[Ticket]:
+    """Validated tickets from texts or Ticket dicts (empty ones dropped, long ones cut to MAX_TICKET_CHARS)."""
+    out: list[Ticket] = []
+    for item in items or []:
+        raw = dict(item) if isinstance(item, dict) else {"text": str(item), "channel": channel}
+        text = " ".join(str(raw.get("text") or "").split())[:MAX_TICKET_CHARS]
+        if not text:
+            continue
+        out.append(Ticket(text, str(raw.get("customer_name") or ""), str(raw.get("channel") or channel),
+                          str(raw.get("language") or "auto")).validated())  # fmt: skip
+    return out
+
+
+def alert_tickets(alert_id: str, *, n: int = 5, actor: Actor | None = None) -> list[Ticket]:
+    """The texts behind a Sentiment monitor alert (its most negative examples, then the window's negative texts)
+    as tickets (channel ``social``) for the Support replies page."""
+    from aigc_core.monitor import alerts
+
+    alert = alerts.get_alert(alert_id, actor=actor)
+    texts = [e.text for e in alert.examples if e.text]
+    if len(texts) < n and alert.window_start is not None and alert.window_end is not None:
+        from aigc_core.monitor.aggregate import Filters
+        from aigc_core.monitor.store import monitor_data
+
+        topic = alert.topic
+        rows = monitor_data(alert.monitor_id, actor=actor).drill_down(
+            Filters(topics=(topic,) if topic else (), labels=("negative",)), alert.window_start, alert.window_end,
+            limit=n,
+        )  # fmt: skip
+        texts += [str(t) for t in rows["text"].tolist()]
+    seen: set[str] = set()
+    unique = []
+    for t in texts:
+        key = " ".join(t.split()).lower()
+        if key and key not in seen:
+            seen.add(key)
+            unique.append(t)
+    tickets = tickets_from_texts(unique[:n])
+    if not tickets:
+        raise UserInputError("This alert has no texts to reply to.", hint="Pick an alert with example texts.")
+    return tickets
+
+
 @dataclass
 class Flag:
     """Something an agent must look at before sending."""
@@ -102,6 +187,7 @@ class ReplyDraft:
     kb_version_id: str
     id: str = ""
     unsupported: list[str] = field(default_factory=list)
+    draft_source: str = ""  # model: the model's rephrasing passed the checks; passage: the passage's own answer
 
     @property
     def needs_review(self) -> bool:
@@ -182,49 +268,158 @@ def check_reply(reply: str, passages: list[Passage], ticket_text: str) -> tuple[
     return cited, flags, missing
 
 
-def is_answerable(result: SearchResult, *, min_similarity: float, min_coverage: float) -> tuple[bool, dict[str, float]]:
-    """Whether the best passages are relevant enough to answer from: a dense cosine of at least
-    ``min_similarity`` (only where the encoder knows the query's language) or an idf-weighted word coverage of at
-    least ``min_coverage``."""
-    rel = {"dense": round(result.top_dense, 4), "coverage": round(result.top_coverage, 4)}
-    dense_ok = result.dense_trusted and result.top_dense >= min_similarity
-    return (dense_ok or result.top_coverage >= min_coverage), rel
+def relevance(result: SearchResult) -> dict[str, float]:
+    """The relevance signals of a search: the best dense cosine among the passages, its margin over the second
+    best, the gate's score (cosine + MARGIN_WEIGHT x margin) and the best idf-weighted word coverage."""
+    cosines = sorted((p.dense for p in result.passages if p.dense is not None), reverse=True)
+    top = cosines[0] if cosines else 0.0
+    margin = top - cosines[1] if len(cosines) > 1 else top
+    return {
+        "dense": round(top, 4),
+        "margin": round(margin, 4),
+        "score": round(top + MARGIN_WEIGHT * margin, 4),
+        "coverage": round(result.top_coverage, 4),
+    }
+
+
+def is_answerable(
+    result: SearchResult, *, min_similarity: float, min_coverage: float, min_coverage_zh: float | None = None
+) -> tuple[bool, dict[str, float]]:
+    """Whether the best passages are relevant enough to answer from.
+
+    Where the encoder knows the query's language: the score (best cosine + MARGIN_WEIGHT x its margin over the
+    second best: a clear winner counts more than several lukewarm matches) of at least ``min_similarity``, or a
+    word coverage of at least ``min_coverage``. Where it does not (Chinese with the English all-MiniLM), only BM25's
+    words count: an idf-weighted coverage of the query's jieba tokens of at least ``min_coverage_zh``."""
+    rel = relevance(result)
+    if not result.dense_trusted:
+        floor = get_settings().support_min_coverage_zh if min_coverage_zh is None else min_coverage_zh
+        return rel["coverage"] >= floor, rel
+    return (rel["score"] >= min_similarity or rel["coverage"] >= min_coverage), rel
+
+
+# ------------------------------------------------------------------------------------------------
+# Grounded drafts: rephrase the passage's answer, then cite each sentence by the passage it comes from
+# ------------------------------------------------------------------------------------------------
+def split_sentences(text: str) -> list[str]:
+    """The sentences of ``text`` (English and Chinese end punctuation)."""
+    return [s.strip() for s in _SENT_END.split(text or "") if s and s.strip()]
+
+
+@functools.lru_cache(maxsize=1)
+def _filler() -> frozenset[str]:
+    """Tokens of greetings and courtesy words (not content: a sentence of only these is not cited)."""
+    from aigc_core.support.textproc import stem
+
+    return frozenset(stem(w) for w in _FILLER_WORDS.split()) | frozenset(_FILLER_ZH)
+
+
+def _content_tokens(sentence: str, name: str = "") -> set[str]:
+    from aigc_core.support.textproc import tokenize
+
+    drop = _filler() | set(tokenize(name))
+    return {t for t in tokenize(_CITATION.sub(" ", sentence)) if t not in drop}
+
+
+def attach_citations(text: str, passages: list[Passage], *, name: str = "") -> tuple[str, list[str]]:
+    """``text`` with each sentence cited by the passage it comes from, and the sentences that match none.
+
+    A sentence comes from the passage holding most of its content words (at least CITE_MIN_OVERLAP of them) and
+    every fact (number, price, period) it states; greetings and courtesy sentences (no content words) are not
+    cited. Citations the model wrote are replaced by these."""
+    from aigc_core.support.textproc import tokenize
+
+    ptoks = [(p, set(tokenize(p.chunk.text))) for p in passages]
+    out: list[str] = []
+    unmatched: list[str] = []
+    for sent in split_sentences(_CITATION.sub("", text)):
+        sent = re.sub(r"\s+([.,!?;:])", r"\1", sent)
+        content = _content_tokens(sent, name)
+        facts = extract_facts(sent)
+        if not content and not facts:
+            out.append(sent)
+            continue
+        best, best_score = None, 0.0
+        for p, toks in ptoks:
+            score = len(content & toks) / len(content) if content else 1.0
+            if score > best_score and not unsupported_facts(sent, [p.chunk.text]):
+                best, best_score = p, score
+        if best is None or best_score < CITE_MIN_OVERLAP:
+            if len(content) >= 2 or facts:
+                unmatched.append(sent)
+            out.append(sent)
+            continue
+        m = re.search(r"[.!?。！？]+$", sent)
+        out.append(f"{sent[: m.start()]} [{best.rank}]{m.group(0)}" if m else f"{sent} [{best.rank}]")
+    joiner = "" if all(has_cjk(s) for s in out) and out else " "
+    return joiner.join(out).strip(), unmatched
+
+
+def answer_of(passage: Passage) -> str:
+    """What a passage says as an answer: an FAQ's answer, a ticket's sent reply, a document passage's text."""
+    return " ".join((passage.chunk.body or passage.chunk.text).split())
+
+
+def greeting(ticket: Ticket) -> str:
+    """The reply's opening words."""
+    name = f" {ticket.customer_name}" if ticket.customer_name else ""
+    return f"您好{name}，" if ticket.language == "zh" else f"Hi{name},"
+
+
+def rephrase_prompt(ticket: Ticket, sources: list[Passage], voice: str = "") -> str:
+    """A completion prompt a small model can follow: one worked example, then the ticket, the answer of the
+    passage(s) it must rephrase and the reply's opening words (the model writes the rest of the line)."""
+    ex = _EXAMPLE[ticket.language]
+    head = ex["rule"] + (f" {ex['voice']}{' '.join(voice.split())[:300]}" if voice.strip() else "")
+    answer = " ".join(answer_of(p)[:MAX_PASSAGE_CHARS] for p in sources)
+    ticket_text = " ".join(ticket.text.split())[:1500]
+    return (
+        f"{head}\n\n{ex['q']}{ex['example_q']}\n{ex['a']}{ex['example_a']}\n{ex['r']}{ex['example_r']}\n\n"
+        f"{ex['q']}{ticket_text}\n{ex['a']}{answer}\n{ex['r']}{greeting(ticket)}"
+    )
+
+
+def answer_problems(reply: str, sources: list[Passage], *, name: str = "") -> list[str]:
+    """Why a drafted reply does not convey its source answer(s): facts of the answer it drops, or too few of the
+    answer's content words (under ANSWER_MIN_COVERAGE: a polite non-answer)."""
+    answer = " ".join(answer_of(p) for p in sources)
+    have = {(k, n) for k, n, _ in extract_facts(reply)} | {("number", n) for _, n, _ in extract_facts(reply)}
+    dropped = [shown for kind, num, shown in extract_facts(answer) if (kind, num) not in have]
+    out = []
+    if dropped:
+        out.append(f"it drops facts of the answer ({', '.join(dropped[:4])})")
+    want = _content_tokens(answer)
+    if want and len(want & _content_tokens(reply, name)) / len(want) < ANSWER_MIN_COVERAGE:
+        out.append("it leaves out most of the answer")
+    return out
+
+
+def passage_reply(ticket: Ticket, source: Passage) -> str:
+    """The fallback reply: a greeting sentence and the passage's own answer, cited."""
+    answer = answer_of(source)
+    m = re.search(r"[.!?。！？]+$", answer)
+    cited = f"{answer[: m.start()]} [{source.rank}]{m.group(0)}" if m else f"{answer} [{source.rank}]"
+    name = f" {ticket.customer_name}" if ticket.customer_name else ""
+    if ticket.language == "zh":
+        return f"您好{name}，感谢您的咨询。{cited}"
+    return f"Hi{name}, thanks for getting in touch. {cited}"
+
+
+def _first_line(raw: str) -> str:
+    text = clean_reply(raw)
+    for stop in ("\n", "Customer:", "Answer:", "顾客：", "答案："):
+        text = text.split(stop)[0]
+    return text.strip()
 
 
 # ------------------------------------------------------------------------------------------------
 # Prompt and generation
 # ------------------------------------------------------------------------------------------------
-def build_messages(ticket: Ticket, passages: list[Passage], voice: str = "") -> list[dict[str, str]]:
-    """The chat messages asking for a reply that uses and cites only ``passages``."""
-    lang = "Chinese (简体中文)" if ticket.language == "zh" else "English"
-    system = (
-        "You are a customer-service agent. Answer the customer's message using only the numbered passages. "
-        "After each fact, cite its passage number in brackets, like [1]. Never invent prices, dates, periods, "
-        "amounts or policies that are not in the passages; if they do not answer the question, say that a "
-        f"colleague will follow up. Write plain text in {lang}, short enough for {ticket.channel}."
-    )
-    if voice.strip():
-        system += f" Brand voice: {voice.strip()}"
-    if ticket.customer_name:
-        system += f" Address the customer as {ticket.customer_name}."
-    lines = [f"[{p.rank}] {p.chunk.text[:MAX_PASSAGE_CHARS]}" for p in passages]
-    user = "Passages:\n" + "\n".join(lines) + f"\n\nCustomer message ({ticket.channel}):\n{ticket.text}"
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
-
-
-def render_prompt(lm: Any, messages: list[dict[str, str]]) -> str:
-    """The prompt text for the model: its chat template, or a plain completion prompt for a base model."""
-    tok = lm.tokenizer
-    if getattr(lm, "chat", True) and getattr(tok, "chat_template", None) is not None:
-        return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    return "\n\n".join(m["content"] for m in messages) + "\n\nReply:"
-
-
-def _fit(lm: Any, ticket: Ticket, passages: list[Passage], voice: str, max_new_tokens: int) -> str:
-    """The prompt with as many passages as fit the model's context (best first)."""
-    use = list(passages)
+def _fit(lm: Any, ticket: Ticket, sources: list[Passage], voice: str, max_new_tokens: int) -> str:
+    """The rephrasing prompt with as many source passages as fit the model's context (best first)."""
+    use = list(sources)
     while True:
-        prompt = render_prompt(lm, build_messages(ticket, use, voice))
+        prompt = rephrase_prompt(ticket, use, voice)
         n = len(lm.tokenizer(prompt, add_special_tokens=False)["input_ids"])
         if n + max_new_tokens <= lm.context - 8 or len(use) <= 1:
             if n + max_new_tokens > lm.context - 8:
@@ -264,6 +459,7 @@ def draft_reply(
     passage_numbers: list[int] | None = None,
     min_similarity: float | None = None,
     min_coverage: float | None = None,
+    min_coverage_zh: float | None = None,
     model: str | None = None,
     sentiment_model: str | None = None,
     max_new_tokens: int = 200,
@@ -286,6 +482,7 @@ def draft_reply(
     k = k or cfg.support_top_k
     min_similarity = cfg.support_min_similarity if min_similarity is None else min_similarity
     min_coverage = cfg.support_min_coverage if min_coverage is None else min_coverage
+    min_coverage_zh = cfg.support_min_coverage_zh if min_coverage_zh is None else min_coverage_zh
     if not 1 <= max_new_tokens <= 1024:
         raise UserInputError(f"max new tokens must be 1-1024, not {max_new_tokens}.", hint="Use about 200.")
     who = current(actor)
@@ -301,9 +498,12 @@ def draft_reply(
     if passage_numbers:
         passages = [p for p in passages if p.rank in set(passage_numbers)] or passages
     sentiment = _sentiment(t.text, sentiment_model)
-    answerable, relevance = is_answerable(result, min_similarity=min_similarity, min_coverage=min_coverage)
+    answerable, relevance = is_answerable(
+        result, min_similarity=min_similarity, min_coverage=min_coverage, min_coverage_zh=min_coverage_zh
+    )
     settings = {
-        "k": k, "min_similarity": min_similarity, "min_coverage": min_coverage, "max_new_tokens": max_new_tokens,
+        "k": k, "min_similarity": min_similarity, "min_coverage": min_coverage, "min_coverage_zh": min_coverage_zh,
+        "max_new_tokens": max_new_tokens,
         "temperature": temperature, "top_p": top_p, "seed": seed, "voice": voice, "passage_numbers": passage_numbers,
         "brand_kit": brand_kit,
     }  # fmt: skip
@@ -313,23 +513,25 @@ def draft_reply(
     if not answerable:
         name = f" {t.customer_name}" if t.customer_name else ""
         reply = HANDOFF[t.language].format(name=name)
-        cosine = (
-            f"best cosine {relevance['dense']:.2f} < {min_similarity:.2f}"
-            if result.dense_trusted
-            else "the embedding model does not know this language, so only shared words count"
-        )
-        flags.append(Flag(
-            "handoff",
-            f"No passage is relevant enough ({cosine}; best word coverage {relevance['coverage']:.2f} < "
-            f"{min_coverage:.2f}): a person must answer this ticket.",
-        ))  # fmt: skip
+        if result.dense_trusted:
+            why = (
+                f"score {relevance['score']:.2f} (cosine {relevance['dense']:.2f} + margin) < {min_similarity:.2f}; "
+                f"best word coverage {relevance['coverage']:.2f} < {min_coverage:.2f}"
+            )
+        else:
+            why = (
+                "the embedding model does not know this language, so only shared words count: best word coverage "
+                f"{relevance['coverage']:.2f} < {min_coverage_zh:.2f}"
+            )
+        flags.append(Flag("handoff", f"No passage is relevant enough ({why}): a person must answer this ticket."))
         draft = ReplyDraft(t, reply, "handoff", passages, [], flags, sentiment, relevance, False, "", settings,
                            version_id)  # fmt: skip
     else:
         from aigc_core.copy.lm import load_language_model
 
         lm = load_language_model(model)
-        prompt = _fit(lm, t, passages, voice, max_new_tokens)
+        sources = passages[: len(passage_numbers)] if passage_numbers else passages[:1]
+        prompt = _fit(lm, t, sources[:3], voice, max_new_tokens)
         gen: dict[str, Any] = {"max_new_tokens": max_new_tokens, "do_sample": temperature > 0}
         gen["pad_token_id"] = lm.tokenizer.pad_token_id
         if temperature > 0:
@@ -337,18 +539,44 @@ def draft_reply(
         eos = lm.tokenizer.eos_token_id
         if eos is not None:
             gen["eos_token_id"] = eos
-        samples, _n = lm.sample(prompt, 1, gen, seed=seed)
-        reply = clean_reply(samples[0].text if samples else "")
+        samples, _n = lm.sample(prompt, 1, gen, seed=seed, stop=("\n",))
+        continuation = _first_line(samples[0].text if samples else "")
+        sep = "" if t.language == "zh" else " "
+        raw = f"{greeting(t)}{sep}{continuation}".strip() if continuation else ""
+        reply, unmatched = attach_citations(raw, passages, name=t.customer_name)
         cited, check_flags, missing = check_reply(reply, passages, t.text)
+        hits = [b for b in banned if b.lower() in reply.lower()]
+        problems = [f.message for f in check_flags]
+        if unmatched:
+            problems.append(f"{len(unmatched)} sentence(s) match no passage")
+        if hits:
+            problems.append(f"it uses banned words ({', '.join(hits[:5])})")
+        if len(reply) > MAX_DRAFT_CHARS:
+            problems.append("it is too long")
+        problems += answer_problems(reply, sources, name=t.customer_name)
+        draft_source = "model"
+        if problems:
+            draft_source = "passage"
+            reply = passage_reply(t, sources[0])
+            cited, check_flags, missing = check_reply(reply, passages, t.text)
+            why = "; ".join(problems)
+            flags.append(Flag(
+                "passage_answer",
+                f"Answer taken from [{sources[0].rank}]: the model's draft failed the checks ({why}).", "info",
+            ))  # fmt: skip
+            hits = [b for b in banned if b.lower() in reply.lower()]
+            unmatched = []
         flags += check_flags
-        low = reply.lower()
-        hits = [b for b in banned if b.lower() in low]
+        for sent in unmatched:
+            flags.append(Flag("unsupported_sentence", f"Matches no passage: {sent[:160]}"))
         if hits:
             flags.append(Flag("banned", f"Uses words the brand kit bans: {', '.join(hits[:5])}."))
+        settings["draft_source"] = draft_source
+        settings["model_draft"] = raw
         status = "review" if any(f.severity == "review" for f in flags) else "drafted"
         draft = ReplyDraft(t, reply, status, passages, cited, flags, sentiment, relevance, True,
                            f"{lm.name}@{lm.revision}" if lm.revision else lm.name, settings, version_id,
-                           unsupported=missing)  # fmt: skip
+                           unsupported=missing, draft_source=draft_source)  # fmt: skip
     if save:
         draft.id = _store(draft, who, job_id)
     return draft

@@ -19,7 +19,8 @@ EN_STOP = frozenset(
 )
 ZH_STOP = frozenset(
     "的 了 吗 呢 吧 啊 呀 我 你 您 他 她 它 们 是 在 有 和 与 及 或 也 都 就 还 把 被 这 那 个 "  # noqa: SIM905
-    "请 想 要 能 会 可以 怎么 如何 什么 一下".split()
+    "请 想 要 能 会 可以 怎么 如何 什么 一下 "
+    "你们 我们 他们 咱们 到 后 内 里 给 用 让 没 没有 有没有 能不能 时候 一个 哪里 哪儿 现在 需要 怎么办".split()
 )
 _lock = threading.Lock()
 

@@ -7,7 +7,7 @@ import pytest
 
 from aigc_core.errors import UserInputError
 from aigc_core.support.chunking import Chunk
-from aigc_core.support.index import RRF_K, HybridIndex
+from aigc_core.support.index import RRF_K, WEIGHTS, HybridIndex
 from aigc_core.support.textproc import stem, tokenize
 from tests.support.conftest import fake_embed
 
@@ -39,7 +39,7 @@ def test_hybrid_search_fuses_both_rankings() -> None:
     assert top.index == 0 and top.rank == 1
     assert top.bm25_rank == 1 and top.dense_rank == 1
     assert top.fused == pytest.approx(sum(idx.weights(q)) / (RRF_K + 1))
-    assert idx.weights(q) == (0.05, 1.0) and idx.weights("退款") == (1.0, 0.3)
+    assert idx.weights(q) == WEIGHTS["latin"] and idx.weights("退款") == WEIGHTS["cjk"]
     assert "refund" in top.matched and 0 < top.coverage <= 1 and top.dense > 0.3 and "BM25 #1" in top.why
     assert [p.rank for p in res.passages] == list(range(1, len(res.passages) + 1))
 

@@ -2,7 +2,7 @@
 retrieval (scores of each retriever), draft a reply (tiny LM) with its passages beside it, and bad uploads.
 
 The real engine runs end to end: a tiny random BERT as the embedding model (through the model manager), the tiny
-random LM (its text cites nothing, so the reply is marked for review) and a tiny sentiment classifier."""
+random LM (its text fails the checks, so the reply is the passage's answer) and a tiny sentiment classifier."""
 
 from __future__ import annotations
 
@@ -72,8 +72,10 @@ def test_build_search_and_draft(page_env) -> None:
     at.button(key="support_draft").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     page = " ".join(m.value for m in at.markdown)
-    assert "**[1]**" in page and "check before sending" in page
-    assert at.text_area(key="support_edit").value
+    # the tiny random LM's text fails the checks: the reply is the passage's answer, and the page says so
+    assert "**[1]**" in page and "ready to send" in page and "answer taken from [1]" in page
+    assert at.text_area(key="support_edit").value.endswith("[1].")
+    assert any(i.value.startswith("Answer taken from") for i in at.info)
     at.multiselect(key="support_pick").set_value([2])
     at.number_input(key="support_seed").set_value(5)
     at.button(key="support_draft").click().run()

@@ -18,6 +18,15 @@
 (b) CUDA only: a real-size Qwen2.5-0.5B architecture with random weights (bf16), 64-token prompt, 128 new
     tokens, batch 1 and 8: plain ``generate`` vs the engine's ``sample_batch`` with its CUDA decoding options
     (static KV cache -> compiled decode step). Compile/warm-up is timed separately. Target: >= 4x at batch 1.
+(c) Many users on one model (``--concurrency-only`` runs just this): 4 different briefs whose candidates are
+    written at the same moment (4 threads, as 4 browser sessions would) against the same 4 briefs one after
+    another, in the same run, same seeds (so the same tokens). Figure: the slowest user's completion time
+    concurrent vs the 4th user's sequential (median of 3 alternated repeats; 1 with ``--quick``), and this
+    process's CPU seconds per phase. Measured on the in-process transformers backend (waiting calls merged into
+    one batched ``generate``, AIGC_TEXT_GENERATION_BATCHING; ``--quick`` runs only this), the in-process
+    llama.cpp backend (requests queue on its lock: the "before") and the OpenAI-compatible server backend
+    against llama-cpp-python's server on 127.0.0.1 (same GGUF; that server runs one request at a time, so
+    only a batching server such as vLLM or llama-server --parallel gains there). Target: >= 2x.
 Ends with ``RESULT <name> value=<v> baseline=<b> ratio=<r> target=<t> PASS|FAIL`` lines.
 """
 
@@ -299,6 +308,162 @@ def bench_gpu(quick: bool) -> tuple[list[str], dict]:
     return lines, figures
 
 
+# ----------------------------------------------------------------------------------------------
+# (c) many users on one model: 4 briefs at once vs one after another
+# ----------------------------------------------------------------------------------------------
+CONCURRENT_BRIEFS = [
+    ("AquaPure insulated bottle", "Keeps drinks cold for 24 hours\nBPA-free steel"),
+    ("TrailLite rain jacket", "Fully waterproof\nWeighs 180 grams"),
+    ("Brewly coffee subscription", "Beans roasted weekly\nPause any time"),
+    ("SnapDesk standing desk", "Rises in 5 seconds\nTen-year warranty"),
+]
+
+
+def _users_at_once(lm: object, preps: list, n: int, concurrent: bool) -> list[float]:
+    """Completion time of each user's candidates (seconds from the common start)."""
+    import threading
+
+    from aigc_core.copy import generate as gen
+
+    done = [0.0] * len(preps)
+    start = threading.Barrier(len(preps) + 1) if concurrent else None
+    t0 = [0.0]
+
+    def user(i: int) -> None:
+        if start is not None:
+            start.wait()
+        rows, _ = gen._forward(preps[i], lm, n, seed=preps[i].seed)
+        assert len(rows) == n
+        done[i] = time.perf_counter() - t0[0]
+
+    if not concurrent:
+        t0[0] = time.perf_counter()
+        for i in range(len(preps)):
+            user(i)
+        return done
+    threads = [threading.Thread(target=user, args=(i,)) for i in range(len(preps))]
+    for t in threads:
+        t.start()
+    t0[0] = time.perf_counter()
+    assert start is not None
+    start.wait()
+    for t in threads:
+        t.join()
+    return done
+
+
+def _concurrency_figure(label: str, lm: object, n: int, new_tokens: int, repeats: int) -> tuple[list[str], dict]:
+    """Sequential and concurrent runs of the 4 briefs, alternated ``repeats`` times; medians of the slowest user's
+    completion time (wall clock) and of this process's CPU seconds per phase (steadier on a shared CPU)."""
+    from aigc_core.copy import generate as gen
+
+    preps = []
+    for i, (product, points) in enumerate(CONCURRENT_BRIEFS):
+        brief = {"product": product, "key_points": points, "channel": "social_post", "n_variants": 1,
+                 "seed": 100 + i, "max_new_tokens": new_tokens}  # fmt: skip
+        preps.append(gen.preprocess(brief, lm, use_history=False))
+    gen._forward(preps[0], lm, 1, seed=1)  # warm-up: connections, the prompt cache
+    slow_seq, slow_con, cpu_seq, cpu_con = [], [], [], []
+    for r in range(repeats):
+        c = time.process_time()
+        seq = _users_at_once(lm, preps, n, concurrent=False)
+        cpu_seq.append(time.process_time() - c)
+        c = time.process_time()
+        con = _users_at_once(lm, preps, n, concurrent=True)
+        cpu_con.append(time.process_time() - c)
+        slow_seq.append(max(seq))
+        slow_con.append(max(con))
+        print(
+            f"{label} repeat {r + 1}: 4 users x {n} candidates x <= {new_tokens} tokens; one after another the "
+            "users were done after " + ", ".join(f"{x:.1f}" for x in seq) + " s; all at once after "
+            + ", ".join(f"{x:.1f}" for x in sorted(con))
+            + f" s; CPU seconds {cpu_seq[-1]:.1f} vs {cpu_con[-1]:.1f} (load average {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )  # fmt: skip
+    m_seq, m_con = statistics.median(slow_seq), statistics.median(slow_con)
+    c_seq, c_con = statistics.median(cpu_seq), statistics.median(cpu_con)
+    lines = [
+        result_line(f"copy_4users_{label}_slowest_user_s", m_con, m_seq, 2.0, higher_is_better=False),
+        result_line(f"copy_4users_{label}_process_cpu_s", c_con, c_seq, 1.0, higher_is_better=False),
+    ]
+    return lines, {f"users4_{label}_slowest_sequential_s": [round(x, 2) for x in slow_seq],
+                   f"users4_{label}_slowest_concurrent_s": [round(x, 2) for x in slow_con]}  # fmt: skip
+
+
+def bench_concurrency(quick: bool, model_value: str) -> tuple[list[str], dict]:
+    """(c): 4 users at once vs one after another on the in-process transformers backend (merged batches) and,
+    without ``--quick``, the in-process llama.cpp backend and the server backend on llama.cpp's server."""
+    import importlib.util
+    import socket
+    import subprocess
+    import tempfile
+    import urllib.request
+
+    from aigc_core.copy import openai_backend as ob
+    from aigc_core.copy.lm import load_language_model
+    from aigc_core.models.catalog import resolve
+    from aigc_core.models.manager import llama_cpp_installed
+    from aigc_core.settings import reset_settings
+
+    n, new_tokens, reps = (2, 24, 1) if quick else (3, 48, 3)
+    value = "smollm2-135m-instruct" if model_value == "auto" else model_value
+    resolved = resolve("text-generation", value)
+    if not resolved.gguf_file or resolved.local_path is None:
+        print(f"concurrency: {value} is not a GGUF file; skipped")
+        return [], {}
+    lines, figures = [], {}
+    # the in-process transformers backend: waiting calls are merged into one batched generate
+    lm = load_language_model(value, backend="transformers")
+    more, fig = _concurrency_figure("inprocess_transformers_merged", lm, n, new_tokens, reps)
+    lines += more
+    figures.update(fig)
+    if quick:
+        return lines, figures
+    # the in-process llama.cpp backend: one lock per model, served one after another (the "before")
+    if not llama_cpp_installed():
+        print("concurrency: llama-cpp-python is not installed; the llama.cpp parts are skipped")
+        return lines, figures
+    lm = load_language_model(value, backend="llama.cpp")
+    more, fig = _concurrency_figure("inprocess_llamacpp", lm, n, new_tokens, reps)
+    lines += more
+    figures.update(fig)
+    # the server backend on llama.cpp's OpenAI-compatible server (its requests share the server's slots)
+    missing = [
+        m for m in ("fastapi", "uvicorn", "sse_starlette", "starlette_context") if not importlib.util.find_spec(m)
+    ]
+    if missing:
+        print(f"concurrency: llama.cpp's server needs {', '.join(missing)} (requirements-dev.txt); server part skipped")
+        return lines, figures
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = Path(tempfile.mkdtemp()) / "llama_server.log"
+    cmd = ob.llama_cpp_server_command(resolved.local_path / resolved.gguf_file, port, alias="bench", threads=1)
+    proc = subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}/v1"
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"{url}/models", timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"llama.cpp's server exited: {log.read_text()[-1000:]}") from None
+                time.sleep(0.2)
+        os.environ.update({"AIGC_TEXT_GENERATION_SERVER_URL": url, "AIGC_TEXT_GENERATION_SERVER_TIMEOUT_S": "600"})
+        reset_settings()
+        ob.clear()
+        lm = load_language_model(None, backend="server")
+        print(f"server backend: {lm.name} on llama.cpp's server at {url} ({lm.server_kind}), one thread")
+        more, fig = _concurrency_figure("server_llamacpp", lm, n, new_tokens, reps)
+        lines += more
+        figures.update(fig)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return lines, figures
+
+
 def main() -> None:
     from aigc_core.users.roles import SYSTEM, set_process_actor
 
@@ -306,6 +471,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small CPU run (under a minute once the model is converted)")
     ap.add_argument("--gpu-only", action="store_true", help="skip the CPU section")
+    ap.add_argument("--concurrency-only", action="store_true", help="only (c): 4 users at once vs one after another")
     ap.add_argument("--model", default="auto", help="CPU model: auto (embedded SmolLM2), a folder or hub id")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
@@ -321,12 +487,21 @@ def main() -> None:
             f"warning: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: other processes share the "
             "CPU, wall-clock figures are noisy (the CPU-seconds figures are steadier)"
         )
+    if args.concurrency_only:
+        lines, figures = bench_concurrency(args.quick, args.model)
+        print(json.dumps(figures, indent=2))
+        for line in lines:
+            print(line)
+        return
     if not args.gpu_only:
         runs = [(4, 32, 1)] if args.quick else [(8, 48, 2), (4, 48, 2)]
         for n, new, reps in runs:
             cpu_lines, cpu_fig = bench_cpu(n, new, reps, args.model)
             lines += cpu_lines
             figures.update({f"{k}_n{n}": v for k, v in cpu_fig.items()})
+        conc_lines, conc_fig = bench_concurrency(args.quick, args.model)
+        lines += conc_lines
+        figures.update(conc_fig)
     import torch
 
     if torch.cuda.is_available():

@@ -200,9 +200,43 @@ def _jobs_section() -> None:
 # ------------------------------------------------------------------------------------------------
 # Models
 # ------------------------------------------------------------------------------------------------
+def _render_backends() -> None:
+    """Which backend serves each task (in the app, or an OpenAI-compatible inference server) and its health."""
+    from aigc_core.models.manager import task_backends
+
+    fresh = st.button("Check again", key="mj_backends_refresh", icon=":material/refresh:", help="Probe the server now")
+    rows = guard(task_backends, fresh=fresh)
+    if not rows:
+        return
+    st.caption("Where each task runs")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Task": r.task,
+                    "Backend": r.backend,
+                    "Where": r.where,
+                    "Model": r.model,
+                    "OK": r.healthy,
+                    "Health": r.health,
+                }
+                for r in rows
+            ]
+        ),
+        key="mj_backends_table",
+        hide_index=True,
+        width="stretch",
+        column_config={"OK": st.column_config.CheckboxColumn("OK")},
+    )
+    down = [r for r in rows if r.backend.startswith("OpenAI-compatible") and not r.healthy]
+    for r in down:
+        st.warning(literal(f"Text generation cannot run: {r.health}"), icon=":material/cloud_off:")
+
+
 def _render_models_section() -> None:
     """The model catalog and the models loaded in this app process."""
     st.subheader("Models")
+    _render_backends()
     from aigc_core.models.catalog import catalog_rows
 
     rows = guard(catalog_rows)

@@ -6,6 +6,8 @@
 * ``llama.cpp`` — GGUF files run natively by ``llama-cpp-python`` (no conversion, loads in about a second, faster
   decoding on a CPU). The default for the embedded models when the package is installed
   (``AIGC_TEXT_GENERATION_BACKEND``). Variants are sampled one after another on a shared prompt cache.
+* ``server`` — an OpenAI-compatible inference server (``copy/openai_backend.py``: vLLM, llama.cpp's server …);
+  variants are parallel requests, and concurrent users share the server's slots instead of one lock.
 
 Both report each sample's mean token log-probability under the model (the copy checks' fluency signal) and can
 stream the first sample. A lock serialises generation on one model object."""
@@ -142,34 +144,147 @@ class LanguageModel:
         plain_text: bool = False,
     ) -> tuple[list[Sample], int]:
         """``n`` continuations of ``prompt`` and the new tokens they took. ``plain_text`` keeps the output
-        to one paragraph without the characters in BANNED_CHARS (constrained decoding)."""
-        # With a static cache (compiled decode step) every new shape recompiles: left-pad prompts to buckets of 64.
-        bucket = {"padding": True, "pad_to_multiple_of": 64} if "cache_implementation" in gen_kwargs else {}
-        enc = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False, **bucket)
-        enc = {k: v.to(self.device) for k, v in enc.items()}
+        to one paragraph without the characters in BANNED_CHARS (constrained decoding).
+
+        Calls from other sessions that wait for the model meanwhile are merged into one batched ``generate``
+        (``AIGC_TEXT_GENERATION_BATCHING``): the first in the queue runs its request and every compatible
+        waiting one together, the others then return their rows at once."""
         kwargs = dict(gen_kwargs)
         if plain_text:
             kwargs["bad_words_ids"] = banned_token_ids(self.tokenizer)
-        with self.lock:
-            out = sample_batch(self.model, enc, n, kwargs, seed=seed, streamer=streamer)
-        start = enc["input_ids"].shape[1]
+        req = _Request(prompt, n, kwargs, seed, streamer)
+        req.stop = stop
+        batching = get_settings().text_generation_batching
+        pending = _pending(self.model)
+        if batching:
+            with _cache_lock:
+                pending.append(req)
+        try:
+            with self.lock:
+                if not req.done:
+                    group = [req]
+                    if batching:
+                        with _cache_lock:
+                            group += [r for r in pending if r is not req and not r.done and r.compatible(req)]
+                    self._run(group)
+        finally:
+            if batching:
+                with _cache_lock:
+                    if req in pending:
+                        pending.remove(req)
+        if req.error is not None:
+            raise req.error
+        assert req.rows is not None
+        return req.rows, req.new_tokens
+
+    def _run(self, group: list[_Request]) -> None:
+        """One ``generate`` for the requests of ``group`` (their rows side by side); fills each one's rows."""
+        lock = self.lock
+        first = group[0]
+        idents = [r.thread for r in group[1:]]
+        if idents and hasattr(lock, "mark_running"):
+            lock.mark_running(idents)  # merged waiters are no longer "queued" for the page
+        try:
+            if len(group) == 1:
+                # With a static cache (compiled decode step) every new shape recompiles: left-pad to buckets of 64.
+                bucket = {"padding": True, "pad_to_multiple_of": 64} if "cache_implementation" in first.kwargs else {}
+                enc = self.tokenizer(first.prompt, return_tensors="pt", add_special_tokens=False, **bucket)
+                enc = {k: v.to(self.device) for k, v in enc.items()}
+                out = sample_batch(self.model, enc, first.n, first.kwargs, seed=first.seed, streamer=first.streamer)
+                self._rows(first, out, enc["input_ids"].shape[1], 0)
+                return
+            import torch
+
+            enc = self.tokenizer([r.prompt for r in group], return_tensors="pt", add_special_tokens=False, padding=True)
+            index = torch.tensor([i for i, r in enumerate(group) for _ in range(r.n)], device=self.device)
+            enc = {k: v.to(self.device) for k, v in enc.items()}
+            batch = {k: v[index] for k, v in enc.items()}
+            kwargs = dict(first.kwargs, max_new_tokens=max(int(r.kwargs.get("max_new_tokens") or 0) for r in group))
+            offsets, at = [], 0
+            for r in group:
+                offsets.append(at)
+                at += r.n
+            streamer = _RowsStreamer([(o, r.streamer) for o, r in zip(offsets, group, strict=True) if r.streamer])
+            log.info("merged %d concurrent generation requests into one batch of %d rows", len(group), at)
+            out = sample_merged(self.model, enc, index, kwargs, seed=first.seed, streamer=streamer)
+            for o, r in zip(offsets, group, strict=True):
+                self._rows(r, out, batch["input_ids"].shape[1], o)
+        except BaseException as exc:
+            for r in group:
+                r.error = exc
+            raise
+        finally:
+            for r in group:
+                if r.streamer is not None and r is not first:
+                    r.streamer.end()
+                r.done = True
+
+    def _rows(self, req: _Request, out: Any, start: int, offset: int) -> None:
+        """Decode the ``req.n`` rows of ``out`` from ``offset`` (new tokens from ``start``, cut at its limit)."""
         seqs = out.sequences if hasattr(out, "sequences") else out
         logits = getattr(out, "logits", None)
         pad = self.tokenizer.pad_token_id
         eos = self.tokenizer.eos_token_id
+        limit = int(req.kwargs.get("max_new_tokens") or 0) or None
         rows: list[Sample] = []
         new_tokens = 0
-        for r, row in enumerate(seqs[:, start:].tolist()):
+        for r, row in enumerate(seqs[offset : offset + req.n, start:].tolist(), start=offset):
+            row = row[:limit] if limit else row
             ended = eos is not None and eos in row
             keep = row[: row.index(eos)] if ended else [t for t in row if t != pad]
             new_tokens += len(keep) + (1 if ended else 0)
             text = self.tokenizer.decode(keep, skip_special_tokens=True)
-            for s in stop:
+            for s in req.stop:
                 if s in text:
                     text, ended = text[: text.index(s)], True
             lp = _mean_logprob(logits, r, keep) if logits is not None else None
             rows.append(Sample(text, not ended, lp))
-        return rows, new_tokens
+        req.rows, req.new_tokens = rows, new_tokens
+
+
+class _Request:
+    """One :meth:`LanguageModel.sample` call waiting for (or merged into) a batched ``generate``."""
+
+    def __init__(self, prompt: str, n: int, kwargs: dict[str, Any], seed: int, streamer: Any) -> None:
+        self.prompt, self.n, self.kwargs, self.seed, self.streamer = prompt, n, kwargs, seed, streamer
+        self.stop: tuple[str, ...] = ()
+        self.thread = threading.get_ident()
+        self.done = False
+        self.rows: list[Sample] | None = None
+        self.new_tokens = 0
+        self.error: BaseException | None = None
+
+    def compatible(self, other: _Request) -> bool:
+        """Same sampling options (the token limit aside): rows of both can share one ``generate``."""
+        a = {k: v for k, v in self.kwargs.items() if k != "max_new_tokens"}
+        b = {k: v for k, v in other.kwargs.items() if k != "max_new_tokens"}
+        return a == b and "cache_implementation" not in a
+
+
+class _RowsStreamer:
+    """A ``generate`` streamer that hands each merged request's first row to that request's streamer."""
+
+    def __init__(self, targets: list[tuple[int, Any]]) -> None:
+        self.targets = targets
+
+    def put(self, value: Any) -> None:
+        """The prompt (every row), then the next token of every row."""
+        for offset, streamer in self.targets:
+            streamer.put(value[offset : offset + 1])
+
+    def end(self) -> None:
+        """Generation finished."""
+        for _, streamer in self.targets:
+            streamer.end()
+
+
+_pending_requests: dict[int, list[_Request]] = {}
+
+
+def _pending(model: Any) -> list[_Request]:
+    """The requests waiting for ``model`` (one list per model object, like its lock)."""
+    with _cache_lock:
+        return _pending_requests.setdefault(id(model), [])
 
 
 def _mean_logprob(logits: Any, row: int, ids: list[int]) -> float | None:
@@ -238,6 +353,39 @@ def sample_batch(
         return model.generate(
             input_ids=ids, attention_mask=mask, num_return_sequences=n, streamer=streamer, **gen_kwargs
         )
+
+
+def sample_merged(
+    model: Any, enc: dict[str, Any], index: Any, gen_kwargs: dict[str, Any], *, seed: int, streamer: Any = None
+) -> Any:
+    """ONE ``generate`` over several encoded (left-padded) prompts, row ``j`` continuing prompt ``index[j]``:
+    each prompt is prefilled once and its KV cache selected for its rows (as :func:`sample_batch` does for one
+    prompt), then every row is sampled in the same decoding steps."""
+    import torch
+
+    from aigc_core.tasks.sampling import sampling_kwargs
+
+    gen_kwargs = sampling_kwargs(gen_kwargs)
+    gen_kwargs.update(return_dict_in_generate=True, output_logits=True)
+    ids, mask = enc["input_ids"], enc["attention_mask"]
+    devices = [ids.device] if ids.device.type == "cuda" else []
+    with torch.inference_mode(), torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        if ids.shape[1] > 1:
+            pos = (mask.long().cumsum(-1) - 1).clamp(min=0)
+            prefix = model(
+                input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=pos[:, :-1], use_cache=True
+            ).past_key_values
+            if hasattr(prefix, "batch_select_indices"):
+                prefix.batch_select_indices(index)
+                return model.generate(
+                    input_ids=ids[index],
+                    attention_mask=mask[index],
+                    past_key_values=prefix,
+                    streamer=streamer,
+                    **gen_kwargs,
+                )
+        return model.generate(input_ids=ids[index], attention_mask=mask[index], streamer=streamer, **gen_kwargs)
 
 
 # llama.cpp ---------------------------------------------------------------------------------------------
@@ -421,6 +569,7 @@ class TicketLock:
         self._next = 0  # the ticket the next arrival takes
         self._serving = 0  # the ticket that holds the lock now (or may take it)
         self._tickets: dict[int, int] = {}  # thread id -> its ticket, while it waits or holds the lock
+        self._merged: set[int] = set()  # waiting threads whose request runs now, merged into another's batch
 
     def __enter__(self) -> TicketLock:
         me = threading.get_ident()
@@ -435,6 +584,7 @@ class TicketLock:
     def __exit__(self, *exc: object) -> None:
         with self._cond:
             self._tickets.pop(threading.get_ident(), None)
+            self._merged.discard(threading.get_ident())
             self._serving += 1
             self._cond.notify_all()
 
@@ -442,7 +592,14 @@ class TicketLock:
         """How many requests run or wait before ``thread_id``'s (0: it runs now, or it is not queued)."""
         with self._cond:
             ticket = self._tickets.get(thread_id) if thread_id is not None else None
-            return 0 if ticket is None else max(0, ticket - self._serving)
+            if ticket is None or thread_id in self._merged:
+                return 0
+            return max(0, ticket - self._serving)
+
+    def mark_running(self, thread_ids: list[int]) -> None:
+        """These waiting threads' requests run now, in the holder's merged batch (until they leave the queue)."""
+        with self._cond:
+            self._merged.update(thread_ids)
 
     def holds_ticket(self, thread_id: int | None) -> bool:
         """True while ``thread_id`` waits for or holds the lock."""
@@ -469,10 +626,16 @@ def load_language_model(value: str | None = None, *, backend: str | None = None)
     on ``backend`` (None: the AIGC_TEXT_GENERATION_BACKEND setting; ``auto`` runs GGUF files on llama.cpp
     when it is installed).
 
+    With the ``server`` backend the model is served by an OpenAI-compatible inference server
+    (``copy/openai_backend.py``) and nothing is loaded here.
+
     Raises ModelUnavailableError (naming the setting) when it cannot be loaded offline."""
+    from aigc_core.copy.openai_backend import load_server_model, server_enabled
     from aigc_core.models.manager import get_manager
 
     value = (value or get_settings().text_generation_model or "auto").strip()
+    if server_enabled(backend):
+        return load_server_model(value)
     try:
         loaded = get_manager().load(TASK, value, backend=backend)
     except AigcError as exc:

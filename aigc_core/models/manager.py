@@ -19,6 +19,7 @@ from aigc_core.errors import AigcError, ModelUnavailableError
 from aigc_core.models.catalog import (
     PICKLE_RULE,
     SENTENCE_EMBEDDINGS,
+    TASK_SETTING,
     TEXT_CLASSIFICATION,
     TEXT_GENERATION,
     TEXT_TO_IMAGE,
@@ -238,6 +239,8 @@ def text_generation_backend(resolved: ResolvedModel, requested: str | None, sett
     """``llama.cpp`` or ``transformers`` for a resolved language model: GGUF files run on llama.cpp when it is
     installed (``auto``); everything else needs transformers."""
     choice = (requested or settings.text_generation_backend or "auto").strip().lower()
+    if choice == "server":  # generation goes to the inference server; a model loaded here anyway runs as `auto`
+        choice = "auto"
     if choice not in ("auto", "llama.cpp", "transformers"):
         raise ModelUnavailableError(
             f"Unknown text-generation backend {choice!r}.", hint="Use auto, llama.cpp or transformers."
@@ -662,3 +665,69 @@ def reset_manager() -> None:
         if _manager is not None:
             _manager.unload_all()
         _manager = None
+
+
+# ------------------------------------------------------------------------------------------------
+# Which backend serves each task (the Models & jobs page)
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class TaskBackend:
+    """Where one task's model runs and whether it is ready."""
+
+    task: str
+    backend: str  # e.g. "llama.cpp (in the app)" or "OpenAI-compatible server (llama.cpp)"
+    where: str  # a device, or the server's URL (secrets hidden)
+    model: str
+    healthy: bool
+    health: str
+
+
+_IN_APP_ENGINE = {
+    TEXT_CLASSIFICATION: "transformers",
+    SENTENCE_EMBEDDINGS: "transformers",
+    TEXT_TO_IMAGE: "diffusers",
+}
+
+
+def task_backends(*, fresh: bool = False) -> list[TaskBackend]:
+    """One row per task: the engine that serves it (in the app, or the inference server for text generation
+    with ``AIGC_TEXT_GENERATION_BACKEND=server``), the model, and its health (a server is probed: cached for a
+    few seconds unless ``fresh``). Never raises: a model that cannot be resolved is shown as unavailable."""
+    from aigc_core.devices import resolve_device
+
+    settings = get_settings()
+    manager = get_manager()
+    loaded = {(e.task, e.key) for e in manager.loaded()}
+    rows: list[TaskBackend] = []
+    for task in (TEXT_GENERATION, TEXT_CLASSIFICATION, SENTENCE_EMBEDDINGS, TEXT_TO_IMAGE):
+        if task == TEXT_GENERATION:
+            from aigc_core.copy.openai_backend import describe, server_enabled
+
+            if server_enabled(settings=settings):
+                d = describe(settings, fresh=fresh)
+                rows.append(TaskBackend(task, d["backend"], d["where"], d["model"], d["healthy"], d["health"]))
+                continue
+        try:
+            resolved = resolve(task, None, settings=settings)
+            engine = (
+                text_generation_backend(resolved, None, settings)
+                if task == TEXT_GENERATION
+                else _IN_APP_ENGINE.get(task, "transformers")
+            )
+            device = "cpu" if engine == "llama.cpp" else resolve_device(None, settings=settings)
+            is_loaded = (task, resolved.key) in loaded
+            rows.append(
+                TaskBackend(
+                    task,
+                    f"{engine} (in the app)",
+                    device,
+                    resolved.key,
+                    True,
+                    "loaded" if is_loaded else "available (loads on first use)",
+                )
+            )
+        except Exception as exc:  # unavailable offline, a bad setting …: shown, not raised
+            msg = exc.message if isinstance(exc, AigcError) else f"{type(exc).__name__}: {exc}"
+            value = str(getattr(settings, TASK_SETTING[task], "") or "")
+            rows.append(TaskBackend(task, "in the app", "", value, False, f"unavailable: {msg}"))
+    return rows

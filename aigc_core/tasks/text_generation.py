@@ -264,6 +264,10 @@ def generate(
         num_return_sequences=num_return_sequences,
     )
     _as_messages(messages_or_prompt)  # validate before loading a model
+    from aigc_core.copy.openai_backend import server_enabled
+
+    if model is None and server_enabled():  # AIGC_TEXT_GENERATION_BACKEND=server: the inference server writes it
+        return _generate_on_server(messages_or_prompt, params)
     loaded = _load(model)
     started = time.perf_counter()
     prepared = preprocess(loaded.tokenizer, [messages_or_prompt], max_new_tokens=params.max_new_tokens,
@@ -278,6 +282,30 @@ def generate(
         new_tokens=count,
         seconds=time.perf_counter() - started,
         revision=loaded.revision,
+    )
+
+
+def _generate_on_server(messages_or_prompt: PromptLike, params: GenerationParams) -> GenerationResult:
+    """:func:`generate` on the OpenAI-compatible inference server (``copy/openai_backend.py``)."""
+    from aigc_core.copy.openai_backend import complete
+
+    started = time.perf_counter()
+    prompt = messages_or_prompt if isinstance(messages_or_prompt, str) else list(messages_or_prompt)
+    texts, name, prompt_tokens, new_tokens = complete(
+        prompt,  # type: ignore[arg-type]
+        max_new_tokens=params.max_new_tokens,
+        temperature=params.temperature,
+        top_p=params.top_p,
+        seed=params.seed,
+        n=params.num_return_sequences,
+    )
+    return GenerationResult(
+        texts=[clean_text(t) for t in texts],
+        model=name,
+        seed=params.seed,
+        prompt_tokens=prompt_tokens,
+        new_tokens=new_tokens,
+        seconds=time.perf_counter() - started,
     )
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from aigc_core.errors import NotFoundError, UserInputError
-from aigc_core.finetune import registry
+from aigc_core.finetune import multiprocess, registry
 from aigc_core.finetune.estimate import Estimate, estimate_run
 from aigc_core.finetune.params import CAUSAL_LM_TASK, CLASSIFIER_TASK, CausalLMJobParams, ClassifierJobParams
 from aigc_core.finetune.training import (
@@ -282,7 +282,7 @@ def find_resume_checkpoint(ctx: JobContextLike, resume_from_job: str | None) -> 
         return None
     old_metrics = old_dir / METRICS_FILE
     new_metrics = Path(ctx.work_dir) / METRICS_FILE
-    if old_metrics.is_file() and not new_metrics.exists():
+    if multiprocess.is_main() and old_metrics.is_file() and not new_metrics.exists():
         shutil.copy2(old_metrics, new_metrics)
     ctx.log(f"resuming from {ckpt}")
     return ckpt
@@ -358,8 +358,10 @@ def run_classifier_job(ctx: JobContextLike, params: ClassifierJobParams) -> dict
 
     if isinstance(params, dict):
         params = ClassifierJobParams.model_validate(params)
-    ctx.report(0.01, "checking the data")
     device = _device_for(ctx)
+    if (n := multiprocess.requested_processes(params)) > 1 and not multiprocess.in_rank():
+        return multiprocess.launch(ctx, CLASSIFIER_KIND, params, n, device=device)
+    ctx.report(0.01, "checking the data")
     if params.parent_id:
         params = params.model_copy(update={"base_model": f"registry:{params.parent_id}"})
     pre, data = preflight_classifier(params, device=device)
@@ -370,6 +372,8 @@ def run_classifier_job(ctx: JobContextLike, params: ClassifierJobParams) -> dict
     outcome = train_classifier(pre.base_dir, data, params, ctx, device=device, resume_from=resume)
     if outcome.stopped:
         return _stopped_result(ctx, outcome)
+    if not multiprocess.is_main():  # rank 0 evaluates and registers the version
+        return {"rank": multiprocess.rank()}
     ctx.report(0.9, "evaluating on the test split")
     eval_texts, eval_y = (data.test_texts, data.test_y) if data.test_texts else (data.val_texts, data.val_y)
     metrics: dict[str, Any] = {"train_samples_per_s": outcome.samples_per_s, "train_runtime_s": outcome.train_runtime_s}
@@ -417,8 +421,10 @@ def run_causal_lm_job(ctx: JobContextLike, params: CausalLMJobParams) -> dict[st
 
     if isinstance(params, dict):
         params = CausalLMJobParams.model_validate(params)
-    ctx.report(0.01, "checking the data")
     device = _device_for(ctx)
+    if (n := multiprocess.requested_processes(params)) > 1 and not multiprocess.in_rank():
+        return multiprocess.launch(ctx, CAUSAL_LM_KIND, params, n, device=device)
+    ctx.report(0.01, "checking the data")
     pre, (data, tokenizer) = preflight_causal_lm(params, device=device)
     for note in pre.notes:
         ctx.log(note)
@@ -430,7 +436,7 @@ def run_causal_lm_job(ctx: JobContextLike, params: CausalLMJobParams) -> dict[st
     test_feats, _ = tokenize_pairs(tokenizer, held_out, max_length=tl, system_prompt=params.system_prompt)
     metrics: dict[str, Any] = {}
     briefs = [p for p, _ in held_out if p][: params.sample_briefs]
-    if params.evaluate_base and test_feats:
+    if params.evaluate_base and test_feats and multiprocess.is_main():
         ctx.report(0.03, "measuring the base model's perplexity")
         base_model = build_causal_lm(pre.base_dir, params.model_copy(update={"lora": params.lora.model_copy(
             update={"enabled": False})}), "fp32", adapter).to(device)  # fmt: skip
@@ -447,6 +453,8 @@ def run_causal_lm_job(ctx: JobContextLike, params: CausalLMJobParams) -> dict[st
     )  # fmt: skip
     if outcome.stopped:
         return _stopped_result(ctx, outcome)
+    if not multiprocess.is_main():  # rank 0 evaluates and registers the version
+        return {"rank": multiprocess.rank()}
     ctx.report(0.9, "evaluating")
     if test_feats:
         metrics["test"] = {"perplexity": lm_perplexity(outcome.model, test_feats)}

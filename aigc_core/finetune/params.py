@@ -103,6 +103,12 @@ class ClassifierJobParams(_JobBase):
         "rarely costs accuracy.",
     )
     min_examples_per_class: int = Field(10, ge=1, description="Refuse to train when a class has fewer examples.")
+    processes: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Processes to train on (one per GPU, or gloo on the CPU); 0 uses the AIGC_TRAIN_PROCESSES setting.",
+    )
 
 
 class CausalLMJobParams(_JobBase):
@@ -117,6 +123,12 @@ class CausalLMJobParams(_JobBase):
     system_prompt: str = Field("", max_length=2000, description="Optional system message in the chat template.")
     merge_on_export: bool = Field(True, description="Merge the adapter into the weights when exporting.")
     sample_briefs: int = Field(3, ge=0, le=20, description="Held-out briefs shown base vs tuned after training.")
+    processes: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Processes to train on (one per GPU, or gloo on the CPU); 0 uses the AIGC_TRAIN_PROCESSES setting.",
+    )
 
     @field_validator("text_column", "prompt_column")
     @classmethod

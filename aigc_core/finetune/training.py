@@ -254,7 +254,9 @@ def pick_precision(requested: str, device: str) -> str:
 
 def plan_run(params: TrainParams, n_train: int, device: str) -> RunPlan:
     """Step counts for the run (about ten evaluations unless the user set eval_steps)."""
-    per_update = params.batch_size * params.grad_accum
+    from aigc_core.finetune.multiprocess import world_size
+
+    per_update = params.batch_size * params.grad_accum * world_size()
     steps_per_epoch = max(1, math.ceil(n_train / per_update))
     total = params.max_steps if params.max_steps > 0 else max(1, math.ceil(steps_per_epoch * params.epochs))
     # About ten evaluations (each also saves a checkpoint), but not more often than every 50 steps.
@@ -311,6 +313,10 @@ def training_arguments(
     }
     if on_cuda:
         kwargs["tf32"] = True
+    from aigc_core.finetune.multiprocess import world_size
+
+    if world_size() > 1:
+        kwargs["ddp_backend"] = "nccl" if on_cuda else "gloo"
     return TrainingArguments(**kwargs)
 
 
@@ -326,7 +332,12 @@ def _callback_base() -> type:
 def make_progress_callback(
     ctx: JobContextLike, *, phase_start: float = 0.05, phase_end: float = 0.9
 ) -> TrainerCallback:
-    """A TrainerCallback that writes metrics.jsonl, reports progress with ETA and stops (saving) on cancel."""
+    """A TrainerCallback that writes metrics.jsonl, reports progress with ETA and stops (saving) on cancel.
+
+    On several processes only rank 0 writes and reports; the stop decision is shared by all ranks (all-reduced at
+    each step), so they stop at the same step and save one checkpoint together."""
+    from aigc_core.finetune.multiprocess import any_rank
+
     base = _callback_base()
     metrics_path = Path(ctx.work_dir) / METRICS_FILE
 
@@ -351,12 +362,13 @@ def make_progress_callback(
             total = max(1, state.max_steps)
             elapsed = time.monotonic() - self.t0
             frac = phase_start + (phase_end - phase_start) * state.global_step / total
-            per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps
+            per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size
             self.samples_per_s = done * per_step / elapsed if elapsed > 0 else None
-            if state.global_step % max(1, args.logging_steps) == 0 or state.global_step == total:
+            main = state.is_world_process_zero
+            if main and (state.global_step % max(1, args.logging_steps) == 0 or state.global_step == total):
                 # the time left is the job's own estimate (eta_s), shown once by the page beside this message
                 ctx.report(frac, f"step {state.global_step}/{total}")
-            if ctx.should_stop():
+            if any_rank(ctx.should_stop(), args.device):
                 self.stopped = True
                 control.should_save = True
                 control.should_training_stop = True
@@ -364,7 +376,7 @@ def make_progress_callback(
             return control
 
         def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001, ANN003, ANN202
-            if not logs:
+            if not logs or not state.is_world_process_zero:
                 return control
             record = {"step": state.global_step, "epoch": round(state.epoch or 0.0, 4), "time": time.time()}
             for k, v in logs.items():

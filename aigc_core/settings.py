@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "AIGC_"
@@ -72,12 +72,71 @@ class Settings(BaseSettings):
             "a hub id (`org/name` or `org/name@revision`) or a local folder."
         ),
     )
-    text_generation_backend: Literal["auto", "llama.cpp", "transformers"] = Field(
+    text_generation_backend: Literal["auto", "llama.cpp", "transformers", "server"] = Field(
         default="auto",
         description=(
             "Engine that runs the language model: `auto` runs GGUF files (the embedded models) on llama.cpp "
             "when `llama-cpp-python` is installed and everything else on transformers; `llama.cpp` or "
-            "`transformers` forces one (see bench/ad_copy.py for their speed)."
+            "`transformers` forces one (see bench/ad_copy.py for their speed); `server` sends every "
+            "generation to the OpenAI-compatible inference server at `AIGC_TEXT_GENERATION_SERVER_URL`."
+        ),
+    )
+    text_generation_server_url: str = Field(
+        default="",
+        description=(
+            "OpenAI API root of the inference server used with `AIGC_TEXT_GENERATION_BACKEND=server` (vLLM, "
+            "llama.cpp's server, TGI, Ollama …), e.g. `http://127.0.0.1:8080/v1`."
+        ),
+    )
+    text_generation_server_model: str = Field(
+        default="",
+        description="Model name sent to the inference server; empty means the first model it lists.",
+    )
+    text_generation_server_api_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="API key for the inference server (sent as a bearer token); empty when it needs none.",
+    )
+    text_generation_server_api_key_file: str = Field(
+        default="",
+        description=(
+            "File holding the inference server's API key (a mounted secret such as `/run/secrets/llm_key`), "
+            "read when `AIGC_TEXT_GENERATION_SERVER_API_KEY` is empty."
+        ),
+    )
+    text_generation_server_timeout_s: float = Field(
+        default=60.0,
+        gt=0.0,
+        le=3600.0,
+        description="Seconds to wait for the inference server's answer (or its next streamed chunk) before giving up.",
+    )
+    text_generation_server_parallel: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description=(
+            "Generations this app process runs on the inference server at once (each sends its candidates as "
+            "parallel requests); later users wait in a first-come queue and see their place."
+        ),
+    )
+    text_generation_server_context: int = Field(
+        default=2048,
+        ge=128,
+        le=1_048_576,
+        description="Context length (tokens) of the served model, used to fit prompts before they are sent.",
+    )
+    text_generation_server_prompt: Literal["chat", "completion"] = Field(
+        default="chat",
+        description=(
+            "How prompts go to the inference server: `chat` (messages; the server applies the model's chat "
+            "template) or `completion` (a plain few-shot prompt, for base models)."
+        ),
+    )
+    text_generation_batching: bool = Field(
+        default=True,
+        description=(
+            "Merge the generation requests of sessions that wait for the same in-process transformers model "
+            "into one batched `generate` (many users on one model; see bench/ad_copy.py). A merged request is "
+            "sampled alongside others, so its seed reproduces it only when it runs alone."
         ),
     )
     llama_threads: int = Field(
@@ -131,6 +190,39 @@ class Settings(BaseSettings):
     )
     job_cancel_grace_s: float = Field(
         default=20.0, ge=0.0, description="Seconds a cancelled job may take to stop cleanly before it is terminated."
+    )
+    worker_name: str = Field(
+        default="",
+        description=(
+            "Name of this job worker in the jobs table (its GPU slots are counted under it); empty means the "
+            "machine's host name. Give each worker that shares a store with others its own name."
+        ),
+    )
+    job_heartbeat_timeout_s: float = Field(
+        default=60.0,
+        ge=1.0,
+        le=86_400.0,
+        description=(
+            "Seconds without a heartbeat after which any worker treats a running job as abandoned (its host "
+            "died) and marks it failed with the reason. Hosts sharing a store need clocks in sync (NTP)."
+        ),
+    )
+    worker_gpu_jobs_on_cpu: bool = Field(
+        default=True,
+        description=(
+            "On a worker without a GPU, run GPU-class jobs (training, images) on the CPU, one at a time. Turn off "
+            "on CPU-only extra workers that share a queue with GPU hosts: they then take CPU jobs only."
+        ),
+    )
+    train_processes: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description=(
+            "Processes a fine-tuning run trains on when its form leaves Processes at 0: above 1 the job starts "
+            "`torch.distributed.run` with that many ranks, one per GPU (the job must see as many GPUs), or gloo "
+            "on the CPU."
+        ),
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Logging level of the app and the workers."
@@ -189,6 +281,34 @@ class Settings(BaseSettings):
             "Allow model weights in pickle formats (`.bin`, `.pt`, `.ckpt`), which can run code when loaded. "
             "Off: only safetensors and GGUF are loaded."
         ),
+    )
+    support_top_k: int = Field(
+        default=3, ge=1, le=10, description="Passages of the knowledge base a support reply is drafted from."
+    )
+    support_min_similarity: float = Field(
+        default=0.45,
+        ge=0.0,
+        le=2.0,
+        description=(
+            "Support replies: a ticket is answered from the knowledge base only when the relevance score (the best "
+            "passage's cosine similarity plus 0.75 x its margin over the second best) reaches this (or the word "
+            "coverage below); else it is handed to a person. Set by bench/support.py --tune."
+        ),
+    )
+    support_min_coverage: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="Support replies: the idf-weighted share of the ticket's words a passage must hold to count "
+        "as relevant when its cosine similarity is below the threshold above.",
+    )
+    support_min_coverage_zh: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=1.0,
+        description="Support replies: for a Chinese ticket with an English-only embedding model (its cosines "
+        "mean little), the idf-weighted share of the ticket's jieba words a passage must hold to answer it. "
+        "Set by bench/support.py --tune.",
     )
 
     @property

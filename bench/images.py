@@ -7,16 +7,22 @@ app applies at load time): channels_last + fused QKV + ``torch.compile`` of the 
 given mode(s) — ``compile`` (inductor default) and ``cudagraphs`` (``reduce-overhead``, CUDA graphs) — each on a
 fresh pipeline, with its compile + warm-up time reported. Peak GPU memory is reported per variant.
 
-Without CUDA the benchmark only checks that the code path works, on the tiny random pipeline (64×64), plus one
-end-to-end ``generate_images`` call; its figures are a functional check, not a speed claim.
+Without CUDA it runs the tiny random pipeline (64×64): the app's text-to-image path (``generate_images`` on a
+loaded pipeline, not saved) against the plain pipeline call with the same prompt, steps and batch (the app's
+preprocess/postprocess overhead, target ratio >= 0.9), plus a functional check (a ``CHECK`` line, not a RESULT)
+and the ``fast`` optimisation figures as information only (the app applies no optimisation on the CPU).
 
 Editing and creatives (``--edit``, also on by default): inpaint, outpaint (to 16:9) and upscale (4×) through the
 app's modules vs plain diffusers / plain Pillow in the same run, and a creative set of 5 placement sizes (smart
 crop, layout, contrast check) vs a plain centre-crop resize; images/s and, on a GPU, peak memory. On a CPU the
-diffusion figures come from the tiny pipeline and are a functional check only.
+diffusion figures come from the tiny pipeline, so they measure the app's overhead around the model, not model
+speed. Outpaint's baseline runs plain diffusers at the app's working size (the model's native pixel area), so
+both denoise the same pixels. The creative set has no baseline engine that lays out text (the crop-only figure
+is its lower bound), so it is an ``INFO`` line, not a RESULT.
 
 Usage: python bench/images.py [--quick] [--modes compile,cudagraphs] [--no-edit] [--json out.json]
-Ends with ``RESULT <name> value=<v> baseline=<b> ratio=<r> target=<t> PASS|FAIL`` lines.
+Ends with ``RESULT <name> value=<v> baseline=<b> ratio=<r> target=<t> PASS|FAIL`` lines: every value is a
+rate (higher is better), ratio = value / baseline, and PASS means ratio >= target.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from aigc_core.images.memory import optimize_pipeline  # noqa: E402
 
 TARGET_BS1 = 1.5  # optimised / plain at batch 1
 TARGET_BS8 = 1.0  # no regression at batch 8
+TARGET_OVERHEAD = 0.9  # the app's path around the same pipeline call: at most 10 % slower than plain diffusers
 
 
 def sync() -> None:
@@ -147,9 +154,27 @@ def measure(pipe, configs, size: int, warm: int, reps: int) -> dict[str, float]:
     return out
 
 
-def result_line(name: str, value: float, baseline: float, target: float | str, passed: bool | None) -> str:
+def paired(fn_a, fn_b, warm: int = 1, reps: int = 5) -> tuple[float, float]:
+    """Median seconds per call of ``fn_a`` and ``fn_b``, timed alternately so load changes hit both alike."""
+    for _ in range(warm):
+        fn_a()
+        fn_b()
+    sync()
+    ta: list[float] = []
+    tb: list[float] = []
+    for _ in range(reps):
+        for fn, times in ((fn_a, ta), (fn_b, tb)):
+            t = time.perf_counter()
+            fn()
+            sync()
+            times.append(time.perf_counter() - t)
+    return statistics.median(ta), statistics.median(tb)
+
+
+def result_line(name: str, value: float, baseline: float, target: float) -> str:
+    """A RESULT line for a higher-is-better rate: ratio = value / baseline, PASS when ratio >= target."""
     ratio = value / baseline if baseline else float("nan")
-    verdict = "PASS" if passed else "FAIL"
+    verdict = "PASS" if ratio >= target else "FAIL"  # nan (no baseline) fails
     return f"RESULT {name} value={value:.3f} baseline={baseline:.3f} ratio={ratio:.3f} target={target} {verdict}"
 
 
@@ -190,38 +215,44 @@ def bench_gpu(args) -> tuple[list[str], dict]:
         print(f"  peak GPU memory {peak:.2f} GiB (plain {info['plain_peak_gb']:.2f} GiB)", flush=True)
         for key, v in res.items():
             target = TARGET_BS1 if key.endswith("bs1") else TARGET_BS8
-            lines.append(result_line(f"images_per_s_512_{key}_{mode}", v, plain[key], target, v / plain[key] >= target))
+            lines.append(result_line(f"images_per_s_512_{key}_{mode}", v, plain[key], target))
             best[key] = max(best.get(key, 0.0), v)
         del pipe
         torch.cuda.empty_cache()
     for key, v in best.items():
         target = TARGET_BS1 if key.endswith("bs1") else TARGET_BS8
-        lines.append(result_line(f"images_per_s_512_{key}_best", v, plain[key], target, v / plain[key] >= target))
+        lines.append(result_line(f"images_per_s_512_{key}_best", v, plain[key], target))
     return lines, info
 
 
 def bench_cpu(args) -> tuple[list[str], dict]:
-    """Functional check on the tiny pipeline: the optimised path and generate_images run and give images."""
+    """Tiny pipeline: the app's text-to-image path vs the plain pipeline call, and a functional check."""
+    import os
+
     from aigc_core.images.tiny import TINY_SIZE, build_tiny_pipeline
 
-    print("No CUDA GPU: functional check on the tiny random pipeline (64×64) — NOT a speed claim.", flush=True)
+    print(
+        "No CUDA GPU: tiny random pipeline (64×64): the app's overhead around the model, not model speed.", flush=True
+    )
     torch.set_num_threads(1)  # a tiny model gains nothing from threads, and they thrash on a busy machine
     configs = [(1, 1), (4, 2)] if args.quick else [(1, 1), (4, 1), (1, 8), (4, 8)]
+    reps = 5 if args.quick else 9
+    info: dict = {}
+    # The app applies no optimisation on the CPU (memory.optimize_for_device): "fast" is shown for information only.
     pipe = build_tiny_pipeline()
     pipe.set_progress_bar_config(disable=True)
-    print("plain:", flush=True)
+    print("INFO plain pipeline vs 'fast' (channels_last + fused QKV; not used by the app on the CPU):", flush=True)
     plain = measure(pipe, configs, TINY_SIZE, warm=1, reps=3)
-    report = optimize_pipeline(pipe, "fast")  # compile modes need a GPU to be worth it
-    print(f"optimised (fast: {report['applied']}):", flush=True)
-    fast = measure(pipe, configs, TINY_SIZE, warm=1, reps=3)
+    report = optimize_pipeline(pipe, "fast")
+    print(f"  fast ({report['applied']}):", flush=True)
+    info["plain"], info["fast"] = plain, measure(pipe, configs, TINY_SIZE, warm=1, reps=3)
     out = pipe(prompt="a red cube", num_inference_steps=1, height=TINY_SIZE, width=TINY_SIZE, output_type="np").images
     works = out.shape == (1, TINY_SIZE, TINY_SIZE, 3) and bool(torch.isfinite(torch.from_numpy(out)).all())
 
-    # End to end through the app's engine (preprocess -> forward -> postprocess, saved to a temp gallery).
-    import os
-
+    lines: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         from aigc_core.images import ImageRequest, generate_images
+        from aigc_core.images.loader import load_pipeline
         from aigc_core.images.tiny import save_tiny_pipeline
         from aigc_core.settings import reset_settings
         from aigc_core.store import init_store
@@ -230,16 +261,34 @@ def bench_cpu(args) -> tuple[list[str], dict]:
         reset_settings()
         init_store()
         folder = save_tiny_pipeline(Path(tmp) / "tiny")
+        # End to end through the app's engine (load -> preprocess -> forward -> postprocess, saved to the gallery).
         t = time.perf_counter()
         res = generate_images(ImageRequest(prompt="a red cube", model=str(folder), seed=1, num_images=2, steps=2))
         e2e = time.perf_counter() - t
         works = works and [g.image.size for g in res.images] == [(64, 64)] * 2 and res.seeds == [1, 2]
-        print(f"generate_images end to end (load + 2 images, saved): {e2e:.2f} s, seeds {res.seeds}", flush=True)
-    lines = [
-        result_line(f"cpu_tiny_functional_check_images_per_s_{key}", fast[key], plain[key], "n/a", works)
-        for key in plain
-    ]
-    return lines, {"plain": plain, "fast": fast, "functional_ok": works}
+        print(f"INFO generate_images end to end (load + 2 images, saved): {e2e:.2f} s, seeds {res.seeds}", flush=True)
+        loaded = load_pipeline(str(folder))
+        guidance = float(loaded.default_guidance)
+        for steps, bs in configs:
+            req = ImageRequest(prompt="a red cube", seed=1, num_images=bs, steps=steps, guidance=guidance, save=False)
+
+            def app(req=req):
+                generate_images(req, loaded=loaded)
+
+            def plain_call(steps=steps, bs=bs):
+                gens = [torch.Generator().manual_seed(1 + i) for i in range(bs)]
+                loaded.pipe(prompt="a red cube", num_inference_steps=steps, guidance_scale=guidance,
+                            num_images_per_prompt=bs, height=TINY_SIZE, width=TINY_SIZE, generator=gens)  # fmt: skip
+
+            with torch.inference_mode():
+                t_app, t_plain = paired(app, plain_call, warm=1, reps=reps)
+            print(f"text2img {steps} step(s) × {bs}: app {bs / t_app:.1f} img/s vs plain pipeline {bs / t_plain:.1f}")
+            info[f"text2img_{steps}step_bs{bs}"] = {"app_img_s": bs / t_app, "plain_img_s": bs / t_plain}
+            lines.append(result_line(f"text2img_{steps}step_bs{bs}_img_per_s_cpu_tiny", bs / t_app, bs / t_plain,
+                                     TARGET_OVERHEAD))  # fmt: skip
+    info["functional_ok"] = works
+    print(f"CHECK cpu_tiny_pipeline_and_generate_images {'ok' if works else 'BROKEN'}", flush=True)
+    return lines, info
 
 
 def _bench_loaded(pipe, device: str, native: int, dtype: str):
@@ -259,7 +308,7 @@ def bench_edit(args) -> tuple[list[str], dict]:
     from PIL import Image, ImageDraw
 
     from aigc_core.images import layout, upscale
-    from aigc_core.images.inpaint import run_masked
+    from aigc_core.images.inpaint import run_masked, working_size
     from aigc_core.images.outpaint import pad_to_aspect
 
     gpu = torch.cuda.is_available()
@@ -274,16 +323,19 @@ def bench_edit(args) -> tuple[list[str], dict]:
     ImageDraw.Draw(img).ellipse((size // 2, size // 4, size - 8, size // 2 + 40), fill=(240, 200, 30))
     mask = Image.new("L", img.size, 0)
     ImageDraw.Draw(mask).rectangle((size // 4, size // 4, 3 * size // 4, 3 * size // 4), fill=255)
-    reps = 2 if args.quick else 5
+    reps = 5 if args.quick else 9
     info: dict = {"device": device, "size": size}
     lines: list[str] = []
 
-    def peak(fn) -> tuple[float, float]:
-        if gpu:
-            torch.cuda.empty_cache()
-            torch.cuda.reset_peak_memory_stats()
-        s = timeit(fn, warm=1, reps=reps)
-        return 1 / s, (torch.cuda.max_memory_allocated() / 2**30 if gpu else 0.0)
+    def peak(fn) -> float:
+        """Peak GPU memory (GiB) of one call of ``fn`` (0 on the CPU)."""
+        if not gpu:
+            return 0.0
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        fn()
+        sync()
+        return torch.cuda.max_memory_allocated() / 2**30
 
     plain_inpaint = AutoPipelineForInpainting.from_pipe(pipe)
     plain_inpaint.set_progress_bar_config(disable=True)
@@ -299,31 +351,36 @@ def bench_edit(args) -> tuple[list[str], dict]:
     canvas, omask, _ = pad_to_aspect(img, 16, 9)
     canvas = canvas.resize((canvas.width // 8 * 8, canvas.height // 8 * 8))
     omask = omask.resize(canvas.size)
+    # The app denoises at the model's native pixel area (inpaint.working_size) and resizes back; plain diffusers
+    # gets the padded canvas at that same size, so both denoise the same number of pixels.
+    work = working_size(canvas.width, canvas.height, size)
+    canvas_w = canvas.resize(work, Image.Resampling.LANCZOS)
+    omask_w = omask.resize(work, Image.Resampling.NEAREST)
     with torch.inference_mode():
         for name, plain_fn, app_fn in (
             ("inpaint", plain_in, app_in),
-            ("outpaint_16x9", lambda: plain_in(canvas, omask), lambda: app_in(canvas, omask)),
+            ("outpaint_16x9", lambda: plain_in(canvas_w, omask_w), lambda: app_in(canvas, omask)),
         ):
-            p_rate, p_mem = peak(plain_fn)
-            a_rate, a_mem = peak(app_fn)
+            t_app, t_plain = paired(app_fn, plain_fn, warm=1, reps=reps)
+            a_rate, p_rate = 1 / t_app, 1 / t_plain
+            a_mem, p_mem = peak(app_fn), peak(plain_fn)
             info[name] = {"plain_img_s": p_rate, "app_img_s": a_rate, "plain_peak_gb": p_mem, "app_peak_gb": a_mem}
             print(f"{name}: app {a_rate:.2f} img/s (peak {a_mem:.2f} GiB) vs plain diffusers {p_rate:.2f} img/s "
                   f"(peak {p_mem:.2f} GiB)", flush=True)  # fmt: skip
             # the app adds only the mask check, resizes and the composite: within 10 % of plain diffusers
-            ok = a_rate / p_rate >= 0.9 if gpu else True
-            lines.append(result_line(f"{name}_img_per_s_{device}", a_rate, p_rate, 0.9 if gpu else "n/a", ok))
+            lines.append(result_line(f"{name}_img_per_s_{device}", a_rate, p_rate, TARGET_OVERHEAD))
     big = Image.new("RGB", (512, 512), (30, 90, 60))
     ImageDraw.Draw(big).ellipse((300, 100, 460, 300), fill=(240, 240, 240))
-    up_rate = 1 / timeit(lambda: upscale.upscale_image(big, 4), warm=1, reps=reps)
     from PIL import ImageFilter
 
     def plain_upscale():  # the same filters on the whole image at once (memory grows with the output)
         big.resize((2048, 2048), Image.Resampling.LANCZOS).filter(ImageFilter.UnsharpMask(**upscale.SHARPEN))
 
-    plain_up = 1 / timeit(plain_upscale, warm=1, reps=reps)
+    t_up, t_plain_up = paired(lambda: upscale.upscale_image(big, 4), plain_upscale, warm=1, reps=reps)
+    up_rate, plain_up = 1 / t_up, 1 / t_plain_up
     print(f"upscale 4× 512→2048 (tiled Lanczos + unsharp): {up_rate:.2f} img/s vs untiled {plain_up:.2f}")
     # tiling bounds memory by the tile size; it may cost at most 30 % of the untiled speed
-    lines.append(result_line("upscale4x_512_img_per_s", up_rate, plain_up, 0.7, up_rate / plain_up >= 0.7))
+    lines.append(result_line("upscale4x_512_img_per_s", up_rate, plain_up, 0.7))
     visual = layout.Visual()
 
     def creative_set():
@@ -334,10 +391,12 @@ def bench_edit(args) -> tuple[list[str], dict]:
         for p in layout.PLACEMENTS.values():
             big.resize(p.size, Image.Resampling.LANCZOS, box=layout.smart_crop_box(big, *p.size))
 
-    c_rate = 1 / timeit(creative_set, warm=1, reps=reps)
-    p_rate = 1 / timeit(plain_set, warm=1, reps=reps)
-    print(f"creative set of 5 sizes (crop, layout, fit, contrast): {c_rate:.2f} sets/s vs crop only {p_rate:.2f}")
-    lines.append(result_line("creatives_5_sizes_sets_per_s", c_rate, p_rate, 1.0, c_rate >= 1.0))
+    t_c, t_p = paired(creative_set, plain_set, warm=1, reps=reps)
+    c_rate, p_rate = 1 / t_c, 1 / t_p
+    # No library a user would pick instead lays out headline, CTA and logo with a contrast check, so there is no
+    # baseline to hold it to: the crop-only figure is the floor of the work, shown for scale. Not a RESULT.
+    note = "smart crop + layout + fit + contrast, 5 placements; informational, no baseline engine"
+    print(f"INFO creatives_5_sizes_sets_per_s value={c_rate:.3f} crop_only={p_rate:.3f} ({note})", flush=True)
     info["upscale_img_s"], info["creative_sets_s"] = up_rate, c_rate
     return lines, info
 
@@ -358,12 +417,13 @@ def main() -> int:
         edit_lines, info["edit"] = bench_edit(args)
         lines += edit_lines
     info["wall_s"] = round(time.perf_counter() - t0, 1)
+    broken = info.get("functional_ok") is False
     if args.json:
         Path(args.json).write_text(json.dumps(info, indent=2, default=str))
     print(f"total {info['wall_s']} s")
     for line in lines:
         print(line)
-    return 0
+    return 1 if broken else 0
 
 
 if __name__ == "__main__":

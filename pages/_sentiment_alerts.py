@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from aigc_core.copy.brief import Brief
+from aigc_core.copy.guardrails import kit_names
 from aigc_core.monitor import alerts as al
 from aigc_core.monitor import evaluation, webhooks
 from aigc_core.monitor import reply as rp
@@ -49,7 +50,7 @@ def _draft_reply(alert_id: str, kind: str, kit: str | None) -> None:
 
 def reply_controls(alert: al.AlertInfo, where: str) -> None:
     """Reply kind, brand kit and 'Draft a reply' for one alert."""
-    kits = guard(rp.brand_kit_names) or []
+    kits = guard(kit_names) or []
     c1, c2, c3 = st.columns([2, 2, 1])
     kind = c1.selectbox(
         "Reply", list(rp.REPLY_KINDS), format_func=rp.REPLY_KINDS.get, key=f"sent_reply_kind_{where}_{alert.id}",

@@ -96,8 +96,7 @@ def promoted_brand_voice() -> bool:
 
 def kit_names() -> list[str]:
     """Names of the saved brand kits."""
-    kits = guard(copy_api.list_kits) or []
-    return [k.name for k in kits]
+    return guard(copy_api.kit_names) or []
 
 
 def model_choices() -> dict[str, str]:

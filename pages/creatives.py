@@ -6,8 +6,9 @@ from typing import Any
 
 import streamlit as st
 
+from aigc_core.copy.guardrails import kit_names
 from aigc_core.images import gallery
-from aigc_core.images.brand import get_visual, kit_names, save_visual
+from aigc_core.images.brand import get_visual, save_visual
 from aigc_core.images.creatives import CreativeRequest, build_creatives, copy_options, read_output
 from aigc_core.images.creatives_batch import save_upload
 from aigc_core.images.creatives_batch import submit as submit_creatives

@@ -8,9 +8,9 @@ from typing import Any
 
 import streamlit as st
 
+from aigc_core.copy.guardrails import kit_names
 from aigc_core.errors import UserInputError
 from aigc_core.images import gallery
-from aigc_core.images.brand import kit_names
 from aigc_core.images.generate import generate_images
 from aigc_core.images.inpaint import inpaint, mask_preview
 from aigc_core.images.jobs import submit_batch

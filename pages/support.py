@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from aigc_core import jobs
-from aigc_core.copy.guardrails import list_kits
+from aigc_core.copy.guardrails import kit_names
 from aigc_core.data.versions import list_versions as dataset_versions
 from aigc_core.settings import get_settings
 from aigc_core.support import jobs as sj
@@ -219,8 +219,8 @@ def _draft(v: kb.KbVersionInfo) -> None:
     )  # fmt: skip
     last = st.session_state.get("support_last")
     c5, c6 = st.columns([1, 3])
-    kits = guard(list_kits) or []
-    kit = c5.selectbox("Brand kit (voice)", [None, *[k.name for k in kits]], key="support_kit",
+    kits = guard(kit_names) or []
+    kit = c5.selectbox("Brand kit (voice)", [None, *kits], key="support_kit",
                        format_func=lambda n: "(none)" if n is None else n)  # fmt: skip
     seed = c5.number_input("Seed", 0, 2**31 - 1, 0, key="support_seed", help="Change it to regenerate.")
     options = [p.rank for p in last.passages] if last is not None and last.kb_version_id == v.id else []

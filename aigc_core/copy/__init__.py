@@ -21,7 +21,17 @@ from aigc_core.copy.generate import (
     rerank,
     start_copy,
 )
-from aigc_core.copy.guardrails import DEFAULT_BANNED, Kit, Violation, check, delete_kit, get_kit, list_kits, save_kit
+from aigc_core.copy.guardrails import (
+    DEFAULT_BANNED,
+    Kit,
+    Violation,
+    check,
+    delete_kit,
+    get_kit,
+    kit_names,
+    list_kits,
+    save_kit,
+)
 from aigc_core.copy.history import (
     EXPORT_FORMATS,
     HistoryEntry,
@@ -77,6 +87,7 @@ __all__ = [
     "generate_copy",
     "get_entry",
     "get_kit",
+    "kit_names",
     "list_history",
     "list_kits",
     "load_language_model",

@@ -16,6 +16,8 @@ from aigc_core.copy.brief import CHANNELS
 from aigc_core.copy.limits import has_cjk
 from aigc_core.errors import NotFoundError, UserInputError
 from aigc_core.store import BrandKit, session_scope
+from aigc_core.store.lookup import get_by_id_or_name
+from aigc_core.store.models import as_utc
 from aigc_core.users.audit import record
 from aigc_core.users.roles import Actor, allowed, current, require
 
@@ -108,9 +110,7 @@ def _clean_examples(examples: Any) -> list[dict[str, str]]:
 
 
 def _to_kit(row: BrandKit) -> Kit:
-    updated = row.updated_at
-    if updated is not None and updated.tzinfo is None:
-        updated = updated.replace(tzinfo=UTC)
+    updated = as_utc(row.updated_at)
     return Kit(
         name=row.name,
         voice=row.voice or "",
@@ -150,10 +150,16 @@ def list_kits() -> list[Kit]:
         return [_to_kit(r) for r in s.scalars(select(BrandKit).order_by(BrandKit.name))]
 
 
+def kit_names() -> list[str]:
+    """Names of every brand kit, sorted (the kit pickers of all pages; like ``list_kits``, the team's kits)."""
+    with session_scope() as s:
+        return list(s.scalars(select(BrandKit.name).order_by(BrandKit.name)))
+
+
 def get_kit(name_or_id: str) -> Kit:
     """A kit by name or id; NotFoundError when it does not exist."""
     with session_scope() as s:
-        row = s.get(BrandKit, name_or_id) or s.scalars(select(BrandKit).where(BrandKit.name == name_or_id)).first()
+        row = get_by_id_or_name(s, BrandKit, name_or_id)
         if row is None:
             raise NotFoundError(f"There is no brand kit {name_or_id!r}.", hint="Create it in the Brand kit tab.")
         return _to_kit(row)
@@ -222,7 +228,8 @@ def delete_kit(name_or_id: str, *, actor: Actor | None = None) -> None:
 # Checks ----------------------------------------------------------------------------------------
 def find_term(text: str, term: str) -> tuple[int, int] | None:
     """Span of ``term`` in ``text``: case-insensitive and word-boundary aware for Latin terms, a plain
-    substring for terms with CJK characters (Chinese has no spaces between words)."""
+    substring for terms with CJK characters (Chinese has no spaces between words; CJK as ``limits.is_cjk``).
+    The one brand-kit term matcher: Ad copy checks and image prompts (``images.brand``) both use it."""
     term = term.strip()
     if not term:
         return None

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from aigc_core.errors import NotFoundError, UserInputError
 from aigc_core.store import Generation, session_scope
+from aigc_core.store.models import as_utc
 from aigc_core.users.roles import Action, Actor, current, owned_row, require, share_row, visible_filter
 
 if TYPE_CHECKING:
@@ -59,17 +60,11 @@ class HistoryEntry:
     shared: bool = False
 
 
-def _utc(value: datetime | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _entry(row: Generation) -> HistoryEntry:
     meta = dict(row.meta or {})
     return HistoryEntry(
         id=row.id,
-        created_at=_utc(row.created_at),
+        created_at=as_utc(row.created_at) or datetime.now(UTC),
         brief=dict(meta.get("brief") or {}),
         model=row.model,
         model_revision=row.model_revision,

@@ -6,7 +6,7 @@ import hashlib
 import io
 import shutil
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +20,7 @@ from aigc_core.data.split import SPLITS, SplitResult
 from aigc_core.errors import ConflictError, NotFoundError, UserInputError
 from aigc_core.storage import atomic_dir, atomic_write_bytes, folder, safe_child, safe_name
 from aigc_core.store import Dataset, DatasetVersion, Job, ModelVersion, Monitor, session_scope
+from aigc_core.store.models import as_utc
 from aigc_core.users.audit import record
 from aigc_core.users.roles import Action, Actor, check_item, current, owned_row, require, visible_filter
 
@@ -70,10 +71,6 @@ class VersionInfo:
         return f"{self.dataset_name} · v{self.version} ({self.kind}, {self.row_counts.get('total', 0):,} rows)"
 
 
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
-
-
 def _info(row: DatasetVersion, name: str) -> VersionInfo:
     cols = [c["name"] if isinstance(c, dict) else str(c) for c in (row.schema or {}).get("columns", [])]
     return VersionInfo(
@@ -89,7 +86,7 @@ def _info(row: DatasetVersion, name: str) -> VersionInfo:
         row_counts={k: int(v) for k, v in (row.row_counts or {}).items()},
         recipe=dict(row.recipe or {}),
         source=dict(row.source or {}),
-        created_at=_utc(row.created_at),
+        created_at=as_utc(row.created_at),
         meta=dict(row.meta or {}),
     )
 
@@ -120,7 +117,7 @@ def create_dataset(name: str, description: str = "", *, actor: Actor | None = No
         row = Dataset(name=name, description=description or "", owner=who.name)
         s.add(row)
         s.flush()
-        return DatasetInfo(row.id, row.name, row.description, _utc(row.created_at), owner=who.name)
+        return DatasetInfo(row.id, row.name, row.description, as_utc(row.created_at), owner=who.name)
 
 
 def unique_name(base: str) -> str:
@@ -152,7 +149,7 @@ def list_datasets(*, actor: Actor | None = None) -> list[DatasetInfo]:
                     ds.id,
                     ds.name,
                     ds.description,
-                    _utc(ds.created_at),
+                    as_utc(ds.created_at),
                     n_versions=len(versions),
                     latest_version_id=versions[0][0] if versions else None,
                     owner=ds.owner or "",

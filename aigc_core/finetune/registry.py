@@ -21,6 +21,7 @@ from aigc_core.finetune.params import CAUSAL_LM_TASK, CLASSIFIER_TASK
 from aigc_core.storage import atomic_write_text, folder
 from aigc_core.store import models as m
 from aigc_core.store.db import session_scope
+from aigc_core.store.models import as_utc
 from aigc_core.users.audit import record
 from aigc_core.users.roles import Action, Actor, check_item, current, require, visible_filter
 
@@ -60,12 +61,6 @@ class ModelVersionInfo:
         return (Path(self.path) / "adapter" / "adapter_config.json").is_file()
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _info(row: m.ModelVersion) -> ModelVersionInfo:
     return ModelVersionInfo(
         id=row.id,
@@ -79,8 +74,8 @@ def _info(row: m.ModelVersion) -> ModelVersionInfo:
         parent_id=row.parent_id,
         job_id=row.job_id,
         promoted=bool(row.promoted),
-        promoted_at=_utc(row.promoted_at),
-        created_at=_utc(row.created_at) or datetime.now(UTC),
+        promoted_at=as_utc(row.promoted_at),
+        created_at=as_utc(row.created_at) or datetime.now(UTC),
         meta=dict(row.meta or {}),
         owner=row.owner or "",
         shared=bool(row.shared),

@@ -14,6 +14,7 @@ from aigc_core.finetune.jobs import CAUSAL_LM_KIND, CLASSIFIER_KIND, job_work_di
 from aigc_core.finetune.training import read_metrics
 from aigc_core.store import models as m
 from aigc_core.store.db import session_scope
+from aigc_core.store.models import as_utc
 from aigc_core.users.roles import Actor, current, visible_filter
 
 KINDS = (CLASSIFIER_KIND, CAUSAL_LM_KIND)
@@ -99,10 +100,6 @@ class RunInfo:
         return self.status in ACTIVE
 
 
-def _utc(d: datetime | None) -> datetime | None:
-    return d if d is None or d.tzinfo else d.replace(tzinfo=UTC)
-
-
 def _run(j: m.Job) -> RunInfo:
     return RunInfo(
         id=j.id,
@@ -111,8 +108,8 @@ def _run(j: m.Job) -> RunInfo:
         progress=float(j.progress or 0.0),
         message=j.message or "",
         eta_s=j.eta_s,
-        created_at=_utc(j.created_at) or datetime.now(UTC),
-        finished_at=_utc(j.finished_at),
+        created_at=as_utc(j.created_at) or datetime.now(UTC),
+        finished_at=as_utc(j.finished_at),
         params=dict(j.params or {}),
         result=dict(j.result or {}),
         error=j.error or "",

@@ -20,7 +20,7 @@ from aigc_core.images.metadata import open_image, read_png_settings, sha256_byte
 from aigc_core.images.request import ImageRequest, ImageResult
 from aigc_core.storage import atomic_write_bytes, folder, safe_child
 from aigc_core.store import Generation, session_scope
-from aigc_core.store.models import new_id, utcnow
+from aigc_core.store.models import as_utc, new_id, utcnow
 from aigc_core.users.audit import record
 from aigc_core.users.roles import Action, Actor, current, owned_row, require, share_row, visible_filter
 
@@ -69,10 +69,6 @@ class GalleryItem:
         return p.read_bytes()
 
 
-def _aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
-
-
 def _to_item(row: Generation) -> GalleryItem:
     return GalleryItem(
         id=row.id,
@@ -83,7 +79,7 @@ def _to_item(row: Generation) -> GalleryItem:
         seed=row.seed,
         favourite=bool(row.favourite),
         rating=int(row.rating or 0),
-        created_at=_aware(row.created_at),
+        created_at=as_utc(row.created_at),
         settings=dict(row.params or {}),
         job_id=row.job_id,
         owner=row.owner or "",
@@ -214,10 +210,10 @@ def list_images(
     q = select(Generation).where(Generation.kind == KIND, visible_filter(who, Generation.owner, Generation.shared))
     if start is not None:
         s_dt = start if isinstance(start, datetime) else datetime.combine(start, time.min, tzinfo=UTC)
-        q = q.where(Generation.created_at >= _aware(s_dt))
+        q = q.where(Generation.created_at >= as_utc(s_dt))
     if end is not None:
         e_dt = end if isinstance(end, datetime) else datetime.combine(end, time.max, tzinfo=UTC)
-        q = q.where(Generation.created_at <= _aware(e_dt))
+        q = q.where(Generation.created_at <= as_utc(e_dt))
     if model:
         q = q.where(Generation.model == model)
     if favourites_only:

@@ -24,7 +24,7 @@ from aigc_core.errors import NotFoundError, UserInputError
 from aigc_core.jobs.registry import get_kind
 from aigc_core.storage import folder
 from aigc_core.store.db import session_scope
-from aigc_core.store.models import Job
+from aigc_core.store.models import Job, as_utc
 from aigc_core.users.audit import record
 from aigc_core.users.roles import Actor, allowed, current, require, visible_filter
 
@@ -36,13 +36,6 @@ LOG_FILE = "log.txt"
 HEARTBEAT_S = 2.0  # the supervisor refreshes heartbeat_at of its running jobs this often (at most)
 STALE_AFTER_S = 60.0  # default of AIGC_JOB_HEARTBEAT_TIMEOUT_S: no heartbeat for this long means orphaned
 ERROR_LOG_LINES = 20  # log lines appended to the error text of a crashed job
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes: they are UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def now() -> datetime:
@@ -117,10 +110,10 @@ class JobInfo:
             progress=float(row.progress or 0.0),
             message=row.message or "",
             eta_s=row.eta_s,
-            created_at=_aware(row.created_at) or now(),
-            started_at=_aware(row.started_at),
-            finished_at=_aware(row.finished_at),
-            heartbeat_at=_aware(row.heartbeat_at),
+            created_at=as_utc(row.created_at) or now(),
+            started_at=as_utc(row.started_at),
+            finished_at=as_utc(row.finished_at),
+            heartbeat_at=as_utc(row.heartbeat_at),
             worker_pid=row.worker_pid,
             worker_host=row.worker_host or "",
             cancel_requested=bool(row.cancel_requested),

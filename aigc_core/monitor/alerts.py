@@ -29,6 +29,7 @@ from aigc_core import netguard
 from aigc_core.errors import NotFoundError, UserInputError
 from aigc_core.netguard import mask_url
 from aigc_core.store import Alert, AlertRule, Monitor, session_scope
+from aigc_core.store.models import as_utc
 from aigc_core.users.audit import record
 from aigc_core.users.roles import Action, Actor, check_item, current, require
 
@@ -39,13 +40,6 @@ KINDS: dict[str, str] = {
 }
 DEFAULT_BASELINE_WINDOWS = 7
 MIN_BASELINE_WINDOWS = 3
-
-
-def _aware(ts: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes: treat them as UTC."""
-    if ts is None:
-        return None
-    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
 
 
 def _naive(ts: datetime | pd.Timestamp) -> datetime:
@@ -346,7 +340,7 @@ class AlertInfo:
     def next_retry_at(self) -> datetime | None:
         """When a failed webhook is tried again (None: not scheduled)."""
         due = self.meta.get("next_retry_at")
-        return _aware(datetime.fromisoformat(due)) if due else None
+        return as_utc(datetime.fromisoformat(due)) if due else None
 
     @property
     def examples(self) -> list[AlertExample]:
@@ -391,9 +385,9 @@ def _alert_info(row: Alert) -> AlertInfo:
         id=row.id,
         rule_id=row.rule_id,
         monitor_id=row.monitor_id,
-        fired_at=_aware(row.fired_at) or datetime.now(UTC),
-        window_start=_aware(row.window_start),
-        window_end=_aware(row.window_end),
+        fired_at=as_utc(row.fired_at) or datetime.now(UTC),
+        window_start=as_utc(row.window_start),
+        window_end=as_utc(row.window_end),
         value=float(row.value),
         evidence=dict(row.evidence or {}),
         webhook_status=row.webhook_status,

@@ -24,7 +24,6 @@ from aigc_core.monitor.alerts import (
     AlertInfo,
     RuleInfo,
     _alert_info,
-    _aware,
     _get_alert,
     _naive,
     _rules,
@@ -32,6 +31,7 @@ from aigc_core.monitor.alerts import (
 )
 from aigc_core.monitor.webhooks import _deliver_pass, _due_retries, _in_page_run
 from aigc_core.store import Alert, AlertRule, session_scope
+from aigc_core.store.models import as_utc
 from aigc_core.users.roles import Actor
 
 EXAMPLES_IN_EVIDENCE = 5
@@ -197,7 +197,7 @@ def evaluate(
         result.retried = _deliver_pass(info.id, now, result.fired)
     else:
         fresh = [a.id for a in result.fired if a.webhook_status == "pending"]
-        due = [a.id for a in _due_retries(info.id, _aware(now) or datetime.now(UTC)) if a.id not in fresh]
+        due = [a.id for a in _due_retries(info.id, as_utc(now) or datetime.now(UTC)) if a.id not in fresh]
         result.undelivered = fresh + due
     result.fired = [_get_alert(a.id) for a in result.fired]
     return result

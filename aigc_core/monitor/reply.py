@@ -13,13 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
 from aigc_core.copy.brief import Brief
 from aigc_core.copy.reply_checks import ACK_PREFIX
 from aigc_core.errors import NotFoundError, UserInputError
 from aigc_core.monitor import alerts as alerts_mod
 from aigc_core.store import BrandKit, session_scope
+from aigc_core.store.lookup import get_by_id_or_name
 from aigc_core.users.roles import Actor
 
 REPLY_KINDS: dict[str, str] = {
@@ -93,7 +92,7 @@ def _kit(name: str | None) -> dict[str, Any] | None:
     if not name:
         return None
     with session_scope() as s:
-        row = s.get(BrandKit, name) or s.scalars(select(BrandKit).where(BrandKit.name == name)).first()
+        row = get_by_id_or_name(s, BrandKit, name)
         if row is None:
             raise NotFoundError(f"There is no brand kit {name!r}.", hint="Pick one from the list or create it.")
         return {"name": row.name, "voice": row.voice or ""}
@@ -210,9 +209,3 @@ def build_reply_brief(
         "negative": ev.get("negative"),
     }
     return ReplyDraft(kind=kind, brief=brief, quotes=quotes, terms=terms, topic=topic, source=source)
-
-
-def brand_kit_names() -> list[str]:
-    """Names of the stored brand kits."""
-    with session_scope() as s:
-        return list(s.scalars(select(BrandKit.name).order_by(BrandKit.name)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -31,6 +31,8 @@ from aigc_core.monitor.files import (
 from aigc_core.monitor.ingest import SCORE_COLUMNS, ColumnMapping, IngestReport, empty_rows, prepare_batch
 from aigc_core.monitor.sources import check_dataset_version, load_dataset_version
 from aigc_core.store import Monitor, session_scope
+from aigc_core.store.lookup import get_by_id_or_name
+from aigc_core.store.models import as_utc
 from aigc_core.users.audit import record
 from aigc_core.users.roles import Action, Actor, check_item, current, require, visible_filter
 
@@ -83,7 +85,7 @@ class MonitorInfo:
 
 
 def _info(row: Monitor) -> MonitorInfo:
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    created = as_utc(row.created_at)
     meta = dict(row.meta or {})
     return MonitorInfo(
         id=row.id,
@@ -108,7 +110,7 @@ def _missing(monitor_id: str) -> NotFoundError:
 def _monitor_row(s: Any, monitor_id: str, action: Action, actor: Actor | None) -> Monitor:
     """The monitor row (by id or name) when the acting user may ``action`` it; another's private monitor reads as
     missing."""
-    row = s.get(Monitor, monitor_id) or s.scalars(select(Monitor).where(Monitor.name == monitor_id)).first()
+    row = get_by_id_or_name(s, Monitor, monitor_id)
     if row is None:
         raise _missing(monitor_id)
     check_item(

@@ -22,13 +22,13 @@ from aigc_core.monitor.alerts import (
     RuleInfo,
     _alert_info,
     _alert_row,
-    _aware,
     _get_alert,
     _monitor_access,
     _no_alert,
 )
 from aigc_core.netguard import WebhookError, mask_url
 from aigc_core.store import Alert, session_scope
+from aigc_core.store.models import as_utc
 from aigc_core.users.roles import Actor
 
 MAX_WEBHOOK_ATTEMPTS = 6
@@ -74,7 +74,7 @@ def _deliver_pass(monitor_id: str, now: datetime, fresh: list[AlertInfo]) -> lis
     New alerts beyond the cap are recorded as not sent (oldest windows first); retries beyond it wait for the
     next pass. Returns the retried alerts.
     """
-    now = _aware(now) or datetime.now(UTC)
+    now = as_utc(now) or datetime.now(UTC)
     posted: dict[str, int] = {}
     by_rule: dict[str, list[AlertInfo]] = {}
     for a in fresh:

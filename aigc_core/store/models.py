@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 from sqlalchemy import (
     JSON,
@@ -30,8 +30,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+@overload
+def as_utc(value: datetime | None) -> datetime | None: ...
 def as_utc(value: datetime | None) -> datetime | None:
-    """``value`` as an aware UTC datetime (SQLite hands back naive ones); None stays None."""
+    """``value`` as an aware UTC datetime (SQLite hands back naive ones, which are UTC); an aware one is kept
+    as it is and None stays None. The one helper for this convention: use it rather than a private copy."""
     return None if value is None else (value if value.tzinfo else value.replace(tzinfo=UTC))
 
 

@@ -13,7 +13,7 @@ import shutil
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from aigc_core.errors import ConflictError, NotFoundError, UserInputError
 from aigc_core.storage import atomic_dir, data_path, safe_name
 from aigc_core.store import session_scope
-from aigc_core.store.models import SupportKbVersion, SupportKnowledgeBase
+from aigc_core.store.models import SupportKbVersion, SupportKnowledgeBase, as_utc
 from aigc_core.support.chunking import MAX_CHARS, Chunk, chunk_source
 from aigc_core.support.index import Embedder, HybridIndex, Mode, SearchResult, embedding_model_name, model_embedder
 from aigc_core.support.sources import Source, read_source
@@ -90,10 +90,6 @@ class KbVersionInfo:
         return self.path / "index"
 
 
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
-
-
 def _kb_info(row: SupportKnowledgeBase, versions: list[SupportKbVersion] | None = None) -> KbInfo:
     versions = sorted(versions or [], key=lambda v: -v.version)
     ready = [v for v in versions if v.status == "ready"]
@@ -103,7 +99,7 @@ def _kb_info(row: SupportKnowledgeBase, versions: list[SupportKbVersion] | None 
         row.description or "",
         row.owner or "",
         bool(row.shared),
-        _utc(row.created_at),
+        as_utc(row.created_at),
         len(versions),
         versions[0].id if versions else None,
         ready[0].id if ready else None,
@@ -123,7 +119,7 @@ def _version_info(row: SupportKbVersion, name: str) -> KbVersionInfo:
         row.embedding_model or "",
         row.job_id,
         row.error or "",
-        _utc(row.created_at),
+        as_utc(row.created_at),
         dict(row.meta or {}),
     )
 

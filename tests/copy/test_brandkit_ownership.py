@@ -10,9 +10,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from aigc_core.copy import guardrails
-from aigc_core.copy.guardrails import can_change_kit, delete_kit, get_kit, list_kits, save_kit
+from aigc_core.copy.guardrails import can_change_kit, delete_kit, get_kit, kit_names, list_kits, save_kit
 from aigc_core.errors import PermissionDeniedError
-from aigc_core.images.brand import banned_words, kit_names
+from aigc_core.images.brand import banned_words
 from aigc_core.users import audit
 from aigc_core.users.roles import SYSTEM, Actor, set_process_actor
 
@@ -41,7 +41,7 @@ def test_create_sets_the_owner_and_needs_the_create_right(kits) -> None:
 def test_every_kit_is_read_and_used_by_everyone(kits) -> None:
     assert [k.name for k in list_kits()] == ["Acme", "Bobco"]  # no actor filter: the team's kits
     assert get_kit(kits["alice"].id).banned == ["cure"]
-    assert kit_names() == ["Acme", "Bobco"]  # the Images page's picker
+    assert kit_names() == ["Acme", "Bobco"]  # every page's kit picker
     assert banned_words("Acme") == ["cure"]
 
 

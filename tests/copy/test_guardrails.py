@@ -69,3 +69,26 @@ def test_planted_violations_are_flagged_with_reasons() -> None:
     assert check("anything", None, "slogan") == []
     md = highlight(text, v)
     assert ":red-background[Guaranteed]" in md and ":red-background[HydroMax]" in md
+
+
+@pytest.mark.parametrize(
+    ("text", "term", "found"),
+    [
+        ("买ACME无忧套餐", "Acme无忧", True),  # CJK + Latin: a substring, case-insensitive
+        ("Acme 无忧", "Acme无忧", False),
+        ("Try SuperPro𠮷 today", "Pro𠮷", True),  # U+20BB7 (CJK extension B): CJK on both paths
+        ("Try SuperPro𠮷 today", "Pro", False),  # a Latin term stays whole-word
+        ("The Pro range", "Pro", True),
+    ],
+)
+def test_ad_copy_and_image_prompts_match_kit_terms_the_same_way(settings, text: str, term: str, found: bool) -> None:
+    from aigc_core.images.brand import check_prompt
+
+    kit = save_kit("Parity", banned=[term])
+    on_copy = any(v.kind == "banned" for v in check(text, kit, "slogan"))
+    try:
+        check_prompt(text, "Parity")
+        on_image = False
+    except UserInputError:
+        on_image = True
+    assert on_copy is on_image is found

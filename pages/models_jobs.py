@@ -173,7 +173,9 @@ def _jobs_view(statuses: list[str], kind: str) -> bool:
         "Job details",
         ids,
         key="mj_pick",
-        format_func=lambda i: f"{by_id[i].kind} · {i} · {by_id[i].status}",
+        # no status in the label: a keyed select box keeps its option labels across reruns, so a status there
+        # went stale after a cancel (the table above and the details below show it)
+        format_func=lambda i: f"{by_id[i].kind} · {i}",
     )
     st.divider()
     _detail(by_id[pick])

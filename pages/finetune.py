@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from aigc_core.finetune import dpo, registry, runs
+from aigc_core.finetune import dpo, gguf_export, registry, runs
 from aigc_core.finetune import jobs as ft_jobs
 from aigc_core.finetune.dpo import PreferenceJobParams
 from aigc_core.finetune.params import (
@@ -21,7 +21,7 @@ from aigc_core.finetune.params import (
     field_help,
 )
 from aigc_core.users.roles import allowed, current
-from pages._jobs_widgets import progress_bar
+from pages._jobs_widgets import progress_bar, rerun_page_when_done
 from pages._ui import code_span, empty_state, guard, literal, page_header, show_error
 
 TASK_LABELS = {
@@ -546,6 +546,55 @@ def render_eval() -> None:
 # ------------------------------------------------------------------------------------------------
 # Registry
 # ------------------------------------------------------------------------------------------------
+def render_gguf(v: registry.ModelVersionInfo, can_export: bool) -> None:
+    """GGUF for llama.cpp and Ollama: export as a background job, then the file and its round-trip check."""
+    st.markdown("**GGUF for llama.cpp and Ollama**")
+    c1, c2 = st.columns([1, 2])
+    outtype = c1.radio(
+        "GGUF type", list(gguf_export.OUTTYPES), key="ft_reg_gguf_type", horizontal=True,
+        help="f16: the weights as trained; q8_0: 8-bit, about half the size, nearly the same answers.",
+    )  # fmt: skip
+    installed = gguf_export.converter_script() is not None
+    why = "" if can_export else "Only the version's owner or an admin exports it."
+    if not installed:
+        why = "llama.cpp's GGUF converter is not installed: run scripts/setup.sh."
+    if c1.button("Export GGUF", key="ft_reg_gguf", disabled=bool(why), help=why or None):
+        job_id = guard(gguf_export.submit_gguf_export, v.id, outtype)
+        if job_id:
+            st.session_state["ft_gguf_job"] = job_id
+            st.toast(f"Queued GGUF export {job_id}.")
+    c2.caption(
+        "Converted with llama.cpp's own converter (a LoRA adapter is merged first), then loaded back with llama.cpp: "
+        "the chat template and end-of-turn token must match the tokenizer's and a short brief must get an answer "
+        "that stops on its own without repeating itself."
+    )
+    if st.session_state.get("ft_gguf_job"):
+        gguf_job_progress()
+    for e in gguf_export.exports_of(v):
+        size = f"{e.size_bytes / 1024**2:,.1f} MiB"
+        where = code_span(e.path) if e.exists else f"{code_span(e.path)} (file missing)"
+        ok = e.check is not None and e.check.ok
+        (st.success if ok else st.warning)(f"{e.outtype}: {where}, {size}. {literal(e.summary())}")
+        if e.check is not None:
+            with st.expander(f"Round-trip answer ({e.outtype})", expanded=not ok):
+                st.caption(f"Brief: {literal(e.check.brief)} · finish reason {code_span(e.check.finish_reason)}")
+                st.code(e.check.sample or "(empty)", language=None)
+                for note in e.check.notes:
+                    st.warning(literal(note))
+
+
+@st.fragment(run_every=2)
+def gguf_job_progress() -> None:
+    """The submitted GGUF export job, refreshing itself while it runs."""
+    job = guard(gguf_export.export_job, st.session_state["ft_gguf_job"])
+    if job is None:
+        return
+    progress_bar(job.progress, literal(f"GGUF export {job.status}: {job.message}"))
+    if job.finished and job.status != "succeeded":
+        st.error(literal(job.error or job.message, code=True))
+    rerun_page_when_done(job, "ft_gguf_seen_done")  # the recorded file and check are shown outside this fragment
+
+
 def render_registry() -> None:
     versions = guard(registry.list_versions) or []
     if not versions:
@@ -619,6 +668,8 @@ def render_registry() -> None:
             if job_id:
                 st.session_state["ft_watch"] = job_id
                 st.toast(f"Queued run {job_id} (continues {literal(v.name)}).")
+    if v.task == CAUSAL_LM_TASK:
+        render_gguf(v, mine and who.can_create)
     if not mine:
         return
     with st.expander("Delete this version"):

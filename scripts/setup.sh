@@ -35,6 +35,23 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
   echo "$sum" > "$stamp"
 fi
 
+# llama.cpp's own HF -> GGUF converter (Fine-tune page, Export GGUF) from the same llama-cpp-python source package,
+# fetched once per pin: convert_hf_to_gguf.py with its conversion/ package and the gguf-py it is written against
+# (newer than the gguf wheel of the same number) into .venv/share/llama.cpp. Its own dependencies: requirements.txt.
+conv=.venv/share/llama.cpp
+llama_pin=$(grep -m1 '^llama-cpp-python==' requirements-llama.txt || true)
+if [ -n "$llama_pin" ] && [ "$(cat "$conv/SOURCE" 2>/dev/null)" != "$llama_pin" ]; then
+  echo "Fetching llama.cpp's GGUF converter from the $llama_pin source package…"
+  sdist_dir=$(mktemp -d)
+  if "${PIP[@]}" download "$llama_pin" --no-deps --no-binary :all: -d "$sdist_dir" >/dev/null 2>&1 \
+    && .venv/bin/python scripts/install_gguf_converter.py "$sdist_dir"/llama_cpp_python-*.tar.gz "$conv" "$llama_pin" >/dev/null; then
+    echo "GGUF converter installed in $conv."
+  else
+    echo "Could not fetch llama.cpp's GGUF converter; Export GGUF stays unavailable." >&2
+  fi
+  rm -rf "$sdist_dir"
+fi
+
 if [ "$what" = test ] && ! command -v chromium >/dev/null 2>&1; then
   # The browser test drives Debian's chromium (Playwright's own browser download cannot work offline).
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

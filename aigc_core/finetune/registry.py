@@ -445,7 +445,7 @@ def export_version(
                 if f.is_file():
                     shutil.copy2(f, out / f.name)
     else:
-        shutil.copytree(src, out, ignore=shutil.ignore_patterns("adapter"))
+        shutil.copytree(src, out, ignore=shutil.ignore_patterns("adapter", "gguf"))  # gguf: GGUF exports
     for extra in ("README.md", "params.json", "metrics.json"):
         if (src / extra).is_file():
             shutil.copy2(src / extra, out / extra)

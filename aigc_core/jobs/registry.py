@@ -27,6 +27,7 @@ KIND_MODULES: list[str] = [
     "aigc_core.jobs.demo",
     "aigc_core.finetune.jobs",
     "aigc_core.finetune.dpo",
+    "aigc_core.finetune.gguf_export",
     "aigc_core.images.jobs",
     "aigc_core.images.creatives_batch",
     "aigc_core.monitor.jobs",

@@ -6,7 +6,10 @@
 
 (a) The checks against hand-labelled variants (bench/data/copy_labelled.jsonl: real model outputs and
     hand-written copy for the bench briefs, each labelled usable / not usable by reading it): precision and
-    recall of "passes every check" on "usable". Target: precision >= 0.9.
+    recall of "passes every check" on "usable". Target: precision >= 0.9. The rules were written while reading
+    that set, so the same figures are also given on bench/data/copy_labelled_heldout.jsonl: fresh candidates of
+    Gemma 3 270M (generated with --seed 9001 after the rules were fixed), labelled blind to the checks' verdicts
+    and never used to tune them — the honest estimate, with its 95% Wilson interval.
 (b) Generation on the labelled briefs (bench/data/copy_briefs.jsonl, EN and ZH, every channel): for each
     model, 4 variants asked, best of 3x candidates. For the top variant and for all shown variants: share that
     name the product, cover the key points they need, have anything invented, are in the right language, fit
@@ -55,7 +58,10 @@ def load_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def brief_of(row: dict[str, Any], n: int = 4) -> dict[str, Any]:
+SEED = 1234  # the generation seed of the labelled runs (--seed: another one gives fresh candidates)
+
+
+def brief_of(row: dict[str, Any], n: int = 4, seed: int = SEED) -> dict[str, Any]:
     """A Brief dict from a bench row."""
     return {
         "product": row["product"],
@@ -65,7 +71,7 @@ def brief_of(row: dict[str, Any], n: int = 4) -> dict[str, Any]:
         "tone": row.get("tone", ""),
         "language": row["language"],
         "n_variants": n,
-        "seed": 1234,
+        "seed": seed,
     }
 
 
@@ -103,10 +109,29 @@ def check_precision(labelled: list[dict[str, Any]], briefs: dict[str, dict[str, 
             wrong.append((text, usable, rep.failures()))
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
+    low, high = wilson(tp, tp + fp)
     print(f"labelled variants: {len(labelled)} (usable {tp + fn}); passes: TP {tp} FP {fp} FN {fn} TN {tn}")
+    print(f"  precision {precision:.3f} (95% Wilson interval {low:.3f}-{high:.3f} over {tp + fp} passing variants)")
     for text, usable, why in wrong[:12]:
         print(f"  {'missed usable' if usable else 'passed unusable'}: {text[:100]!r} {why[:2]}")
-    return {"precision": precision, "recall": recall, "n": float(len(labelled)), "base_rate": (tp + fn) / len(labelled)}
+    return {
+        "precision": precision,
+        "recall": recall,
+        "n": float(len(labelled)),
+        "base_rate": (tp + fn) / len(labelled),
+        "low": low,
+        "high": high,
+    }
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion k/n ((0, 1) when n is 0)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 # (b) generation -----------------------------------------------------------------------------------
@@ -135,6 +160,7 @@ def run_model(
     *,
     labels: dict[tuple[str, str], bool] | None = None,
     n: int = 4,
+    seed: int = SEED,
 ) -> dict[str, Any]:
     """Generate for every brief; old vs new ranking on the same candidates."""
     from aigc_core.copy import generate as gen
@@ -147,7 +173,7 @@ def run_model(
     out: dict[str, Any] = {"model": model, "backend": lm.backend, "load_s": load_s, "rows": []}
     tokens = seconds = 0.0
     for row in rows:
-        res = gen.generate_copy(brief_of(row, n), lm=lm, sentiment=False, use_history=False)
+        res = gen.generate_copy(brief_of(row, n, seed), lm=lm, sentiment=False, use_history=False)
         tokens += res.new_tokens
         seconds += res.seconds
         every = [*res.variants, *res.held_back]
@@ -199,6 +225,7 @@ def main() -> int:
     ap.add_argument("--dump", type=Path)
     ap.add_argument("--models", default="", help="comma-separated model values (default: both embedded models)")
     ap.add_argument("--limit", type=int, default=0, help="at most this many briefs (two English, one Chinese, …)")
+    ap.add_argument("--seed", type=int, default=SEED, help="generation seed (another seed: fresh candidates to label)")
     args = ap.parse_args()
     os.environ.setdefault("AIGC_DATA_DIR", str(Path(tempfile.gettempdir()) / "aigc-bench-data"))
 
@@ -212,6 +239,14 @@ def main() -> int:
         print(f"checks: precision {pr['precision']:.3f} recall {pr['recall']:.3f} (base rate {pr['base_rate']:.3f})")
         lines.append(result_line("copy_checks_precision", pr["precision"], pr["base_rate"], 0.9, absolute=True))
         lines.append(result_line("copy_checks_recall", pr["recall"], 1.0, 0.0, absolute=True))
+    heldout_path = DATA / "copy_labelled_heldout.jsonl"
+    if heldout_path.is_file():
+        held = load_jsonl(heldout_path)
+        print("held-out set (fresh candidates, labelled blind, not used to write the rules):")
+        ph = check_precision(held, briefs)
+        print(f"checks on held-out: precision {ph['precision']:.3f} recall {ph['recall']:.3f}")
+        lines.append(result_line("copy_checks_precision_heldout", ph["precision"], ph["base_rate"], 0.9, absolute=True))
+        lines.append(result_line("copy_checks_recall_heldout", ph["recall"], 1.0, 0.0, absolute=True))
 
     from aigc_core.copy.defaults import default_model_for
 
@@ -234,7 +269,7 @@ def main() -> int:
     results = []
     for model, rows in plan:
         t0 = time.perf_counter()
-        res = run_model(model, rows, dump, args.dump, labels=labels, n=1 if args.quick else 4)
+        res = run_model(model, rows, dump, args.dump, labels=labels, n=1 if args.quick else 4, seed=args.seed)
         res["seconds"] = time.perf_counter() - t0
         results.append(res)
         print(

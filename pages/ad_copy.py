@@ -11,7 +11,7 @@ import streamlit as st
 
 from aigc_core import copy as copy_api
 from aigc_core import feedback as feedback_api
-from aigc_core.copy.defaults import language_notice
+from aigc_core.copy.defaults import checks_caveat, language_notice
 from aigc_core.copy.guardrails import ALL_CHANNELS
 from aigc_core.copy.ranking import SCORES
 from aigc_core.errors import UserInputError
@@ -308,7 +308,7 @@ def badges(variant: dict[str, Any], brief: dict[str, Any]) -> list[str]:
             parts.append(_badge("gray", f"Does not name {name} (not needed here)"))
         findings = list(rep.get("findings") or [])
         if not findings:
-            parts.append(_badge("green", "Nothing invented ✓"))
+            parts.append(_badge("green", "No invented details found ✓"))
         for f in findings:
             if f.get("severity") == "review":
                 parts.append(_badge("orange", f"Check: {f.get('text', '')}"))
@@ -523,6 +523,8 @@ def result_view() -> None:
     ranked = copy_api.rerank(list(result.variants), weights)
     stored = _with_feedback(result.generation_id, [v.to_dict() for v in result.variants])
     order = [next(i for i, v in enumerate(result.variants) if v is r) for r in ranked]
+    if result.variants:
+        st.caption(checks_caveat())
     selected = variant_cards(result.generation_id, stored, order, "copy_v", result.brief.model_dump())
     export_controls(result.generation_id, selected, "copy_v")
     held_back_view(result.held_back)

@@ -307,12 +307,55 @@ def find_invented(text: str, allowed: str) -> list[Finding]:
     for m in _CAMEL.finditer(text):
         if m.group(0).lower().rstrip("™®") not in low_allowed:
             add("name", m, "review", f"a name the brief does not give: “{m.group(0)}”")
+    allowed_words = set(_WORD.findall(low_allowed))
+    for m in _CLAIM.finditer(text):
+        if m.group(0).lower() not in low_allowed and not (set(_WORD.findall(m.group(0).lower())) & allowed_words):
+            add("claim", m, "review", f"a claim the brief does not make: “{m.group(0)}”")
+    for m in _QUANTITY.finditer(text):
+        unit = _WORD.findall(m.group(0).lower())[-1]
+        if unit not in allowed_words and unit.rstrip("s") not in allowed_words:
+            add("number", m, "review", f"an amount the brief does not give: “{m.group(0).strip()}”")
+    for m in _LATIN_WORD.finditer(text):
+        word = m.group(0)
+        if word.lower() not in allowed_words and _rare(word):
+            add("word", m, "review", f"a rare or misspelt word: “{word}”")
     return out
+
+
+# Claims and amounts said in words, and words too rare to be meant --------------------------------------
+_CLAIM = re.compile(
+    r"\b(?:unlimited|guarantee[ds]?|lifetime|forever|risk[- ]free|no\.? ?1|number one|#1|best[- ]selling|"
+    r"award[- ]winning|clinically|proven|certified|official|world'?s|cheapest|fastest|strongest|instant(?:ly)?|"
+    r"100 ?%)(?![\w-])"
+    r"|无限|终身|永久|第一|最便宜|最快|保证|官方|认证",
+    re.I,
+)
+_NUMBER_WORD = r"(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a full|a whole)"
+_QUANTITY = re.compile(
+    rf"\b{_NUMBER_WORD}\s+(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|dozen|cups?|"
+    r"servings?)\b|\ball[- ](?:day|night|week|year)\b|\b24/7\b"
+    # "one-tap backups", "two-step setup": a feature counted in words
+    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten)-(?!of\b)[a-z]+",
+    re.I,
+)
+_LATIN_WORD = re.compile(r"(?<![\w'-])[a-z][a-z]{3,}(?![\w'-])")  # lower-case words: names are _CAMEL's
+RARE_ZIPF = 2.0  # wordfreq Zipf frequency below which an English word the brief does not use is flagged
+
+
+@functools.lru_cache(maxsize=8192)
+def _rare(word: str) -> bool:
+    """An English word of under RARE_ZIPF (a typo like 'pizzle', or a made-up word), by ``wordfreq``."""
+    from wordfreq import zipf_frequency
+
+    low = word.lower()
+    return zipf_frequency(low, "en") < RARE_ZIPF and zipf_frequency(low.rstrip("s"), "en") < RARE_ZIPF
 
 
 # Form: cut off, repeated, chatter, copied from a prompt example ----------------------------------------
 _DANGLING_EN = re.compile(
-    r"(?:\b(?:a|an|the|and|or|of|for|to|in|on|at|by|with|from|up|your|our|its)|[,;:&+/-])\s*$", re.I
+    r"(?:\b(?:a|an|the|and|or|of|for|to|in|on|at|by|with|from|up|your|our|its|no|not|without|than|into|every)"
+    r"|[,;:&+/-])\s*$",
+    re.I,
 )
 _PARTICLE_END = re.compile(r"\b(?:In|On|Up|Out|Off)\s*[.!]?$")  # "Zoom In", "Sign Up": a verb, not a cut
 _DANGLING_ZH = re.compile(r"[，、；：,;:]\s*$")
@@ -322,6 +365,9 @@ _CHATTER = re.compile(
     re.I,
 )
 _LEAD_NAME = re.compile(r"^\s*([A-Z][\w'&.-]*)\s*:")
+# "Ember: food, family-owned since 1987": a lone word between the name's colon and a comma (all ten such
+# variants in the labelled set are unusable)
+_FIELD_LABEL = re.compile(r"^[^:\n]{2,40}:\s*([\w']+),\s")
 _LEAD_WORDS = frozenset(
     re.findall(r"\w+", "new now warning introducing meet attention reminder psst today hot sale heads update alert tip")
 )
@@ -354,6 +400,10 @@ def form_problems(text: str, language: str, channel: str, allowed: str, product:
         m = _CHATTER.search(text)
         if m and not _has_word(m.group(0), allowed):
             out.append(f"chatter, not brand copy: “{m.group(0)}”")
+    label = _FIELD_LABEL.match(text)
+    brand = (re.findall(r"[\w'&.-]+", product) or [""])[0]
+    if label and label.group(1).lower() != brand.lower():  # "New: Atlas, no fees" names the product
+        out.append(f"reads like a list of fields, not copy: “{label.group(1)},”")
     lead = _LEAD_NAME.match(text)
     if lead:
         word = lead.group(1).rstrip(".")
@@ -369,7 +419,7 @@ _GENERIC_EN = frozenset(
         "get try shop buy order book save start join discover meet enjoy make made keep stay go see find call "
         "today now here there every day time way one first ready easy simple perfect great good best love need "
         "want can will let us it's that's yours ours their them they who what how why when where which so but "
-        "also even just only more less than very too off per each like well right",
+        "also even just only more less than very too off per each like well right got know",
     )
 )
 _GENERIC_ZH = frozenset(
@@ -382,19 +432,33 @@ def unsupported_clause(text: str, allowed: str) -> str:
     """The first clause of three or more content terms of which under UNSUPPORTED_SHARE come from the brief
     (or are generic ad words): the copy says something the brief does not ('' when every clause is backed)."""
     have = set(content_terms(allowed))
+    sentences = [x for x in re.split(r"(?<=[.!?。！？])\s*", text) if x.strip()]
     clauses = [
         c
-        for sentence in re.split(r"(?<=[.!?。！？])\s*", text)
-        if not sentence.strip().endswith(("?", "？"))  # a question is a hook, not a claim
+        for k, sentence in enumerate(sentences)
+        if not (k == 0 and sentence.strip().endswith(("?", "？")))  # an opening question is a hook, not a claim
         for c in re.split(r"(?<=[；;，,:：—–])| - ", sentence)
     ]
     for clause in clauses:
-        terms = [t for t in content_terms(clause) if t not in _GENERIC_EN and t not in _GENERIC_ZH]
+        # a generic word counts when the brief uses it too ("7 days" of "7-day battery"), else it is neutral
+        terms = [t for t in content_terms(clause) if t in have or (t not in _GENERIC_EN and t not in _GENERIC_ZH)]
         if len(terms) < 3:
             continue
-        if sum(t in have for t in terms) / len(terms) < UNSUPPORTED_SHARE:
+        if sum(_backed(t, have) for t in terms) / len(terms) < UNSUPPORTED_SHARE:
             return clause.strip()
     return ""
+
+
+def _backed(term: str, have: set[str]) -> bool:
+    """The term, or its stem without a comparative or adverb ending ('smoother', 'quickly'), is in ``have``."""
+    if term in have:
+        return True
+    for end in ("er", "est", "ly", "ed", "ing"):
+        if term.endswith(end) and len(term) - len(end) >= 3:
+            stem = term[: -len(end)]
+            if stem in have or stem + "e" in have or (len(stem) > 3 and stem[-1] == stem[-2] and stem[:-1] in have):
+                return True
+    return False
 
 
 def leaked_from_examples(text: str, examples: Sequence[str], allowed: str) -> str:
@@ -509,6 +573,36 @@ def altered_point(text: str, points: Sequence[str], allowed: str = "") -> str:
                             break
                         return f"“{missing}” became “{swapped}” in “{point}”"
                 break
+    return ""
+
+
+_OFFER = frozenset({"free", "first", "no", "only", "off", "extra", "bonus", "trial", "unlimited"})
+
+
+def _has_term(term: str, words: Sequence[str]) -> bool:
+    return any(w == term or _inflected(w, term) for w in words)
+
+
+def partial_offer(text: str, points: Sequence[str]) -> str:
+    """An English key point with an offer word ("First class free", "No roaming fees", "Free for up to 5 clients")
+    stated in part: some of its offer words and own terms without the others ("45-minute classes are free", "the
+    first class is now available", "Free!"). A loose offer is a claim the brand did not make ('' when every such
+    point is stated whole or not at all). Terms shared with another key point ("class" of "45-minute classes") do
+    not count either way."""
+    tokenize = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*").findall  # "bpa-free" stays one word
+    words = tokenize(text.lower())
+    per_point = [tokenize(p.lower()) for p in points]
+    for k, (point, pw) in enumerate(zip(points, per_point, strict=True)):
+        if not any(w in _OFFER for w in pw):
+            continue
+        others = [w for j, ws in enumerate(per_point) if j != k for w in ws]
+        own = [w for w in pw if w in _OFFER or (w not in _STOP and not _has_term(w, others))]
+        if len(own) > 4:
+            continue
+        have = [w for w in own if _has_term(w, words)]
+        if have and len(have) < len(own):
+            missing = [w for w in own if w not in have]
+            return f"“{' '.join(have)}” without “{' '.join(missing)}” of “{point}”"
     return ""
 
 
@@ -652,6 +746,9 @@ def evaluate(
         altered = altered_point(text, points, allowed_all)
         if altered:
             rep.findings.append(Finding("claim", altered, "review", f"changes a key point: {altered}"))
+        offer = partial_offer(text, points) if language == "en" else ""
+        if offer:
+            rep.findings.append(Finding("claim", offer, "review", f"states an offer in part: {offer}"))
         extra = unsupported_clause(text, allowed_all)
         if extra:
             rep.findings.append(Finding("claim", extra, "review", f"says what the brief does not: “{extra}”"))

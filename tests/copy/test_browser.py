@@ -57,7 +57,7 @@ def test_ad_copy_generates_with_the_embedded_model(tmp_path: Path) -> None:
         assert shown >= 1, f"no variant passed the checks: {caption}; {warnings}"
         # a social post must state both key points: each card's badge lists them (and no opaque score)
         assert main.count("Covers 2/2: Keeps drinks cold for 24 hours, BPA-free steel") == shown, main
-        assert "Names AquaPure insulated bottle ✓" in main and "Nothing invented ✓" in main
+        assert "Names AquaPure insulated bottle ✓" in main and "No invented details found ✓" in main
         assert not re.search(r"Score \d", main)
         if shown < 4:  # fewer than asked: the page says why, and what was held back is collapsed
             assert any("passed every check" in w for w in warnings), warnings

@@ -317,8 +317,8 @@ def test_gibberish_by_the_models_own_logprob_is_held_back(tiny_lm, monkeypatch, 
 
 
 def test_brand_kit_holds_back_banned_words_and_competitors(tiny_lm, monkeypatch, fake_embedder) -> None:
-    save_kit("Acme", banned=["guaranteed"], competitors=["HydroMax"])
-    banned = "AquaPure bottle: guaranteed cold drinks for 24 hours, BPA-free steel."
+    save_kit("Acme", banned=["icy"], competitors=["HydroMax"])
+    banned = "AquaPure bottle: icy cold drinks for 24 hours, BPA-free steel."
     rival = "AquaPure bottle beats HydroMax: drinks cold for 24 hours, BPA-free steel."
     fwd = ScriptedForward([banned, rival, GOOD_1, GOOD_2])
     monkeypatch.setattr(gen, "_forward", fwd)
@@ -330,7 +330,7 @@ def test_brand_kit_holds_back_banned_words_and_competitors(tiny_lm, monkeypatch,
     assert set(held) == {banned, rival}
     b, r = held[banned], held[rival]
     assert b.checks.passes and b.flagged and not b.passes  # the copy checks pass: the kit holds it back
-    assert b.failures() == ["Uses the banned word or claim “guaranteed”."] and b.scores["guardrails"] == 0.0
+    assert b.failures() == ["Uses the banned word or claim “icy”."] and b.scores["guardrails"] == 0.0
     assert {x.kind for x in r.violations} == {"competitor"} and "Names the competitor “HydroMax”." in r.failures()
     assert all(v.scores["sentiment"] == 0.9 for v in [*res.variants, *res.held_back])
     everything = [*res.held_back, *res.variants]

@@ -177,7 +177,7 @@ def test_variants_show_what_their_checks_found(fake_engine) -> None:
     assert len(cards) == 2
     for line in cards:
         assert "Covers 2/2: Keeps drinks cold for 24 hours, BPA-free steel" in line
-        assert f"Names {PRODUCT} ✓" in line and "Nothing invented ✓" in line and "English" in line
+        assert f"Names {PRODUCT} ✓" in line and "No invented details found ✓" in line and "English" in line
         assert "/120 words · fits" in line and "No brand kit" in line
         assert "Not stated" not in line
     assert not any(re.search(r"\bScore\b", m.value) for m in at.markdown)
@@ -260,7 +260,7 @@ def test_real_checks_on_scripted_model_output(page_env, monkeypatch) -> None:
     cards = _badges(at.tabs[0])
     assert len(cards) == 2
     assert all("Covers 2/2: Keeps drinks cold for 24 hours, BPA-free steel" in c for c in cards), cards
-    assert all(f"Names {PRODUCT} ✓" in c and "Nothing invented ✓" in c for c in cards)
+    assert all(f"Names {PRODUCT} ✓" in c and "No invented details found ✓" in c for c in cards)
     held = next(e for e in at.expander if e.label.startswith("Held back"))
     assert held.label == "Held back: 2 candidates that failed a check"
     reasons = " ".join(_plain(m.value) for m in held.markdown)
@@ -461,3 +461,10 @@ def test_a_queued_request_says_how_many_run_first(fake_engine) -> None:
     at.button(key="copy_generate").click().run()
     assert not at.exception, at.exception
     assert at.session_state["copy_result"].variants  # it ran once its turn came
+
+
+def test_the_checks_caveat_states_the_held_out_precision() -> None:
+    from aigc_core.copy.defaults import CHECKS_HELDOUT_USABLE, checks_caveat
+
+    usable, passed = CHECKS_HELDOUT_USABLE
+    assert 0 < usable <= passed and f"{usable} of {passed} variants that passed were usable" in checks_caveat()

@@ -212,7 +212,7 @@ def mask_url(url: str) -> str:
         netloc = f"{MASK}@{netloc.rpartition('@')[2]}"
     segments = u.path.split("/")
     keep = _kept_segments(host.lower(), segments)
-    masked_path = []
+    masked_path: list[str] = []
     n_seen = 0
     for seg in segments:
         if not seg:
@@ -257,7 +257,7 @@ def resolve_checked(host: str, port: int) -> list[tuple[int, int, int, Any]]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError) as exc:
         raise WebhookError("could not resolve the webhook's host name") from exc
-    out = [(fam, typ, proto, sockaddr) for fam, typ, proto, _canon, sockaddr in infos]
+    out: list[tuple[int, int, int, Any]] = [(fam, typ, proto, sockaddr) for fam, typ, proto, _canon, sockaddr in infos]
     if not out:
         raise WebhookError("could not resolve the webhook's host name")
     if not host_allowed(host) and any(is_internal_address(str(sa[0])) for *_, sa in out):

@@ -8,13 +8,14 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from aigc_core.copy.brief import CHANNELS, Brief, validate_brief
 from aigc_core.errors import AigcError, NotFoundError, UserInputError
 from aigc_core.jobs import job_kind
+from aigc_core.jobs.context import JobContext
 from aigc_core.users.roles import Actor
 
 KIND = "copy.batch"
@@ -42,16 +43,6 @@ _GUESSES = {
     "tone": ("tone", "语气"),
     "language": ("language", "lang", "语言"),
 }
-
-
-class JobContextLike(Protocol):
-    """What the job runner hands a job function."""
-
-    work_dir: Path
-
-    def report(self, progress: float, message: str = "") -> None: ...
-    def log(self, line: str) -> None: ...
-    def should_stop(self) -> bool: ...
 
 
 class CopyBatchParams(BaseModel):
@@ -161,7 +152,7 @@ def row_brief(
     return validate_brief(data)
 
 
-def run_batch(ctx: JobContextLike, params: CopyBatchParams | dict[str, Any]) -> dict[str, Any]:
+def run_batch(ctx: JobContext, params: CopyBatchParams | dict[str, Any]) -> dict[str, Any]:
     """The ``copy.batch`` job: N variants per row, same checks and scores as the page; writes a CSV."""
     from aigc_core.copy import guardrails
     from aigc_core.copy.generate import run_generation
@@ -236,7 +227,7 @@ def run_batch(ctx: JobContextLike, params: CopyBatchParams | dict[str, Any]) -> 
 
 
 @job_kind(KIND, params=CopyBatchParams, resource="gpu", resumable=False)
-def copy_batch_job(ctx: JobContextLike, params: CopyBatchParams) -> dict[str, Any]:
+def copy_batch_job(ctx: JobContext, params: CopyBatchParams) -> dict[str, Any]:
     """Job entry point of ``copy.batch``."""
     return run_batch(ctx, params)
 

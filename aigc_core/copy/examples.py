@@ -35,9 +35,9 @@ class Example:
             product=self.product,
             key_points="\n".join(self.key_points),
             audience=self.audience,
-            channel=self.channel,  # type: ignore[arg-type]
+            channel=self.channel,
             tone=self.tone if self.tone in ("", *_tones()) else "",
-            language=self.language,  # type: ignore[arg-type]
+            language=self.language,
         )
 
 

@@ -372,11 +372,11 @@ def run_generation(
     dropped_total = {"empty": 0, "duplicate": 0}
     new_tokens, seconds, first_token_s, attempts, candidates = 0, 0.0, None, 0, 0
     for attempt in range(MAX_ATTEMPTS):
-        passing = sum(v.passes for v in kept)
-        if passing >= n:
+        n_passing = sum(v.passes for v in kept)
+        if n_passing >= n:
             break
         attempts += 1
-        ask = min(MAX_CANDIDATES, max(1, oversample) * (n - passing) + (0 if attempt == 0 else n))
+        ask = min(MAX_CANDIDATES, max(1, oversample) * (n - n_passing) + (0 if attempt == 0 else n))
         streamer = streamer_factory(lm) if (streamer_factory and attempt == 0) else None
         t0 = time.perf_counter()
         rows, ntok = _forward(prep, lm, ask, seed=prep.seed + 1000 * attempt, streamer=streamer)

@@ -210,7 +210,7 @@ def set_favourite(
 
 def favourites(limit: int = 1000, *, actor: Actor | None = None) -> list[tuple[HistoryEntry, int]]:
     """(entry, variant index) of every favourite variant the acting user may see, newest first."""
-    out = []
+    out: list[tuple[HistoryEntry, int]] = []
     for entry in list_history(favourites_only=True, limit=limit, actor=actor):
         out.extend((entry, i) for i, v in enumerate(entry.variants) if v.get("favourite"))
     return out

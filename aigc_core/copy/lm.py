@@ -474,7 +474,7 @@ class LlamaCppLM(LanguageModel):
         """``n`` completions, one after another; the prompt's KV cache is reused between them."""
         import numpy as np
 
-        params = {
+        params: dict[str, Any] = {
             "max_tokens": int(gen_kwargs.get("max_new_tokens") or 64),
             "temperature": float(gen_kwargs.get("temperature", 0.8)),
             "top_p": float(gen_kwargs.get("top_p", 0.95)),
@@ -647,7 +647,7 @@ def load_language_model(value: str | None = None, *, backend: str | None = None)
     resolved = loaded.resolved
     name = str(resolved.hub_id or loaded.key or value)
     spec = resolved.spec
-    common = {
+    common: dict[str, Any] = {
         "name": name,
         "revision": str(loaded.revision or ""),
         "chat": bool(getattr(spec, "chat", True)),

@@ -152,7 +152,7 @@ def _examples(before: pa.ChunkedArray, after: pa.ChunkedArray, n: int = 3) -> tu
     both_null = pc.and_(pc.is_null(before), pc.is_null(after))
     diff = pc.and_(diff, pc.invert(both_null))
     changed = int(pc.sum(diff).as_py() or 0)
-    idx = np.flatnonzero(diff.to_numpy(zero_copy_only=False))[:n] if changed else []
+    idx: list[int] = np.flatnonzero(diff.to_numpy(zero_copy_only=False))[:n].tolist() if changed else []
     return changed, [(_s(before[int(i)].as_py()), _s(after[int(i)].as_py())) for i in idx]
 
 

@@ -353,6 +353,8 @@ def save_version(
                 _parquet_safe(whole).to_parquet(tmp / "data.parquet", index=False)
         with session_scope() as s:
             done = s.get(DatasetVersion, version_id)
+            if done is None:  # deleted while its files were written
+                raise ConflictError("The version was deleted while it was being saved.", hint="Save again.")
             done.meta = row_meta
     except BaseException:
         with session_scope() as s:
@@ -523,9 +525,9 @@ def delete_dataset(dataset_id: str, force: bool = False, *, actor: Actor | None 
     for vid in sorted(ids, key=lambda v: -get_version(v, actor=actor).version):
         delete_version(vid, force=True, actor=actor)
     with session_scope() as s:
-        ds = s.get(Dataset, dataset_id)
-        if ds is not None:
-            s.delete(ds)
+        gone = s.get(Dataset, dataset_id)
+        if gone is not None:
+            s.delete(gone)
     shutil.rmtree(folder("datasets") / dataset_id, ignore_errors=True)
     shutil.rmtree(folder("uploads") / dataset_id, ignore_errors=True)
     record(current(actor), "dataset.delete", "dataset", dataset_id, detail={"name": name})

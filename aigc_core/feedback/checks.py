@@ -4,6 +4,7 @@ leakage between train and test; a clear message saying what is missing."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -20,10 +21,14 @@ class PreferenceDataError(UserInputError):
 
 
 class _Pair(Protocol):
-    prompt: str
-    chosen: str
-    rejected: str
-    brief_key: str
+    @property
+    def prompt(self) -> str: ...
+    @property
+    def chosen(self) -> str: ...
+    @property
+    def rejected(self) -> str: ...
+    @property
+    def brief_key(self) -> str: ...
 
 
 @dataclass
@@ -51,8 +56,8 @@ class PreferenceCheck:
 
 
 def check_preferences(
-    train: list[_Pair],
-    test: list[_Pair],
+    train: Sequence[_Pair],
+    test: Sequence[_Pair],
     *,
     min_train_pairs: int = MIN_TRAIN_PAIRS,
     min_test_pairs: int = MIN_TEST_PAIRS,

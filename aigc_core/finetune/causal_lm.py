@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from aigc_core.errors import UserInputError
 from aigc_core.finetune.params import CausalLMJobParams
 from aigc_core.finetune.training import (
-    JobContextLike,
     TrainOutcome,
     apply_lora,
     make_progress_callback,
@@ -20,6 +19,7 @@ from aigc_core.finetune.training import (
     torch_dtype,
     training_arguments,
 )
+from aigc_core.jobs.context import JobContext
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -186,7 +186,7 @@ def train_causal_lm(
     train_feats: list[dict[str, list[int]]],
     val_feats: list[dict[str, list[int]]],
     params: CausalLMJobParams,
-    ctx: JobContextLike,
+    ctx: JobContext,
     *,
     tokenizer: Any,
     device: str = "cpu",

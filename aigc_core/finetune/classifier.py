@@ -11,7 +11,6 @@ import numpy as np
 from aigc_core.errors import UserInputError
 from aigc_core.finetune.params import ClassifierJobParams
 from aigc_core.finetune.training import (
-    JobContextLike,
     TrainOutcome,
     apply_lora,
     make_progress_callback,
@@ -20,6 +19,7 @@ from aigc_core.finetune.training import (
     set_seed,
     training_arguments,
 )
+from aigc_core.jobs.context import JobContext
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -209,7 +209,7 @@ def train_classifier(
     base_dir: Path,
     data: ClassificationData,
     params: ClassifierJobParams,
-    ctx: JobContextLike,
+    ctx: JobContext,
     *,
     device: str = "cpu",
     resume_from: Path | None = None,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import Field
 
@@ -31,7 +31,6 @@ from aigc_core.finetune.jobs import (
 )
 from aigc_core.finetune.params import CAUSAL_LM_TASK, LoraParams, TrainParams, _JobBase
 from aigc_core.finetune.training import (
-    JobContextLike,
     check_base_compatible,
     lora_targets,
     make_progress_callback,
@@ -42,6 +41,7 @@ from aigc_core.finetune.training import (
     set_seed,
 )
 from aigc_core.jobs import job_kind
+from aigc_core.jobs.context import JobContext
 from aigc_core.users.roles import Actor
 
 PREFERENCE_KIND = "finetune.dpo"
@@ -322,7 +322,7 @@ def train_preferences(
     base_dir: Path,
     data: PreferenceData,
     params: PreferenceJobParams,
-    ctx: JobContextLike,
+    ctx: JobContext,
     *,
     device: str = "cpu",
     resume_from: Path | None = None,
@@ -338,7 +338,7 @@ def train_preferences(
     tp = params.train
     set_seed(tp.seed)
     tokenizer = load_tokenizer(base_dir)
-    model = AutoModelForCausalLM.from_pretrained(str(base_dir)).to(device)
+    model = cast(Any, AutoModelForCausalLM.from_pretrained(str(base_dir))).to(device)  # transformers mistypes .to()
     ctx.report(0.03, "scoring the base model on the held-out pairs")
     base_scores = score_pairs(model, tokenizer, data.test, max_length=tp.max_length, system_prompt=params.system_prompt)
     briefs = list(dict.fromkeys(p.prompt for p in data.test))[: params.sample_briefs]
@@ -400,7 +400,7 @@ def _save_adapter(outcome: Any, target: Path) -> dict[str, Any]:
 
 
 @job_kind(PREFERENCE_KIND, params=PreferenceJobParams, resource="gpu", resumable=True)
-def run_preference_job(ctx: JobContextLike, params: PreferenceJobParams) -> dict[str, Any]:
+def run_preference_job(ctx: JobContext, params: PreferenceJobParams) -> dict[str, Any]:
     """Check the pairs, train the brand-voice LoRA with DPO, compare held-out preference accuracy with the base
     and register the model version (task text-generation, so Ad copy can use it)."""
     if isinstance(params, dict):

@@ -156,7 +156,7 @@ def frozen_encoder_baseline(
     idx = np.arange(len(train_texts))
     if len(idx) > max_train:
         idx = rng.choice(idx, size=max_train, replace=False)
-    x_train = mean_pooled_embeddings(encoder_dir, [train_texts[i] for i in idx], max_length=max_length)
+    x_train = mean_pooled_embeddings(encoder_dir, [train_texts[int(i)] for i in idx], max_length=max_length)
     y_train = np.asarray(train_y)[idx]
     clf = LogisticRegression(max_iter=2000, C=1.0)
     clf.fit(x_train, y_train)

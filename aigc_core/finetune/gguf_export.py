@@ -34,6 +34,7 @@ from aigc_core.errors import AigcError, ModelUnavailableError, NotFoundError, Us
 from aigc_core.finetune import registry
 from aigc_core.finetune.params import CAUSAL_LM_TASK
 from aigc_core.jobs import job_kind
+from aigc_core.jobs.context import JobContext
 from aigc_core.storage import atomic_path, file_sha256, folder
 from aigc_core.store.db import session_scope
 from aigc_core.users.audit import record
@@ -450,7 +451,7 @@ class GGUFExportParams(BaseModel):
 
 
 @job_kind(GGUF_KIND, params=GGUFExportParams, resource="cpu")
-def run_gguf_export_job(ctx: Any, params: GGUFExportParams) -> dict[str, Any]:
+def run_gguf_export_job(ctx: JobContext, params: GGUFExportParams) -> dict[str, Any]:
     """Export a model version as GGUF for llama.cpp/Ollama and check its template and end-of-turn token."""
     if isinstance(params, dict):
         params = GGUFExportParams.model_validate(params)
@@ -470,7 +471,7 @@ def submit_gguf_export(
 
     if outtype not in OUTTYPES:
         raise UserInputError(f"Unknown GGUF type {outtype!r}.", hint=f"Use one of: {', '.join(OUTTYPES)}.")
-    params = GGUFExportParams(version_id=version_id, outtype=outtype, brief=brief)  # type: ignore[arg-type]
+    params = GGUFExportParams(version_id=version_id, outtype=outtype, brief=brief)
     _exportable(version_id, actor)
     require_converter()
     return str(jobs.submit(GGUF_KIND, params.model_dump(), actor=actor))

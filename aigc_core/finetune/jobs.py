@@ -15,12 +15,12 @@ from aigc_core.finetune.estimate import Estimate, estimate_run
 from aigc_core.finetune.params import CAUSAL_LM_TASK, CLASSIFIER_TASK, CausalLMJobParams, ClassifierJobParams
 from aigc_core.finetune.training import (
     METRICS_FILE,
-    JobContextLike,
     check_base_compatible,
     last_checkpoint,
     resolve_base,
 )
 from aigc_core.jobs import job_kind
+from aigc_core.jobs.context import JobContext
 from aigc_core.storage import atomic_dir
 from aigc_core.users.roles import Actor
 
@@ -108,7 +108,7 @@ class Preflight:
     estimate: Estimate | None
 
 
-def _device_for(ctx: JobContextLike | None) -> str:
+def _device_for(ctx: JobContext | None) -> str:
     device = getattr(ctx, "device", None) if ctx is not None else None
     if device:
         return str(device)
@@ -267,7 +267,7 @@ def job_work_dir(job_id: str) -> Path:
     return Path(jobs.work_dir(job_id))
 
 
-def find_resume_checkpoint(ctx: JobContextLike, resume_from_job: str | None) -> Path | None:
+def find_resume_checkpoint(ctx: JobContext, resume_from_job: str | None) -> Path | None:
     """The last checkpoint to resume from: this job's own folder, then the job it resumes (copying its curves)."""
     own = last_checkpoint(Path(ctx.work_dir) / "checkpoints")
     if own is not None:
@@ -288,7 +288,7 @@ def find_resume_checkpoint(ctx: JobContextLike, resume_from_job: str | None) -> 
     return ckpt
 
 
-def _stopped_result(ctx: JobContextLike, outcome: Any) -> dict[str, Any]:
+def _stopped_result(ctx: JobContext, outcome: Any) -> dict[str, Any]:
     ckpt = last_checkpoint(outcome.checkpoint_dir)
     ctx.log(f"stopped at step {outcome.global_step}; checkpoint kept: {ckpt}")
     return {
@@ -300,7 +300,7 @@ def _stopped_result(ctx: JobContextLike, outcome: Any) -> dict[str, Any]:
 
 
 def _save_version(
-    ctx: Any,
+    ctx: JobContext,
     params: Any,
     outcome: Any,
     metrics: dict[str, Any],
@@ -349,7 +349,7 @@ def _history(outcome: Any) -> list[dict[str, Any]]:
 # Job kinds
 # --------------------------------------------------------------------------------------------
 @job_kind(CLASSIFIER_KIND, params=ClassifierJobParams, resource="gpu", resumable=True)
-def run_classifier_job(ctx: JobContextLike, params: ClassifierJobParams) -> dict[str, Any]:
+def run_classifier_job(ctx: JobContext, params: ClassifierJobParams) -> dict[str, Any]:
     """Train, evaluate (also the frozen-encoder baseline) and register a text classifier."""
     import numpy as np
 
@@ -414,7 +414,7 @@ def run_classifier_job(ctx: JobContextLike, params: ClassifierJobParams) -> dict
 
 
 @job_kind(CAUSAL_LM_KIND, params=CausalLMJobParams, resource="gpu", resumable=True)
-def run_causal_lm_job(ctx: JobContextLike, params: CausalLMJobParams) -> dict[str, Any]:
+def run_causal_lm_job(ctx: JobContext, params: CausalLMJobParams) -> dict[str, Any]:
     """Train a brand-voice LM (LoRA by default), compare perplexity and sample outputs with the base, register it."""
     from aigc_core.finetune.causal_lm import build_causal_lm, save_causal_lm, tokenize_pairs, train_causal_lm
     from aigc_core.finetune.evaluate import generate_samples, lm_perplexity

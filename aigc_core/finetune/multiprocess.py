@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from aigc_core.errors import AigcError, UserInputError
-from aigc_core.finetune.training import JobContextLike, last_checkpoint
+from aigc_core.finetune.training import last_checkpoint
+from aigc_core.jobs.context import JobContext
 from aigc_core.storage import atomic_write_text
 
 DIST_DIR = "dist"  # under the job's work folder
@@ -167,7 +168,7 @@ class _Tail:
 class _Relay:
     """Copies rank 0's events into the job context and every rank's output into the job log."""
 
-    ctx: JobContextLike
+    ctx: JobContext
     dist_dir: Path
     n: int
     events: _Tail = field(init=False)
@@ -210,7 +211,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _terminate(proc: subprocess.Popen[bytes], dist_dir: Path, ctx: JobContextLike) -> None:
+def _terminate(proc: subprocess.Popen[bytes], dist_dir: Path, ctx: JobContext) -> None:
     """SIGTERM the launcher (it stops its ranks), then SIGKILL it and any rank still alive."""
     with contextlib.suppress(ProcessLookupError):
         proc.terminate()
@@ -263,7 +264,7 @@ def _stop_grace_s() -> float:
     return max(2.0, float(get_settings().job_cancel_grace_s) * 0.75)
 
 
-def launch(ctx: JobContextLike, kind: str, params: Any, n: int, *, device: str) -> dict[str, Any]:
+def launch(ctx: JobContext, kind: str, params: Any, n: int, *, device: str) -> dict[str, Any]:
     """Run job kind ``kind`` with ``params`` on ``n`` processes under ``torch.distributed.run``; rank 0's result."""
     from aigc_core.jobs.registry import get_kind
 

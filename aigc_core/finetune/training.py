@@ -12,10 +12,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from aigc_core.errors import AigcError, ModelUnavailableError, UserInputError
 from aigc_core.finetune.params import CAUSAL_LM_TASK, CLASSIFIER_TASK, TrainParams
+from aigc_core.jobs.context import JobContext
+from aigc_core.jobs.context import LocalContext as LocalContext  # re-exported: bench and tests import it here
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -44,55 +46,6 @@ LORA_TARGETS: dict[str, list[str]] = {
     "distilbert": ["q_lin", "k_lin", "v_lin"],
     "deberta-v2": ["query_proj", "key_proj", "value_proj"],
 }
-
-
-@runtime_checkable
-class JobContextLike(Protocol):
-    """What a training function needs from the job runner's context."""
-
-    work_dir: Path
-
-    def report(self, progress: float, message: str = "") -> None:
-        """Progress in [0, 1] and a short status line."""
-
-    def log(self, line: str) -> None:
-        """One line for the job's log."""
-
-    def should_stop(self) -> bool:
-        """True once the user asked to cancel."""
-
-
-class LocalContext:
-    """A job context for direct calls (bench, tests, CLI): writes into ``work_dir``, never stops by itself."""
-
-    def __init__(self, work_dir: Path | str, *, verbose: bool = False) -> None:
-        self.work_dir = Path(work_dir)
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        self.verbose = verbose
-        self.progress = 0.0
-        self.messages: list[str] = []
-        self.lines: list[str] = []
-        self.stop_requested = False
-
-    def report(self, progress: float, message: str = "") -> None:
-        """Remember the progress."""
-        self.progress = progress
-        if message:
-            self.messages.append(message)
-
-    def log(self, line: str) -> None:
-        """Remember (and optionally print) the line."""
-        self.lines.append(line)
-        if self.verbose:
-            print(line, flush=True)
-
-    def should_stop(self) -> bool:
-        """True after :meth:`stop`."""
-        return self.stop_requested
-
-    def stop(self) -> None:
-        """Ask the run to stop at the next step."""
-        self.stop_requested = True
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,9 +282,7 @@ def _callback_base() -> type:
     return TrainerCallback
 
 
-def make_progress_callback(
-    ctx: JobContextLike, *, phase_start: float = 0.05, phase_end: float = 0.9
-) -> TrainerCallback:
+def make_progress_callback(ctx: JobContext, *, phase_start: float = 0.05, phase_end: float = 0.9) -> TrainerCallback:
     """A TrainerCallback that writes metrics.jsonl, reports progress with ETA and stops (saving) on cancel.
 
     On several processes only rank 0 writes and reports; the stop decision is shared by all ranks (all-reduced at

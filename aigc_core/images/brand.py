@@ -45,7 +45,7 @@ def check_prompt(prompt: str, kit: str | None = None) -> None:
 
 # Visual rules ------------------------------------------------------------------------------------------
 MAX_ASSET_BYTES = 20 * 2**20
-DEFAULT_VISUAL = {"primary": "#1a73e8", "text": "#ffffff", "accent": "#000000", "margin": 0.05}
+DEFAULT_VISUAL: dict[str, Any] = {"primary": "#1a73e8", "text": "#ffffff", "accent": "#000000", "margin": 0.05}
 
 
 @dataclass

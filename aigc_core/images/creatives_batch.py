@@ -8,25 +8,18 @@ import io
 import json
 import zipfile
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from aigc_core.errors import AigcError, NotFoundError, UserInputError
 from aigc_core.images.layout import PLACEMENTS
 from aigc_core.jobs import job_kind
+from aigc_core.jobs.context import JobContext
 from aigc_core.users.roles import Actor
 
 KIND = "images.creatives"
 MAX_ROWS = 500
-
-
-class JobContextLike(Protocol):
-    """What the job needs from the runner's JobContext."""
-
-    def report(self, progress: float, message: str = "") -> None: ...
-    def log(self, line: str) -> None: ...
-    def should_stop(self) -> bool: ...
 
 
 class CreativesBatchParams(BaseModel):
@@ -83,7 +76,7 @@ def rows_of(params: CreativesBatchParams) -> list[dict[str, str]]:
     ]
 
 
-def run_creatives_batch(ctx: JobContextLike, params: CreativesBatchParams | dict[str, Any]) -> dict[str, Any]:
+def run_creatives_batch(ctx: JobContext, params: CreativesBatchParams | dict[str, Any]) -> dict[str, Any]:
     """Build every row's creatives; a row that fails is logged and counted, the others go on."""
     from aigc_core.images.creatives import CreativeRequest, build_creatives, validate
     from aigc_core.images.generate import generate_images
@@ -140,7 +133,7 @@ def run_creatives_batch(ctx: JobContextLike, params: CreativesBatchParams | dict
 
 
 @job_kind(KIND, params=CreativesBatchParams, resource="gpu", resumable=False)
-def creatives_batch_job(ctx: JobContextLike, params: CreativesBatchParams) -> dict[str, Any]:
+def creatives_batch_job(ctx: JobContext, params: CreativesBatchParams) -> dict[str, Any]:
     """Job entry point of ``images.creatives``."""
     return run_creatives_batch(ctx, params)
 

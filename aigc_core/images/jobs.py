@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from aigc_core.errors import UserInputError
 from aigc_core.images.request import MAX_IMAGES, ImageRequest
 from aigc_core.jobs import job_kind
+from aigc_core.jobs.context import JobContext
 from aigc_core.users.roles import Actor
 
 BATCH_KIND = "images.batch"
-
-
-class JobContextLike(Protocol):
-    """What the job needs from the runner's JobContext."""
-
-    def report(self, progress: float, message: str = "") -> None: ...
-    def log(self, line: str) -> None: ...
-    def should_stop(self) -> bool: ...
 
 
 class ImageBatchParams(BaseModel):
@@ -61,7 +54,7 @@ class ImageBatchParams(BaseModel):
 
 
 @job_kind(BATCH_KIND, params=ImageBatchParams, resource="gpu", resumable=False)
-def run_batch(ctx: JobContextLike, params: ImageBatchParams) -> dict[str, Any]:
+def run_batch(ctx: JobContext, params: ImageBatchParams) -> dict[str, Any]:
     """Generate the batch, saving each image to the gallery; progress per denoising step, cancel between steps."""
     from aigc_core.images.generate import generate_images
 

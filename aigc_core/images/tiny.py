@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:  # pragma: no cover
+    from diffusers.pipelines.pipeline_utils import DiffusionPipeline
+    from transformers import CLIPTokenizer
 
 TINY_SIZE = 64  # native resolution of the tiny pipeline (latent 32 x VAE factor 2)
 
 
-def _tiny_tokenizer() -> object:
+def _tiny_tokenizer() -> CLIPTokenizer:
     """A CLIP tokenizer over single byte-level characters (no hub files needed)."""
     from transformers import CLIPTokenizer
     from transformers.convert_slow_tokenizer import bytes_to_unicode
@@ -23,7 +28,7 @@ def _tiny_tokenizer() -> object:
     return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
 
 
-def build_tiny_pipeline(seed: int = 0) -> object:
+def build_tiny_pipeline(seed: int = 0) -> DiffusionPipeline:
     """A random-weight StableDiffusionPipeline small enough to run a 64x64 image in well under a second on a CPU."""
     import torch
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
@@ -74,7 +79,7 @@ def build_tiny_pipeline(seed: int = 0) -> object:
         timestep_spacing="trailing",
         steps_offset=1,
     )
-    return StableDiffusionPipeline(
+    pipe = StableDiffusionPipeline(
         vae=vae,
         text_encoder=text_encoder,
         tokenizer=tokenizer,
@@ -84,6 +89,8 @@ def build_tiny_pipeline(seed: int = 0) -> object:
         feature_extractor=None,
         requires_safety_checker=False,
     )
+    # diffusers' top-level names are dummy placeholder classes to a type checker (its lazy __init__)
+    return cast("DiffusionPipeline", pipe)
 
 
 def save_tiny_pipeline(folder: Path | str) -> Path:

@@ -15,7 +15,7 @@ from aigc_core.images.metadata import sha256_bytes
 FACTORS = (2, 4)
 MAX_OUTPUT_SIDE = 8192
 TILE = 512  # output tile side in pixels
-SHARPEN = {"radius": 1.2, "percent": 60, "threshold": 2}
+SHARPEN: dict[str, Any] = {"radius": 1.2, "percent": 60, "threshold": 2}
 HALO = 8  # extra output pixels around a tile for the unsharp mask's support
 
 
@@ -60,7 +60,7 @@ def upscale(source: bytes, factor: int = 2, *, sharpen: bool = True, save: bool 
     except UserInputError:
         parent = {}
     final = upscale_image(image, int(factor), sharpen=sharpen)
-    settings = {
+    settings: dict[str, Any] = {
         **{k: parent[k] for k in ("prompt", "model", "model_revision", "seed") if k in parent},
         "prompt": str(parent.get("prompt") or "upscaled image"),
         "mode": "upscale",

@@ -24,7 +24,7 @@ from aigc_core.jobs.api import (
     validate_params,
     work_dir,
 )
-from aigc_core.jobs.context import JobContext
+from aigc_core.jobs.context import JobContext, LocalContext, StoreJobContext
 from aigc_core.jobs.registry import KIND_MODULES, JobKind, get_kind, job_kind, kinds
 
 __all__ = [
@@ -34,6 +34,8 @@ __all__ = [
     "JobContext",
     "JobInfo",
     "JobKind",
+    "LocalContext",
+    "StoreJobContext",
     "active_summary",
     "cancel",
     "count_by_status",

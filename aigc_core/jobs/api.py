@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from aigc_core.errors import NotFoundError, UserInputError
 from aigc_core.jobs.registry import get_kind
@@ -321,10 +321,15 @@ def cancel(job_id: str, *, actor: Actor | None = None) -> JobInfo:
             hint="Only queued or running jobs can be cancelled.",
         )
     with session_scope() as s:
-        done = s.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == "queued")
-            .values(status="cancelled", cancel_requested=True, finished_at=now(), message="Cancelled before it started")
+        done = cast(  # an UPDATE returns a CursorResult (Session.execute is typed as Result)
+            "CursorResult[Any]",
+            s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == "queued")
+                .values(
+                    status="cancelled", cancel_requested=True, finished_at=now(), message="Cancelled before it started"
+                )
+            ),
         ).rowcount
         if not done:
             s.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(cancel_requested=True))
@@ -384,7 +389,9 @@ def finish(
 
 def _finish_where(job_id: str, values: dict[str, Any], *conditions: Any) -> bool:
     with session_scope() as s:
-        changed = s.execute(update(Job).where(Job.id == job_id, *conditions).values(**values))
+        changed = cast(
+            "CursorResult[Any]", s.execute(update(Job).where(Job.id == job_id, *conditions).values(**values))
+        )
         return bool(changed.rowcount)
 
 

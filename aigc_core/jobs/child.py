@@ -1,7 +1,7 @@
 """One job in its own process: ``python -m aigc_core.jobs.child <job id>`` (started by the supervisor).
 
 Its stdout and stderr go to the job's log file. It loads the kind, validates the stored params, runs the
-function with a :class:`JobContext` and writes the final status. SIGTERM asks the job to stop (a second one
+function with a :class:`StoreJobContext` and writes the final status. SIGTERM asks the job to stop (a second one
 ends the process); if the supervisor dies, the job is marked failed and the process exits.
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 
 from aigc_core.errors import AigcError
 from aigc_core.jobs import api
-from aigc_core.jobs.context import JobContext
+from aigc_core.jobs.context import StoreJobContext
 from aigc_core.jobs.registry import get_kind
 from aigc_core.store.db import dispose_engines
 from aigc_core.store.models import Job
@@ -40,7 +40,7 @@ def _json_safe(result: Any) -> dict[str, Any]:
 SUPERVISOR_ENV = "AIGC_JOBS_SUPERVISOR_PID"
 
 
-def _watch_supervisor(job_id: str, ctx: JobContext) -> None:
+def _watch_supervisor(job_id: str, ctx: StoreJobContext) -> None:
     """End the job when the supervisor that started it is gone (no orphan keeps a GPU busy)."""
     import psutil
 
@@ -86,7 +86,7 @@ def run(job_id: str) -> int:
         with contextlib.suppress(Exception):  # else the full module list is tried; its error shows up there
             importlib.import_module(module)
     work = api.work_dir(job_id)
-    ctx = JobContext(
+    ctx = StoreJobContext(
         job_id,
         work,
         Path(job.log_path or api.log_path(job_id)),

@@ -1,10 +1,16 @@
-"""What a running job sees: progress reporting, its log, cancel requests and its work folder."""
+"""What a running job sees: progress reporting, its log, cancel requests and its work folder.
+
+:class:`JobContext` is the one protocol every job function is typed with; :class:`StoreJobContext` is what the
+worker hands a job (progress and cancel live in the store), :class:`LocalContext` runs a job function inline
+(bench, tests, CLI).
+"""
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import select, update
 
@@ -15,8 +21,27 @@ REPORT_INTERVAL_S = 0.5  # at most two progress writes a second
 STOP_CHECK_INTERVAL_S = 0.5
 
 
-class JobContext:
-    """Handed to a job function: ``report``, ``log``, ``should_stop`` and the job's folders."""
+@runtime_checkable
+class JobContext(Protocol):
+    """What a job function may use: ``report``, ``log``, ``should_stop`` and its ``work_dir``.
+
+    Some runners add more, which jobs read with ``getattr(ctx, name, None)``: ``job_id``, ``resumed_from`` (the
+    old job's id), ``resume_from`` (its work folder), ``checkpoint_dir`` and ``device`` (a training rank's)."""
+
+    work_dir: Path
+
+    def report(self, progress: float, message: str = "") -> None:
+        """Progress in [0, 1] and a short status line."""
+
+    def log(self, line: str) -> None:
+        """One line for the job's log."""
+
+    def should_stop(self) -> bool:
+        """True once the user asked to cancel."""
+
+
+class StoreJobContext:
+    """Handed to a job function by the worker: ``report``, ``log``, ``should_stop`` and the job's folders."""
 
     def __init__(
         self,
@@ -98,3 +123,36 @@ class JobContext:
             with session_scope() as s:
                 self._stop = bool(s.scalar(select(Job.cancel_requested).where(Job.id == self.job_id)))
         return self._stop
+
+
+class LocalContext:
+    """A job context for direct calls (bench, tests, CLI): writes into ``work_dir``, never stops by itself."""
+
+    def __init__(self, work_dir: Path | str, *, verbose: bool = False) -> None:
+        self.work_dir = Path(work_dir)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.verbose = verbose
+        self.progress = 0.0
+        self.messages: list[str] = []
+        self.lines: list[str] = []
+        self.stop_requested = False
+
+    def report(self, progress: float, message: str = "") -> None:
+        """Remember the progress."""
+        self.progress = progress
+        if message:
+            self.messages.append(message)
+
+    def log(self, line: str) -> None:
+        """Remember (and optionally print) the line."""
+        self.lines.append(line)
+        if self.verbose:
+            print(line, flush=True)
+
+    def should_stop(self) -> bool:
+        """True after :meth:`stop`."""
+        return self.stop_requested
+
+    def stop(self) -> None:
+        """Ask the run to stop at the next step."""
+        self.stop_requested = True

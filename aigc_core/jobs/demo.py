@@ -29,8 +29,9 @@ class DemoParams(BaseModel):
 
 def _count(ctx: JobContext, params: DemoParams) -> dict[str, Any]:
     start = 0
-    if ctx.resume_from is not None:
-        saved = Path(ctx.resume_from) / STATE_FILE
+    resume_from = getattr(ctx, "resume_from", None)  # the worker's context has it
+    if resume_from is not None:
+        saved = Path(resume_from) / STATE_FILE
         if saved.is_file():
             start = int(json.loads(saved.read_text())["done"])
             ctx.log(f"resuming from step {start}")

@@ -6,20 +6,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+from typing import Any
 
-
-class ContextLike(Protocol):
-    """The part of :class:`aigc_core.jobs.JobContext` the callback uses."""
-
-    def report(self, progress: float, message: str = "") -> None:
-        """Progress in [0, 1] and a status line."""
-
-    def log(self, line: str) -> None:
-        """One log line."""
-
-    def should_stop(self) -> bool:
-        """True once a cancel was requested."""
+from aigc_core.jobs.context import JobContext
 
 
 def _fmt(logs: dict[str, Any]) -> str:
@@ -30,7 +19,7 @@ def _fmt(logs: dict[str, Any]) -> str:
 
 
 def job_callback(
-    ctx: ContextLike, *, progress_start: float = 0.0, progress_end: float = 1.0, save_on_stop: bool = True
+    ctx: JobContext, *, progress_start: float = 0.0, progress_end: float = 1.0, save_on_stop: bool = True
 ) -> Any:
     """A ``transformers.TrainerCallback`` mapping ``global_step / max_steps`` onto [progress_start, progress_end].
 

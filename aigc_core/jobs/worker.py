@@ -26,9 +26,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select, text, update
+from sqlalchemy import CursorResult, select, text, update
 
 from aigc_core.jobs import api
 from aigc_core.settings import Settings, get_settings
@@ -290,10 +290,13 @@ class Supervisor:
             if slot is None:
                 continue  # this resource is busy; a later job of another resource may start
             with session_scope() as s:
-                won = s.execute(
-                    update(Job)
-                    .where(Job.id == job_id, Job.status == "queued")
-                    .values(**self._claimed_values(slot, meta))
+                won = cast(  # an UPDATE returns a CursorResult (Session.execute is typed as Result)
+                    "CursorResult[Any]",
+                    s.execute(
+                        update(Job)
+                        .where(Job.id == job_id, Job.status == "queued")
+                        .values(**self._claimed_values(slot, meta))
+                    ),
                 ).rowcount
             if won:
                 gpu_use[slot] += 1 if slot.startswith("gpu:") else 0

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from aigc_core.errors import ModelUnavailableError
 from aigc_core.settings import Settings, get_settings
@@ -61,7 +61,7 @@ def _convert(gguf_path: Path, out: Path) -> None:
     model = AutoModelForCausalLM.from_pretrained(src, gguf_file=name)
     # transformers marks a GGUF-loaded model as quantized and refuses to save it, although its weights are
     # already dequantised: drop the marker so it saves as a plain safetensors model.
-    model.hf_quantizer = None
+    cast(Any, model).hf_quantizer = None  # not declared on the model class (nn.Module types it as a Tensor)
     if hasattr(model.config, "quantization_config"):
         delattr(model.config, "quantization_config")
     model.save_pretrained(str(out))

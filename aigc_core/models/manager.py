@@ -362,15 +362,15 @@ def _load_text_to_image(resolved: ResolvedModel, device: str, dtype: str) -> dic
     if resolved.kind == "single-file":
         from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
 
-        sdxl = checkpoint_family(resolved.local_path) == "sdxl"
+        path = resolved.local_path
+        assert path is not None  # a single file is always resolved to a local path
+        sdxl = checkpoint_family(path) == "sdxl"
         cls = StableDiffusionXLPipeline if sdxl else StableDiffusionPipeline
         try:
-            pipe = cls.from_single_file(
-                str(resolved.local_path), torch_dtype=torch_dtype, local_files_only=get_settings().is_offline
-            )
+            pipe = cls.from_single_file(str(path), torch_dtype=torch_dtype, local_files_only=get_settings().is_offline)
         except Exception as exc:
             raise ModelUnavailableError(
-                f"Could not build a pipeline from {resolved.local_path.name}: {type(exc).__name__}: {str(exc)[:200]}",
+                f"Could not build a pipeline from {path.name}: {type(exc).__name__}: {str(exc)[:200]}",
                 hint="Single files need their base model's configs (downloaded once); offline, use a diffusers "
                 "folder instead.",
             ) from exc

@@ -145,14 +145,18 @@ class MonitorData:
                FROM cube GROUP BY ALL ORDER BY ts"""
         )
         self.n_rows: int = self._scalar("SELECT count(*) FROM r")
-        lo, hi = self._con.execute("SELECT min(ts), max(ts) FROM r").fetchone()
+        bounds = self._con.execute("SELECT min(ts), max(ts) FROM r").fetchone()
+        assert bounds is not None  # an aggregate without GROUP BY always returns one row
+        lo, hi = bounds
         self.min_ts: datetime | None = lo
         self.max_ts: datetime | None = hi
 
     # -- plumbing --------------------------------------------------------------------------
     def _scalar(self, sql: str, params: list[Any] | None = None) -> Any:
         with self._lock:
-            return self._con.execute(sql, params or []).fetchone()[0]
+            row = self._con.execute(sql, params or []).fetchone()
+        assert row is not None, sql  # only used for aggregates, which return one row
+        return row[0]
 
     def _df(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
         with self._lock:
@@ -252,6 +256,7 @@ class MonitorData:
             row = self._con.execute(
                 sql, [start, start, start, start, start, start, prev_start, end, *params]
             ).fetchone()
+        assert row is not None  # an aggregate without GROUP BY always returns one row
         vol, neg, pos, pvol, pneg, ppos = (int(x or 0) for x in row)
         return Kpis(
             volume=vol,

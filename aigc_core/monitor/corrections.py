@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from aigc_core.errors import NotFoundError, PermissionDeniedError, UserInputError
 from aigc_core.jobs import job_kind
+from aigc_core.jobs.context import JobContext
 from aigc_core.monitor.files import rows_path
 from aigc_core.monitor.store import MonitorInfo, check_monitor, get_monitor, update_model
 from aigc_core.store import session_scope
@@ -503,7 +504,9 @@ def _evaluate(model: Any, tokenizer: Any, frame: pd.DataFrame, labels: list[str]
     return classification_report(y, probs.argmax(1), labels, probs=probs, texts=texts).to_dict()
 
 
-def retrain(params: RetrainParams, ctx: Any, *, device: str = "cpu", actor: Actor | None = None) -> dict[str, Any]:
+def retrain(
+    params: RetrainParams, ctx: JobContext, *, device: str = "cpu", actor: Actor | None = None
+) -> dict[str, Any]:
     """Check, train, evaluate before/after and register the retrained classifier; returns the job's result."""
     from aigc_core.finetune import registry
     from aigc_core.finetune.classifier import (
@@ -603,7 +606,7 @@ def summarize(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
 
 
 @job_kind(RETRAIN_KIND, params=RetrainParams, resource="gpu")
-def run_retrain_job(ctx: Any, params: RetrainParams) -> dict[str, Any]:
+def run_retrain_job(ctx: JobContext, params: RetrainParams) -> dict[str, Any]:
     """Retrain a monitor's classifier on its corrections (the job acts as its owner)."""
     from aigc_core.devices import resolve_device
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -137,7 +138,7 @@ def start_demo_stream(
     if with_rules:
         from aigc_core.monitor import alerts
 
-        rule = {"window": "1D", "min_volume": 30, "cooldown_s": 86400, "actor": who}
+        rule: dict[str, Any] = {"window": "1D", "min_volume": 30, "cooldown_s": 86400, "actor": who}
         alerts.create_rule(info.id, "share_negative", 0.55, **rule)
         alerts.create_rule(info.id, "zscore", 3.0, **rule)
     return get_monitor(info.id, actor=who), report

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from aigc_core.jobs import job_kind
+from aigc_core.jobs.context import JobContext, StoreJobContext
 from aigc_core.monitor import alerts, webhooks
 from aigc_core.monitor.scoring import SCORE_JOB_KIND, score_pending
 
@@ -19,7 +20,7 @@ class MonitorScoreParams(BaseModel):
 
 
 @job_kind(SCORE_JOB_KIND, params=MonitorScoreParams, resource="gpu", resumable=True)
-def run_monitor_score(ctx: Any, params: MonitorScoreParams) -> dict[str, Any]:
+def run_monitor_score(ctx: JobContext, params: MonitorScoreParams) -> dict[str, Any]:
     """Score pending rows chunk by chunk (cached, so a resumed job skips what is done) and evaluate alerts."""
 
     def progress(done: int, total: int) -> None:
@@ -43,8 +44,9 @@ class DeliverWebhooksParams(BaseModel):
     retry_ids: list[str] = Field(default_factory=list, description="Alerts whose webhooks are sent again now.")
 
 
+# Typed with the worker's context, not the JobContext protocol: it forces progress writes (report(force=True)).
 @job_kind(webhooks.DELIVER_JOB_KIND, params=DeliverWebhooksParams, resource="cpu")
-def run_deliver_webhooks(ctx: Any, params: DeliverWebhooksParams) -> dict[str, Any]:
+def run_deliver_webhooks(ctx: StoreJobContext, params: DeliverWebhooksParams) -> dict[str, Any]:
     """Post alert webhooks: the given new alerts, the retries asked for, then failed ones whose backoff passed."""
     if isinstance(params, dict):
         params = DeliverWebhooksParams(**params)

@@ -29,7 +29,7 @@ REPLY_CHANNEL = "support_reply"
 MAX_QUOTE_CHARS = 240
 MAX_BRIEF_QUOTES = 3  # complaint texts given to the model in the brief's audience (all are on ReplyDraft.quotes)
 NO_BRAND = {"en": "our team", "zh": "我们团队"}
-_TEXT = {
+_TEXT: dict[str, dict[str, Any]] = {
     "en": {
         "customer_service": [
             "Apologise for the trouble",
@@ -190,7 +190,7 @@ def build_reply_brief(
         channel=REPLY_CHANNEL,
         tone="professional",
         tone_text=t[f"tone_{kind}"],
-        language=language,  # type: ignore[arg-type]
+        language=language,
         n_variants=3,
         creativity=0.3,
         brand_kit=kit["name"] if kit else "",

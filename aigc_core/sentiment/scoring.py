@@ -23,6 +23,7 @@ from aigc_core.errors import LabelMappingError, UserInputError
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import torch
+    from sqlalchemy.sql.expression import Insert
 
     from aigc_core.models.catalog import ResolvedModel
     from aigc_core.models.manager import LoadedModel
@@ -628,10 +629,15 @@ def _insert_ignore(engine: Any, table_cls: Any, rows: list[dict[str, Any]]) -> N
     if not rows:
         return
     dialect = engine.dialect.name
+    stmt: Insert
     if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as d_insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table_cls).on_conflict_do_nothing(index_elements=["text_hash", "model_version"])
     elif dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as d_insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(table_cls).on_conflict_do_nothing(index_elements=["text_hash", "model_version"])
     else:  # pragma: no cover - other backends: plain insert
         from sqlalchemy import insert as plain_insert
 
@@ -639,7 +645,6 @@ def _insert_ignore(engine: Any, table_cls: Any, rows: list[dict[str, Any]]) -> N
             for start in range(0, len(rows), _CHUNK):
                 conn.execute(plain_insert(table_cls), rows[start : start + _CHUNK])
         return
-    stmt = d_insert(table_cls).on_conflict_do_nothing(index_elements=["text_hash", "model_version"])
     from aigc_core.store.models import utcnow
 
     now = utcnow()

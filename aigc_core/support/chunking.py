@@ -35,7 +35,7 @@ class Chunk:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Chunk:
         """The chunk written by :meth:`to_dict`."""
-        return cls(**{k: d.get(k) for k in cls.__dataclass_fields__ if k in d})
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
 def _split_long(text: str, max_chars: int) -> list[str]:

@@ -4,28 +4,19 @@
 from __future__ import annotations
 
 import io
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel, Field
 
 from aigc_core.errors import UserInputError
 from aigc_core.jobs import job_kind
+from aigc_core.jobs.context import JobContext
 from aigc_core.storage import atomic_write_bytes
 
 INDEX_KIND = "support.index"
 BATCH_KIND = "support.batch"
 MAX_BATCH_ROWS = 5000
-
-
-class JobContextLike(Protocol):
-    """What the jobs use of :class:`aigc_core.jobs.JobContext`."""
-
-    work_dir: Any
-
-    def report(self, progress: float, message: str = "") -> None: ...
-    def log(self, line: str) -> None: ...
-    def should_stop(self) -> bool: ...
 
 
 class IndexParams(BaseModel):
@@ -48,7 +39,7 @@ class BatchParams(BaseModel):
     min_similarity: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
-def run_index(ctx: JobContextLike, params: IndexParams) -> dict[str, Any]:
+def run_index(ctx: JobContext, params: IndexParams) -> dict[str, Any]:
     """Build the index, reporting progress; a cancel stops between embedding batches."""
     from aigc_core.support import kb
 
@@ -58,7 +49,7 @@ def run_index(ctx: JobContextLike, params: IndexParams) -> dict[str, Any]:
 
 
 @job_kind(INDEX_KIND, params=IndexParams, resource="cpu")
-def support_index_job(ctx: JobContextLike, params: IndexParams) -> dict[str, Any]:
+def support_index_job(ctx: JobContext, params: IndexParams) -> dict[str, Any]:
     """Job entry point of ``support.index``."""
     return run_index(ctx, params)
 
@@ -80,7 +71,7 @@ def read_tickets(raw: bytes, text_column: str = "text") -> pd.DataFrame:
     return df
 
 
-def run_batch(ctx: JobContextLike, params: BatchParams, **draft_kwargs: Any) -> dict[str, Any]:
+def run_batch(ctx: JobContext, params: BatchParams, **draft_kwargs: Any) -> dict[str, Any]:
     """Draft a reply for every ticket of the CSV; writes ``replies.csv`` into the job's folder."""
     from pathlib import Path
 
@@ -123,7 +114,7 @@ def run_batch(ctx: JobContextLike, params: BatchParams, **draft_kwargs: Any) -> 
 
 
 @job_kind(BATCH_KIND, params=BatchParams, resource="cpu")
-def support_batch_job(ctx: JobContextLike, params: BatchParams) -> dict[str, Any]:
+def support_batch_job(ctx: JobContext, params: BatchParams) -> dict[str, Any]:
     """Job entry point of ``support.batch``."""
     return run_batch(ctx, params)
 

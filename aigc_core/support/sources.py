@@ -21,7 +21,7 @@ from aigc_core.data import readers
 from aigc_core.errors import UserInputError
 
 Kind = Literal["faq", "tickets", "document"]
-KINDS: tuple[str, ...] = ("auto", "faq", "tickets", "document")
+KINDS: tuple[Kind | Literal["auto"], ...] = ("auto", "faq", "tickets", "document")
 DOCUMENT_FORMATS = {
     ".md": "markdown",
     ".markdown": "markdown",
@@ -451,7 +451,7 @@ def read_source(
             filename,
             kind,
             question_column=question_column,
-            answer_column=answer_column,  # type: ignore[arg-type]
+            answer_column=answer_column,
         )
     if suffix in DOCUMENT_FORMATS:
         if kind in ("faq", "tickets"):

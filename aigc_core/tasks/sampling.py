@@ -9,7 +9,7 @@ work on a 50k-150k vocabulary. Used through :func:`sampling_kwargs`.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 
 @cache
@@ -36,7 +36,7 @@ def _warper_class() -> type:
                 drop[..., : self.min_keep] = False
                 values = values.masked_fill(drop, -float("inf"))
             out = torch.full_like(scores, -float("inf"))
-            return out.scatter_(-1, indices, values)
+            return cast("torch.FloatTensor", out.scatter_(-1, indices, values))  # torch types it as Tensor
 
     return TopKTopPWarper
 

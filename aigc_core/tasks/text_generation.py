@@ -292,7 +292,7 @@ def _generate_on_server(messages_or_prompt: PromptLike, params: GenerationParams
     started = time.perf_counter()
     prompt = messages_or_prompt if isinstance(messages_or_prompt, str) else list(messages_or_prompt)
     texts, name, prompt_tokens, new_tokens = complete(
-        prompt,  # type: ignore[arg-type]
+        prompt,
         max_new_tokens=params.max_new_tokens,
         temperature=params.temperature,
         top_p=params.top_p,

@@ -9,9 +9,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from aigc_core.errors import AigcError, NotFoundError, PermissionDeniedError, UserInputError
 from aigc_core.settings import Settings, get_settings
@@ -59,7 +59,7 @@ class UserInfo:
 def _info(row: User) -> UserInfo:
     return UserInfo(
         name=row.name,
-        role=row.role if row.role in ROLES else "viewer",  # type: ignore[arg-type]
+        role=row.role if row.role in ROLES else "viewer",
         email=row.email,
         disabled=row.disabled,
         locked_until=as_utc(row.locked_until),
@@ -103,7 +103,7 @@ def validate_password(password: str, name: str = "") -> str:
 def _role(role: str) -> Role:
     if role not in ROLES:
         raise UserInputError(f"Unknown role “{role}”.", hint=f"Pick one of {', '.join(ROLES)}.")
-    return role  # type: ignore[return-value]
+    return role
 
 
 def count_users() -> int:
@@ -305,7 +305,8 @@ def claim_unowned(name: str) -> int:
     n = 0
     with session_scope() as s:
         for table in OWNED_TABLES:
-            n += s.execute(update(table).where(table.owner == "").values(owner=name)).rowcount or 0
+            done = cast("CursorResult[Any]", s.execute(update(table).where(table.owner == "").values(owner=name)))
+            n += done.rowcount or 0  # an UPDATE returns a CursorResult (Session.execute is typed as Result)
     return n
 
 

@@ -20,7 +20,7 @@ def _frame(n: int) -> pd.DataFrame:
 
 
 def test_large_batches_go_through_the_job_runner(settings, fake_scorer, monkeypatch) -> None:
-    from aigc_core.jobs.context import JobContext
+    from aigc_core.jobs.context import StoreJobContext
 
     monkeypatch.setattr(scoring, "SCORE_CHUNK", 50)
     info, _ = store.create_monitor("big", mapping={"text": "text", "timestamp": "t"}, frame=_frame(120))
@@ -31,7 +31,7 @@ def test_large_batches_go_through_the_job_runner(settings, fake_scorer, monkeypa
     assert scoring.job_status(started.job_id).status == "queued"
     # Run the registered kind in this process (the worker does the same in its child process).
     spec = jobs.get_kind(scoring.SCORE_JOB_KIND)
-    ctx = JobContext(started.job_id, jobs.work_dir(started.job_id), jobs.log_path(started.job_id))
+    ctx = StoreJobContext(started.job_id, jobs.work_dir(started.job_id), jobs.log_path(started.job_id))
     reports: list[tuple[float, str]] = []
     monkeypatch.setattr(ctx, "report", lambda p, m="", **_: reports.append((p, m)))
     result = spec.fn(ctx, spec.params.model_validate(job.params))

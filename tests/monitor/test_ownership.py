@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 from aigc_core import jobs, netguard
 from aigc_core.errors import NotFoundError, PermissionDeniedError, UserInputError
 from aigc_core.jobs import api
-from aigc_core.jobs.context import JobContext
+from aigc_core.jobs.context import StoreJobContext
 from aigc_core.monitor import alerts, demo, evaluation, reply, scoring, store, watch, webhooks
 from aigc_core.settings import reset_settings
 from aigc_core.users.audit import list_events
@@ -305,7 +305,7 @@ def _run_job(job: api.JobInfo) -> dict[str, Any]:
     with session_scope() as s:
         s.get(Job, job.id).status = "running"
     spec = jobs.get_kind(job.kind)
-    ctx = JobContext(job.id, jobs.work_dir(job.id), jobs.log_path(job.id))
+    ctx = StoreJobContext(job.id, jobs.work_dir(job.id), jobs.log_path(job.id))
     result = spec.fn(ctx, spec.params.model_validate(job.params))
     api.finish(job.id, "succeeded", result=result)
     return result

@@ -221,7 +221,7 @@ def test_label_mapping_editor_for_a_model_with_generic_labels(settings, fake_sco
 def test_large_batch_scores_in_the_background_with_progress(settings, fake_scorer, monkeypatch) -> None:
     jobs = pytest.importorskip("aigc_core.jobs")
     from aigc_core.jobs import api
-    from aigc_core.jobs.context import JobContext
+    from aigc_core.jobs.context import StoreJobContext
 
     monkeypatch.setattr(scoring, "INLINE_MAX_ROWS", 10)
     frame = pd.DataFrame(
@@ -239,7 +239,7 @@ def test_large_batch_scores_in_the_background_with_progress(settings, fake_score
 
     with session_scope() as s:
         s.get(Job, job_id).status = "running"
-    ctx = JobContext(job_id, jobs.work_dir(job_id), jobs.log_path(job_id))
+    ctx = StoreJobContext(job_id, jobs.work_dir(job_id), jobs.log_path(job_id))
     ctx.report(0.5, "Scored 15 of 30 texts", force=True)
     at.run()
     _ok(at)

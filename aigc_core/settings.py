@@ -310,6 +310,16 @@ class Settings(BaseSettings):
         "mean little), the idf-weighted share of the ticket's jieba words a passage must hold to answer it. "
         "Set by bench/support.py --tune.",
     )
+    support_embedding_model: str = Field(
+        default="auto",
+        description=(
+            "Sentence encoder new knowledge-base versions are indexed with (each version keeps its own and is "
+            "searched with it): `auto` is `AIGC_EMBEDDING_MODEL` (the embedded all-MiniLM offline), the encoder "
+            "`AIGC_SUPPORT_MIN_SIMILARITY` was tuned on; `multilingual-e5-small` (hub, pinned) for Chinese and "
+            "other languages once that threshold is re-tuned with `bench/support.py --tune`; or a catalog key, hub "
+            "id or folder."
+        ),
+    )
 
     @property
     def watch_root_paths(self) -> list[Path]:

@@ -110,6 +110,9 @@ def _version_picker(info: kb.KbInfo) -> kb.KbVersionInfo | None:
     by_id = {v.id: v for v in versions}
     chosen = st.selectbox("Version", ids, key="support_version", format_func=lambda i: by_id[i].label)
     v = by_id[chosen]
+    note = kb.encoder_note(v)
+    if note:
+        st.caption(literal(note))
     rows = [
         {"file": s["name"], "kind": s["kind"], "title": s.get("title", ""), "passages": s["n_chunks"],
          "warnings": "; ".join(s.get("warnings") or [])}

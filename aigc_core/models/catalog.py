@@ -83,6 +83,8 @@ class ModelSpec:
     chat: bool = True  # instruction-tuned (chat prompts); False for a base model (completion prompts)
     assembled: bool = False  # ``file`` is assembled once from the package's chunk packages (``assemble()``)
     licence_url: str = ""
+    # (query prefix, passage prefix) the encoder was trained with (E5: "query: " / "passage: "); None: no prefixes
+    text_prefixes: tuple[str, str] | None = None
 
     @property
     def setting_env(self) -> str:
@@ -220,6 +222,20 @@ _CATALOG: tuple[ModelSpec, ...] = (
         size_mb=91,
         licence="Apache-2.0",
         description="384-d English sentence embeddings (same weights as the embedded copy).",
+    ),
+    ModelSpec(
+        key="multilingual-e5-small",
+        task=SENTENCE_EMBEDDINGS,
+        title="multilingual-e5-small (hub)",
+        source="hub",
+        hub_id="intfloat/multilingual-e5-small",
+        revision="614241f622f53c4eeff9890bdc4f31cfecc418b3",
+        size_mb=470,
+        languages=("multilingual",),
+        licence="MIT",
+        text_prefixes=("query: ", "passage: "),
+        description="384-d multilingual sentence embeddings (~100 languages, Chinese included); needs "
+        '"query: " / "passage: " prefixes (added automatically). The knowledge bases\' encoder when reachable.',
     ),
     ModelSpec(
         key="all-minilm-l6-v2",

@@ -11,6 +11,7 @@ rank (``1 / (RRF_K + rank)`` summed); every passage keeps its score and rank fro
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from collections import Counter
@@ -32,6 +33,7 @@ RRF_K = 5  # the constant of reciprocal-rank fusion (60 in Cormack et al. 2009)
 # words); on Chinese the embedded all-MiniLM is weak (an English model) and BM25 over jieba tokens matters as much.
 WEIGHTS = {"latin": (0.1, 1.0), "cjk": (1.0, 1.0)}  # (bm25, dense)
 MULTILINGUAL_HINTS = ("multilingual", "bge-m3", "e5", "labse", "paraphrase-xlm")
+KB_ENCODER = "multilingual-e5-small"  # the multilingual encoder to name in ``support_embedding_model``
 CANDIDATES = 50  # passages asked of each retriever before fusion
 EXACT_MAX = 20_000  # up to this many passages the vector search is exact (a flat index)
 NPROBE = 24  # inverted lists scanned per query above EXACT_MAX
@@ -40,15 +42,19 @@ Mode = Literal["hybrid", "bm25", "dense"]
 MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
 Embedder = Callable[[Sequence[str]], np.ndarray]
 Progress = Callable[[float, str], None]
+log = logging.getLogger(__name__)
 
 
-def model_embedder(model: str | None = None) -> Embedder:
-    """Embeddings from the sentence-embedding model of the model manager (``model``: the setting when None)."""
+def model_embedder(
+    model: str | None = None, *, role: Literal["query", "passage"] | None = None, trusted: bool = False
+) -> Embedder:
+    """Embeddings from the sentence-embedding model of the model manager (``model``: the setting when None);
+    ``role`` adds the encoder's query or passage prefix (E5), ``trusted`` as for :func:`embed`."""
 
     def _embed(texts: Sequence[str]) -> np.ndarray:
         from aigc_core.tasks.embeddings import embed
 
-        return embed(list(texts), model=model)
+        return embed(list(texts), model=model, role=role, trusted=trusted)
 
     return _embed
 
@@ -63,6 +69,43 @@ def embedding_model_name(model: str | None = None) -> str:
     value = (model or get_settings().embedding_model or "auto").strip()
     loaded = get_manager().load(SENTENCE_EMBEDDINGS, value)
     return str(loaded.key) if value == "auto" else value
+
+
+@dataclass(frozen=True)
+class EncoderChoice:
+    """The encoder a new knowledge-base version is indexed with (``model``: a value that loads it again) and,
+    when ``auto`` fell back to the embedded one, the encoder it wanted and why that one could not be loaded."""
+
+    model: str
+    wanted: str = ""
+    reason: str = ""
+
+    @property
+    def meta(self) -> dict[str, str]:
+        """What the version records about a fallback (nothing when there was none)."""
+        return {"encoder_wanted": self.wanted, "encoder_fallback_reason": self.reason} if self.wanted else {}
+
+
+def kb_encoder(model: str | None = None) -> EncoderChoice:
+    """The encoder to index a new knowledge-base version with. A given ``model`` is the caller's choice (checked
+    like any model value; ``auto`` there is the ``embedding_model`` setting's). Else the operator's
+    ``support_embedding_model`` setting: ``auto`` is the ``embedding_model`` setting (the embedded all-MiniLM
+    offline), the encoder the relevance gate (``support_min_similarity``) was tuned on; :data:`KB_ENCODER`
+    (multilingual) or any other is used when named, and must load."""
+    from aigc_core.models.catalog import SENTENCE_EMBEDDINGS, resolve
+    from aigc_core.models.manager import get_manager
+    from aigc_core.settings import get_settings
+
+    if model:
+        return EncoderChoice(embedding_model_name(model))
+    value = (get_settings().support_embedding_model or "auto").strip()
+    if value.lower() == "auto":
+        # Not multilingual-e5 by default: its cosines run far higher than MiniLM's even for unrelated texts, so the
+        # gate's threshold (set on MiniLM in bench/support.py) would let nearly every ticket through. Re-tune it
+        # with `bench/support.py --tune` on that encoder before choosing it.
+        return EncoderChoice(embedding_model_name(None))
+    get_manager().load_resolved(resolve(SENTENCE_EMBEDDINGS, value, trusted=True))
+    return EncoderChoice(value)
 
 
 @dataclass
@@ -134,14 +177,16 @@ def _vector_index(vectors: np.ndarray) -> Any:
     import faiss
 
     n, dim = vectors.shape
+    index: faiss.Index
     if n <= EXACT_MAX:
         index = faiss.IndexFlatIP(dim)
     else:
         nlist = int(math.sqrt(n))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
         sample = vectors[np.random.default_rng(0).choice(n, size=min(n, 40 * nlist), replace=False)]
-        index.train(sample)
-        index.nprobe = NPROBE
+        ivf.train(sample)
+        ivf.nprobe = NPROBE
+        index = ivf
     index.add(vectors)
     return index
 

@@ -25,7 +25,7 @@ from aigc_core.storage import atomic_dir, data_path, safe_name
 from aigc_core.store import session_scope
 from aigc_core.store.models import SupportKbVersion, SupportKnowledgeBase, as_utc
 from aigc_core.support.chunking import MAX_CHARS, Chunk, chunk_source
-from aigc_core.support.index import Embedder, HybridIndex, Mode, SearchResult, embedding_model_name, model_embedder
+from aigc_core.support.index import Embedder, HybridIndex, Mode, SearchResult, kb_encoder, model_embedder
 from aigc_core.support.sources import Source, read_source
 from aigc_core.users.audit import record
 from aigc_core.users.roles import Action, Actor, check_item, current, owned_row, require, share_row, visible_filter
@@ -130,6 +130,14 @@ def _missing(kb_id: str) -> NotFoundError:
 
 def _kb_row(s: Any, kb_id: str, action: Action, actor: Actor | None) -> SupportKnowledgeBase:
     return owned_row(s, SupportKnowledgeBase, kb_id, action, actor, kind="knowledge_base", not_found=_missing(kb_id))
+
+
+def _version_row(s: Any, version_id: str) -> SupportKbVersion:
+    """The version's row, to update it (NotFoundError when it was deleted meanwhile)."""
+    row = s.get(SupportKbVersion, version_id)
+    if row is None:
+        raise NotFoundError(f"Knowledge base version {version_id!r} does not exist.", hint="Pick one from the list.")
+    return row
 
 
 # ------------------------------------------------------------------------------------------------
@@ -279,6 +287,7 @@ def _reserve_version(
     carried: list[SourceFile],
     files: list[SourceFile],
     actor: Actor | None,
+    extra_meta: dict[str, Any] | None = None,
 ) -> tuple[str, int, Path]:
     """Commit the next version's row (status indexing); its id, number and folder (unique per knowledge base)."""
     with session_scope() as s:
@@ -289,7 +298,8 @@ def _reserve_version(
         row = SupportKbVersion(
             kb_id=kb_id, version=number, status="indexing", path=str(target), sources=source_meta,
             n_chunks=n_chunks, embedding_model=model_value or "",
-            meta={"carried": [f.name for f in carried], "added": [safe_name(f.name) for f in files]},
+            meta={"carried": [f.name for f in carried], "added": [safe_name(f.name) for f in files],
+                  **(extra_meta or {})},
         )  # fmt: skip
         s.add(row)
         s.flush()
@@ -344,11 +354,13 @@ def add_version(
             "answer_column": f.answer_column, "warnings": src.warnings,
         })  # fmt: skip
     model_value = embedding_model or ("custom" if embedder is not None else None)
+    encoder_meta: dict[str, Any] = {}
     if embedder is None and build != "none":
-        model_value = embedding_model_name(embedding_model)
+        choice = kb_encoder(embedding_model)
+        model_value, encoder_meta = choice.model, choice.meta
     try:
         version_id, number, target = _reserve_version(kb_id, source_meta, len(chunks), model_value, carried, files,
-                                                      actor)  # fmt: skip
+                                                      actor, encoder_meta)  # fmt: skip
     except IntegrityError as exc:
         raise ConflictError("Another version of this knowledge base was saved at the same moment.",
                             hint="Add the files again.") from exc  # fmt: skip
@@ -375,7 +387,7 @@ def add_version(
 
         job_id = jobs.submit("support.index", {"version_id": version_id}, actor=actor)
         with session_scope() as s:
-            s.get(SupportKbVersion, version_id).job_id = job_id
+            _version_row(s, version_id).job_id = job_id
     info = get_version(version_id, actor=actor)
     info.kb_name = kb_name
     return info
@@ -401,7 +413,7 @@ def build_index(
         _kb_row(s, info.kb_id, "change", actor)
     try:
         chunks = _load_chunks(info.path / "chunks.jsonl")
-        emb = embedder or model_embedder(info.embedding_model or None)
+        emb = embedder or model_embedder(info.embedding_model or None, role="passage", trusted=True)
         index = HybridIndex.build(
             chunks, embedder=emb, embedding_model=info.embedding_model, progress=progress, should_stop=should_stop
         )
@@ -409,14 +421,42 @@ def build_index(
             index.save(tmp)
     except BaseException as exc:
         with session_scope() as s:
-            row = s.get(SupportKbVersion, version_id)
+            row = _version_row(s, version_id)
             row.status, row.error = "failed", str(exc) or type(exc).__name__
         raise
     with session_scope() as s:
-        row = s.get(SupportKbVersion, version_id)
+        row = _version_row(s, version_id)
         row.status, row.error = "ready", ""
         row.meta = {**(row.meta or {}), "dim": index.dim}
     return get_version(version_id, actor=actor)
+
+
+def encoder_note(info: KbVersionInfo) -> str:
+    """One line on the encoder a version was indexed with, and the multilingual one it would use when that
+    could not be loaded (offline, hub unreachable); "" when nothing was recorded."""
+    from aigc_core.models.catalog import get_spec
+
+    def title(value: str) -> str:
+        spec = get_spec(value) if value else None
+        return spec.title if spec is not None else value
+
+    if not info.embedding_model:
+        return ""
+    wanted = str(info.meta.get("encoder_wanted") or "")
+    if wanted:
+        return (
+            f"Indexed with {title(info.embedding_model)} (offline fallback); {title(wanted)} when the hub is "
+            "reachable: re-index then for better non-English retrieval."
+        )
+    from aigc_core.support.index import KB_ENCODER, MULTILINGUAL_HINTS
+
+    if any(h in info.embedding_model.lower() for h in MULTILINGUAL_HINTS):
+        return f"Indexed with {title(info.embedding_model)}."
+    return (
+        f"Indexed with {title(info.embedding_model)} (English-centred; BM25 with jieba carries Chinese). "
+        f"AIGC_SUPPORT_EMBEDDING_MODEL={KB_ENCODER} indexes with {title(KB_ENCODER)} once the relevance gate is "
+        "re-tuned for it (bench/support.py --tune)."
+    )
 
 
 def delete_version(version_id: str, *, actor: Actor | None = None) -> None:
@@ -480,5 +520,5 @@ def search(
     """The top ``k`` passages of a knowledge-base version for ``query``."""
     info = get_version(version_id, actor=actor)
     index = load_index(info)
-    emb = embedder if embedder is not None else model_embedder(info.embedding_model or None)
+    emb = embedder if embedder is not None else model_embedder(info.embedding_model or None, role="query", trusted=True)
     return index.search(query, k, mode=mode, embedder=emb)

@@ -76,7 +76,7 @@ def test_index_job_kind_builds_with_progress(settings, built_kb, monkeypatch) ->
     from aigc_core.support import jobs as support_jobs
 
     v = kb.add_version(built_kb.kb_id, [], build="none", embedding_model="fake")
-    monkeypatch.setattr(kb, "model_embedder", lambda _model=None: fake_embed)
+    monkeypatch.setattr(kb, "model_embedder", lambda _model=None, **_kw: fake_embed)
 
     class Ctx:
         def __init__(self) -> None:

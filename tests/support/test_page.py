@@ -61,6 +61,7 @@ def test_empty_page_invites_to_create(page_env) -> None:
 def test_build_search_and_draft(page_env) -> None:
     at = _kb_with_faq(_app())
     assert any("4 passages (ready)" in s.value for s in at.success)
+    assert any(c.value.startswith("Indexed with") for c in at.caption)  # the version's encoder
     at.text_input(key="support_test_q").input("What does shipping cost?")
     at.button(key="support_test_go").click().run()
     assert not at.exception and not at.error

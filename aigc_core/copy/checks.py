@@ -365,9 +365,6 @@ _CHATTER = re.compile(
     re.I,
 )
 _LEAD_NAME = re.compile(r"^\s*([A-Z][\w'&.-]*)\s*:")
-# "Ember: food, family-owned since 1987": a lone word between the name's colon and a comma (all ten such
-# variants in the labelled set are unusable)
-_FIELD_LABEL = re.compile(r"^[^:\n]{2,40}:\s*([\w']+),\s")
 _LEAD_WORDS = frozenset(
     re.findall(r"\w+", "new now warning introducing meet attention reminder psst today hot sale heads update alert tip")
 )
@@ -400,10 +397,6 @@ def form_problems(text: str, language: str, channel: str, allowed: str, product:
         m = _CHATTER.search(text)
         if m and not _has_word(m.group(0), allowed):
             out.append(f"chatter, not brand copy: “{m.group(0)}”")
-    label = _FIELD_LABEL.match(text)
-    brand = (re.findall(r"[\w'&.-]+", product) or [""])[0]
-    if label and label.group(1).lower() != brand.lower():  # "New: Atlas, no fees" names the product
-        out.append(f"reads like a list of fields, not copy: “{label.group(1)},”")
     lead = _LEAD_NAME.match(text)
     if lead:
         word = lead.group(1).rstrip(".")
@@ -577,6 +570,7 @@ def altered_point(text: str, points: Sequence[str], allowed: str = "") -> str:
 
 
 _OFFER = frozenset({"free", "first", "no", "only", "off", "extra", "bonus", "trial", "unlimited"})
+_QUANTIFIER = frozenset({"every", "each", "all", "any", "your", "our"})  # "your 10th coffee" of "Every 10th coffee"
 
 
 def _has_term(term: str, words: Sequence[str]) -> bool:
@@ -596,7 +590,7 @@ def partial_offer(text: str, points: Sequence[str]) -> str:
         if not any(w in _OFFER for w in pw):
             continue
         others = [w for j, ws in enumerate(per_point) if j != k for w in ws]
-        own = [w for w in pw if w in _OFFER or (w not in _STOP and not _has_term(w, others))]
+        own = [w for w in pw if w in _OFFER or (w not in _STOP and w not in _QUANTIFIER and not _has_term(w, others))]
         if len(own) > 4:
             continue
         have = [w for w in own if _has_term(w, words)]

@@ -56,10 +56,11 @@ def language_notice(language: str) -> str:
     )
 
 
-# bench/copy_quality.py, held-out set (bench/data/copy_labelled_heldout.jsonl: 180 fresh Gemma 3 270M candidates,
-# labelled blind to the checks and never used to write them): of the variants that passed every check, this many
-# were usable as written. On the set the rules were written from it is 52 of 57, which overstates it.
-CHECKS_HELDOUT_USABLE = (10, 20)
+# bench/copy_quality.py, held-out set (bench/data/copy_labelled_heldout.jsonl: 253 fresh Gemma 3 270M candidates in
+# two batches, labelled blind to the checks): of the variants that passed every check, this many were usable as
+# written (batch 1: 11 of 17, batch 2, after the last rule change: 6 of 7). On the set the rules were written from
+# it is 52 of 58, which overstates it.
+CHECKS_HELDOUT_USABLE = (17, 24)
 
 
 def checks_caveat() -> str:

@@ -772,12 +772,6 @@ def test_a_common_word_or_one_of_the_brief_s_is_not_rare() -> None:
     assert "word" not in kinds(check("Kelpie kombucha, made with kelp and unpasteurised.", odd))
 
 
-def test_a_lone_word_between_the_name_and_a_comma_reads_like_fields() -> None:
-    ember = validate_brief({"product": "Ember", "key_points": "Family-owned since 1987\nWood-fired food"})
-    assert "reads like a list of fields, not copy: “food,”" in form("Ember: food, family-owned since 1987", ember)
-    assert form("Ember: wood-fired food, family-owned since 1987.", ember) == []
-
-
 def test_a_question_later_in_the_copy_is_still_checked_for_claims() -> None:
     later = "AquaPure insulated bottle keeps drinks cold. Ready for moonlit volcano marathons in Iceland?"
     assert checks.unsupported_clause(later, allowed(EN)) == "Ready for moonlit volcano marathons in Iceland?"

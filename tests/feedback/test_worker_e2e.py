@@ -3,9 +3,6 @@ worker supervisor process → registry version → blind comparison of the tuned
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,34 +12,18 @@ from aigc_core import feedback
 from aigc_core.finetune import registry
 from aigc_core.finetune.dpo import submit_preferences
 from aigc_core.finetune.training import read_metrics
+from tests.fixtures.worker import running_worker
 
 from .conftest import BAD, GOOD, PRODUCTS
 from .test_dpo import tiny_params
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
 def worker(data_dir: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("AIGC_DEVICE", "cpu")
     monkeypatch.setenv("AIGC_JOB_WORKERS", "1")
-    from aigc_core.settings import reset_settings
-    from aigc_core.store import init_store
-
-    reset_settings()
-    init_store()
-    log = open(data_dir / "worker.log", "ab")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "aigc_core.jobs.worker", "--poll", "0.1", "--kill-after", "2"],
-        cwd=ROOT, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with running_worker(data_dir) as proc:
+        yield proc
 
 
 def _wait(job_id: str, timeout: float = 600.0):

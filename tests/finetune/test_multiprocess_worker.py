@@ -4,9 +4,6 @@ in the job's row and log, and a cancel stops the job and every rank."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -17,6 +14,7 @@ import pytest
 from aigc_core.finetune import jobs as ft_jobs
 from aigc_core.finetune import multiprocess, registry
 from aigc_core.finetune.params import ClassifierJobParams, TrainParams
+from tests.fixtures.worker import running_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 FAIL_NAME = "fail on rank 1"
@@ -55,23 +53,8 @@ def worker(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PYTHONPATH", str(hook))
     monkeypatch.setenv("AIGC_DEVICE", "cpu")
     monkeypatch.setenv("AIGC_JOB_CANCEL_GRACE_S", "20")
-    from aigc_core.settings import reset_settings
-    from aigc_core.store import init_store
-
-    reset_settings()
-    init_store()
-    log = open(data_dir / "worker.log", "ab")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "aigc_core.jobs.worker", "--poll", "0.1", "--kill-after", "2"],
-        cwd=ROOT, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with running_worker(data_dir) as proc:
+        yield proc
 
 
 def _version(sentiment_frames) -> str:

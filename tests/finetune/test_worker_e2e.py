@@ -3,9 +3,6 @@ run executed by a worker supervisor process, each registering a model version wi
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,8 +12,7 @@ from aigc_core.finetune import jobs as ft_jobs
 from aigc_core.finetune import registry
 from aigc_core.finetune.params import CausalLMJobParams, ClassifierJobParams, LoraParams, TrainParams
 from aigc_core.finetune.training import read_metrics
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.fixtures.worker import running_worker
 
 
 @pytest.fixture()
@@ -24,23 +20,8 @@ def worker(data_dir: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("AIGC_DEVICE", "cpu")
     monkeypatch.setenv("AIGC_JOB_WORKERS", "2")
     monkeypatch.setenv("AIGC_JOB_CANCEL_GRACE_S", "2")
-    from aigc_core.settings import reset_settings
-    from aigc_core.store import init_store
-
-    reset_settings()
-    init_store()
-    log = open(data_dir / "worker.log", "ab")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "aigc_core.jobs.worker", "--poll", "0.1", "--kill-after", "2"],
-        cwd=ROOT, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with running_worker(data_dir) as proc:
+        yield proc
 
 
 def _wait(job_id: str, timeout: float = 600.0):

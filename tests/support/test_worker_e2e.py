@@ -4,17 +4,14 @@ worker process (embeddings from a tiny random BERT through the model manager), t
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from aigc_core.support import kb
+from tests.fixtures.worker import running_worker
 from tests.support.conftest import FAQ_CSV
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
@@ -22,23 +19,8 @@ def worker(data_dir: Path, monkeypatch: pytest.MonkeyPatch, tiny_bert_encoder_di
     monkeypatch.setenv("AIGC_DEVICE", "cpu")
     monkeypatch.setenv("AIGC_JOB_WORKERS", "1")
     monkeypatch.setenv("AIGC_EMBEDDING_MODEL", str(tiny_bert_encoder_dir))
-    from aigc_core.settings import reset_settings
-    from aigc_core.store import init_store
-
-    reset_settings()
-    init_store()
-    log = open(data_dir / "worker.log", "ab")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "aigc_core.jobs.worker", "--poll", "0.1", "--kill-after", "2"],
-        cwd=ROOT, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with running_worker(data_dir) as proc:
+        yield proc
 
 
 def test_index_job_runs_in_the_worker(worker, data_dir: Path) -> None:

@@ -71,22 +71,7 @@ def embedding_model_name(model: str | None = None) -> str:
     return str(loaded.key) if value == "auto" else value
 
 
-@dataclass(frozen=True)
-class EncoderChoice:
-    """The encoder a new knowledge-base version is indexed with (``model``: a value that loads it again) and,
-    when ``auto`` fell back to the embedded one, the encoder it wanted and why that one could not be loaded."""
-
-    model: str
-    wanted: str = ""
-    reason: str = ""
-
-    @property
-    def meta(self) -> dict[str, str]:
-        """What the version records about a fallback (nothing when there was none)."""
-        return {"encoder_wanted": self.wanted, "encoder_fallback_reason": self.reason} if self.wanted else {}
-
-
-def kb_encoder(model: str | None = None) -> EncoderChoice:
+def kb_encoder(model: str | None = None) -> str:
     """The encoder to index a new knowledge-base version with. A given ``model`` is the caller's choice (checked
     like any model value; ``auto`` there is the ``embedding_model`` setting's). Else the operator's
     ``support_embedding_model`` setting: ``auto`` is the ``embedding_model`` setting (the embedded all-MiniLM
@@ -97,15 +82,15 @@ def kb_encoder(model: str | None = None) -> EncoderChoice:
     from aigc_core.settings import get_settings
 
     if model:
-        return EncoderChoice(embedding_model_name(model))
+        return embedding_model_name(model)
     value = (get_settings().support_embedding_model or "auto").strip()
     if value.lower() == "auto":
         # Not multilingual-e5 by default: its cosines run far higher than MiniLM's even for unrelated texts, so the
         # gate's threshold (set on MiniLM in bench/support.py) would let nearly every ticket through. Re-tune it
         # with `bench/support.py --tune` on that encoder before choosing it.
-        return EncoderChoice(embedding_model_name(None))
+        return embedding_model_name(None)
     get_manager().load_resolved(resolve(SENTENCE_EMBEDDINGS, value, trusted=True))
-    return EncoderChoice(value)
+    return value
 
 
 @dataclass

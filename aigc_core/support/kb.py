@@ -287,7 +287,6 @@ def _reserve_version(
     carried: list[SourceFile],
     files: list[SourceFile],
     actor: Actor | None,
-    extra_meta: dict[str, Any] | None = None,
 ) -> tuple[str, int, Path]:
     """Commit the next version's row (status indexing); its id, number and folder (unique per knowledge base)."""
     with session_scope() as s:
@@ -298,8 +297,7 @@ def _reserve_version(
         row = SupportKbVersion(
             kb_id=kb_id, version=number, status="indexing", path=str(target), sources=source_meta,
             n_chunks=n_chunks, embedding_model=model_value or "",
-            meta={"carried": [f.name for f in carried], "added": [safe_name(f.name) for f in files],
-                  **(extra_meta or {})},
+            meta={"carried": [f.name for f in carried], "added": [safe_name(f.name) for f in files]},
         )  # fmt: skip
         s.add(row)
         s.flush()
@@ -354,13 +352,11 @@ def add_version(
             "answer_column": f.answer_column, "warnings": src.warnings,
         })  # fmt: skip
     model_value = embedding_model or ("custom" if embedder is not None else None)
-    encoder_meta: dict[str, Any] = {}
     if embedder is None and build != "none":
-        choice = kb_encoder(embedding_model)
-        model_value, encoder_meta = choice.model, choice.meta
+        model_value = kb_encoder(embedding_model)
     try:
         version_id, number, target = _reserve_version(kb_id, source_meta, len(chunks), model_value, carried, files,
-                                                      actor, encoder_meta)  # fmt: skip
+                                                      actor)  # fmt: skip
     except IntegrityError as exc:
         raise ConflictError("Another version of this knowledge base was saved at the same moment.",
                             hint="Add the files again.") from exc  # fmt: skip
@@ -432,8 +428,8 @@ def build_index(
 
 
 def encoder_note(info: KbVersionInfo) -> str:
-    """One line on the encoder a version was indexed with, and the multilingual one it would use when that
-    could not be loaded (offline, hub unreachable); "" when nothing was recorded."""
+    """One line on the encoder a version was indexed with and, for an English-centred one, how to index with the
+    multilingual one; "" when nothing was recorded."""
     from aigc_core.models.catalog import get_spec
 
     def title(value: str) -> str:
@@ -442,12 +438,6 @@ def encoder_note(info: KbVersionInfo) -> str:
 
     if not info.embedding_model:
         return ""
-    wanted = str(info.meta.get("encoder_wanted") or "")
-    if wanted:
-        return (
-            f"Indexed with {title(info.embedding_model)} (offline fallback); {title(wanted)} when the hub is "
-            "reachable: re-index then for better non-English retrieval."
-        )
     from aigc_core.support.index import KB_ENCODER, MULTILINGUAL_HINTS
 
     if any(h in info.embedding_model.lower() for h in MULTILINGUAL_HINTS):

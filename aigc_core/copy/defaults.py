@@ -21,7 +21,8 @@ def default_model_for(language: str) -> str:
     value = (get_settings().text_generation_model or "auto").strip()
     if value != "auto":
         return value
-    from aigc_core.models.catalog import TEXT_GENERATION, resolve
+    from aigc_core.models.catalog import resolve
+    from aigc_core.models.task_table import TEXT_GENERATION
 
     try:
         resolved = resolve(TEXT_GENERATION, "auto")

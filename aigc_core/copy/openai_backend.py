@@ -237,7 +237,7 @@ def served_model(value: str | None, settings: Settings | None = None) -> tuple[s
 
     ``auto``, empty and catalog keys mean AIGC_TEXT_GENERATION_SERVER_MODEL, else the first model the server
     lists; anything else (e.g. a hub id that vLLM serves under that name) is sent as it is."""
-    from aigc_core.models.catalog import TEXT_GENERATION, get_spec
+    from aigc_core.models.task_table import TEXT_GENERATION, get_spec
 
     s = settings or get_settings()
     h = health(settings=s)

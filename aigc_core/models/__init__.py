@@ -1,6 +1,8 @@
-"""The model layer: catalog (what models exist and how a setting resolves), manager (loads and caches them),
-GGUF conversion cache. Importing this package is cheap: torch/transformers/diffusers load lazily."""
+"""The model layer: task table (the tasks and the models known for each), catalog (how a setting resolves),
+manager (loads and caches them), GGUF conversion cache. Importing this package is cheap: torch, transformers
+and diffusers load lazily."""
 
-from aigc_core.models.catalog import TASKS, ModelSpec, ResolvedModel, catalog_rows, normalize_task, resolve, specs
+from aigc_core.models.catalog import ResolvedModel, catalog_rows, resolve
+from aigc_core.models.task_table import TASKS, ModelSpec, normalize_task, specs
 
 __all__ = ["TASKS", "ModelSpec", "ResolvedModel", "catalog_rows", "normalize_task", "resolve", "specs"]

@@ -121,7 +121,8 @@ def invalidate(gguf_path: Path | str, settings: Settings | None = None) -> None:
 
 def build_embedded(settings: Settings | None = None) -> Path:
     """Convert the embedded language model (the README set-up calls this)."""
-    from aigc_core.models.catalog import EMBEDDED_DEFAULT, TEXT_GENERATION, get_spec, package_dir
+    from aigc_core.models.catalog import package_dir
+    from aigc_core.models.task_table import EMBEDDED_DEFAULT, TEXT_GENERATION, get_spec
 
     spec = get_spec(EMBEDDED_DEFAULT[TEXT_GENERATION] or "", TEXT_GENERATION)
     assert spec is not None

@@ -16,17 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from aigc_core.errors import AigcError, ModelUnavailableError
-from aigc_core.models.catalog import (
-    PICKLE_RULE,
+from aigc_core.models.catalog import PICKLE_RULE, ResolvedModel, resolve
+from aigc_core.models.task_table import (
     SENTENCE_EMBEDDINGS,
     TASK_SETTING,
     TEXT_CLASSIFICATION,
     TEXT_GENERATION,
     TEXT_TO_IMAGE,
     ModelSpec,
-    ResolvedModel,
     normalize_task,
-    resolve,
     setting_env,
 )
 from aigc_core.settings import Settings, get_settings

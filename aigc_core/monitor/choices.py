@@ -50,7 +50,8 @@ def model_raw_labels(model: str) -> list[str]:
     """The labels a classifier folder or hub model defines (for the label-mapping editor)."""
     spec = (model or "").strip()
     if spec.startswith("registry:"):  # the catalog's lookup: "promoted" now, owner checks, the version's task
-        from aigc_core.models.catalog import TEXT_CLASSIFICATION, resolve
+        from aigc_core.models.catalog import resolve
+        from aigc_core.models.task_table import TEXT_CLASSIFICATION
 
         spec = str(resolve(TEXT_CLASSIFICATION, spec).local_path)  # NotFoundError for another's private version
     cfg_path = Path(spec).expanduser() / "config.json"

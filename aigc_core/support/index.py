@@ -62,8 +62,8 @@ def model_embedder(
 def embedding_model_name(model: str | None = None) -> str:
     """A value that loads the same sentence-embedding model again (``auto`` pinned to the catalog key it chose;
     a folder or hub id kept as given); loading it also checks it is available now."""
-    from aigc_core.models.catalog import SENTENCE_EMBEDDINGS
     from aigc_core.models.manager import get_manager
+    from aigc_core.models.task_table import SENTENCE_EMBEDDINGS
     from aigc_core.settings import get_settings
 
     value = (model or get_settings().embedding_model or "auto").strip()
@@ -77,8 +77,9 @@ def kb_encoder(model: str | None = None) -> str:
     ``support_embedding_model`` setting: ``auto`` is the ``embedding_model`` setting (the embedded all-MiniLM
     offline), the encoder the relevance gate (``support_min_similarity``) was tuned on; :data:`KB_ENCODER`
     (multilingual) or any other is used when named, and must load."""
-    from aigc_core.models.catalog import SENTENCE_EMBEDDINGS, resolve
+    from aigc_core.models.catalog import resolve
     from aigc_core.models.manager import get_manager
+    from aigc_core.models.task_table import SENTENCE_EMBEDDINGS
     from aigc_core.settings import get_settings
 
     if model:

@@ -430,7 +430,7 @@ def build_index(
 def encoder_note(info: KbVersionInfo) -> str:
     """One line on the encoder a version was indexed with and, for an English-centred one, how to index with the
     multilingual one; "" when nothing was recorded."""
-    from aigc_core.models.catalog import get_spec
+    from aigc_core.models.task_table import get_spec
 
     def title(value: str) -> str:
         spec = get_spec(value) if value else None

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from aigc_core.models.catalog import SENTENCE_EMBEDDINGS
+from aigc_core.models.task_table import SENTENCE_EMBEDDINGS
 
 MAX_LENGTH = 128
 E5_PREFIXES = ("query: ", "passage: ")

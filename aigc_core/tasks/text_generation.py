@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aigc_core.errors import UserInputError
-from aigc_core.models.catalog import TEXT_GENERATION
+from aigc_core.models.task_table import TEXT_GENERATION
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch

@@ -38,7 +38,8 @@ MESSY = (
 
 
 def _gguf() -> Path | None:
-    from aigc_core.models.catalog import get_spec, package_dir
+    from aigc_core.models.catalog import package_dir
+    from aigc_core.models.task_table import get_spec
 
     spec = get_spec(KEY)
     folder = package_dir(spec.package) if spec and spec.package else None

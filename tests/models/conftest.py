@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from aigc_core.models import catalog
 from aigc_core.models import manager as manager_mod
+from aigc_core.models import task_table
 from aigc_core.settings import Settings, reset_settings
 
 
@@ -39,7 +39,7 @@ def cache_hub_model(hub_cache: Path) -> Callable[[str, Path | None], Path]:
     def put(hub_id: str, source: Path | None = None) -> Path:
         repo = hub_cache / ("models--" + hub_id.replace("/", "--"))
         # The snapshot sits at the commit the catalog pins (refs/main points there too).
-        pinned = [spec.revision for spec in catalog.specs() if spec.hub_id == hub_id]
+        pinned = [spec.revision for spec in task_table.specs() if spec.hub_id == hub_id]
         sha = pinned[0] if pinned and len(pinned[0]) == 40 else "0" * 40
         snap = repo / "snapshots" / sha
         snap.mkdir(parents=True)

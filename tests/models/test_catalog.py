@@ -8,30 +8,33 @@ from pathlib import Path
 import pytest
 
 from aigc_core.errors import ModelUnavailableError, UnknownTaskError
-from aigc_core.models import catalog
+from aigc_core.models import catalog, task_table
 from aigc_core.settings import reset_settings
 
 
 def test_tasks_aliases_and_unknown_task() -> None:
-    assert catalog.normalize_task("sentiment") == "text-classification"
-    assert catalog.normalize_task("Text_Generation") == "text-generation"
+    assert task_table.normalize_task("sentiment") == "text-classification"
+    assert task_table.normalize_task("Text_Generation") == "text-generation"
     with pytest.raises(UnknownTaskError) as err:
-        catalog.normalize_task("speech-to-text")
-    for task in catalog.TASKS:
+        task_table.normalize_task("speech-to-text")
+    for task in task_table.TASKS:
         assert task in err.value.hint
 
 
 def test_catalog_keys_unique_and_defaults_exist() -> None:
-    keys = [s.key for s in catalog.specs()]
+    keys = [s.key for s in task_table.specs()]
     assert len(keys) == len(set(keys))
-    for task in catalog.TASKS:
-        assert catalog.get_spec(catalog.HUB_DEFAULT[task], task) is not None
-        emb = catalog.EMBEDDED_DEFAULT[task]
+    for task in task_table.TASKS:
+        assert task_table.get_spec(task_table.HUB_DEFAULT[task], task) is not None
+        emb = task_table.EMBEDDED_DEFAULT[task]
         if emb is not None:
-            spec = catalog.get_spec(emb, task)
+            spec = task_table.get_spec(emb, task)
             assert spec is not None and spec.embedded
-    assert {s.key for s in catalog.specs("sentiment")} >= {"twitter-xlm-roberta-sentiment", "minilm-tweets-sentiment"}
-    assert catalog.get_spec("sd-turbo", "text-to-image").hub_id == "stabilityai/sd-turbo"
+    assert {s.key for s in task_table.specs("sentiment")} >= {
+        "twitter-xlm-roberta-sentiment",
+        "minilm-tweets-sentiment",
+    }
+    assert task_table.get_spec("sd-turbo", "text-to-image").hub_id == "stabilityai/sd-turbo"
 
 
 def test_auto_offline_uses_embedded_lm_with_trace(hub_cache: Path) -> None:
@@ -194,7 +197,7 @@ def test_embedded_sentiment_found_when_built(hub_cache: Path) -> None:
 
 def test_catalog_rows(hub_cache: Path) -> None:
     rows = catalog.catalog_rows()
-    assert len(rows) == len(catalog.specs())
+    assert len(rows) == len(task_table.specs())
     by_key = {r["key"]: r for r in rows}
     assert by_key["smollm2-135m-instruct"]["available_offline"] is True
     assert by_key["smollm2-135m-instruct"]["embedded"] is True

@@ -106,7 +106,7 @@ def test_e5_encoders_get_query_and_passage_prefixes(
 
 
 def test_prefixes_come_from_the_catalog_or_an_e5_name() -> None:
-    from aigc_core.models.catalog import get_spec
+    from aigc_core.models.task_table import get_spec
 
     def loaded(key: str, hub_id: str = "", folder: str | None = None) -> Any:
         spec = get_spec(key) or SimpleNamespace(key=key, text_prefixes=None)

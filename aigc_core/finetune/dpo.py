@@ -303,7 +303,7 @@ def dpo_config(params: PreferenceJobParams, n_train: int, device: str, out_dir: 
         disable_tqdm=True,
         use_cpu=device == "cpu",
         dataloader_pin_memory=device.startswith("cuda"),
-        gradient_checkpointing=False,
+        activation_checkpointing=False,
         beta=params.beta,
         max_length=tp.max_length,
         loss_type=["sigmoid"],

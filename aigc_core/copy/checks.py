@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from aigc_core.copy.limits import has_cjk, is_cjk, split_sentences
+from aigc_core.cjk import has_cjk, is_cjk
+from aigc_core.copy.limits import split_sentences
 
 Severity = Literal["reject", "review"]
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from aigc_core.cjk import has_cjk
 from aigc_core.copy.brief import CHANNELS
-from aigc_core.copy.limits import has_cjk
 from aigc_core.errors import NotFoundError, UserInputError
 from aigc_core.store import BrandKit, session_scope
 from aigc_core.store.lookup import get_by_id_or_name
@@ -228,7 +228,7 @@ def delete_kit(name_or_id: str, *, actor: Actor | None = None) -> None:
 # Checks ----------------------------------------------------------------------------------------
 def find_term(text: str, term: str) -> tuple[int, int] | None:
     """Span of ``term`` in ``text``: case-insensitive and word-boundary aware for Latin terms, a plain
-    substring for terms with CJK characters (Chinese has no spaces between words; CJK as ``limits.is_cjk``).
+    substring for terms with CJK characters (Chinese has no spaces between words; CJK as :func:`aigc_core.cjk.is_cjk`).
     The one brand-kit term matcher: Ad copy checks and image prompts (``images.brand``) both use it."""
     term = term.strip()
     if not term:

@@ -16,6 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
+from aigc_core.cjk import has_cjk, is_cjk
 from aigc_core.errors import UserInputError
 
 Unit = Literal["width", "chars", "words"]
@@ -52,27 +53,8 @@ CHANNEL_LIMITS: dict[str, ChannelLimit] = {
     "support_reply": ChannelLimit("width", 280, 280, 40, 20, "A public reply on a short-post platform; CJK counts 2."),
 }
 
-_CJK_RANGES = (
-    (0x3040, 0x30FF),  # kana
-    (0x3400, 0x4DBF),
-    (0x4E00, 0x9FFF),
-    (0xF900, 0xFAFF),
-    (0x20000, 0x2FA1F),
-    (0xAC00, 0xD7AF),  # hangul
-)
 _WORD_RE = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?。！？…])[\"'”’)）」]*\s*")
-
-
-def is_cjk(ch: str) -> bool:
-    """True for a CJK ideograph, kana or hangul character."""
-    cp = ord(ch)
-    return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
-
-
-def has_cjk(text: str) -> bool:
-    """True when the text holds at least one CJK character."""
-    return any(is_cjk(c) for c in text)
 
 
 def count_chars(text: str) -> int:

@@ -8,7 +8,8 @@ import re
 from collections.abc import Callable, Sequence
 from difflib import SequenceMatcher
 
-from aigc_core.copy.limits import is_cjk, split_sentences
+from aigc_core.cjk import is_cjk
+from aigc_core.copy.limits import split_sentences
 
 log = logging.getLogger(__name__)
 SCORES = ("limits", "guardrails", "sentiment", "readability", "uniqueness")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from aigc_core.copy.limits import has_cjk
+from aigc_core.cjk import has_cjk
 
 # The key point that carries what the reply acknowledges: "Acknowledge: late delivery, lost bag".
 ACK_PREFIX: dict[str, str] = {"en": "Acknowledge:", "zh": "回应："}

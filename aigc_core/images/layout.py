@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from aigc_core.cjk import has_cjk
 from aigc_core.errors import UserInputError
 
 LAYOUT_VERSION = 1  # bump when the geometry changes (recorded in every manifest)
@@ -176,16 +177,6 @@ def crop_to(image: Any, width: int, height: int, box: tuple[int, int, int, int] 
 
 
 # Fonts --------------------------------------------------------------------------------------------------
-def has_cjk(text: str) -> bool:
-    """True when ``text`` holds Chinese, Japanese or Korean characters."""
-    return any(_is_cjk(ch) for ch in text)
-
-
-def _is_cjk(ch: str) -> bool:
-    o = ord(ch)
-    return 0x3040 <= o <= 0x30FF or 0x3400 <= o <= 0x9FFF or 0xAC00 <= o <= 0xD7AF or 0xF900 <= o <= 0xFAFF
-
-
 def load_font_bytes(data: bytes, size: int = 20, *, what: str = "The font file") -> Any:
     """A FreeType font from TTF/OTF/TTC bytes; UserInputError when they are not a font."""
     from PIL import ImageFont

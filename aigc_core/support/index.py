@@ -22,9 +22,10 @@ from typing import Any, Literal
 
 import numpy as np
 
+from aigc_core.cjk import has_han
 from aigc_core.errors import UserInputError
 from aigc_core.support.chunking import Chunk
-from aigc_core.support.textproc import has_cjk, tokenize
+from aigc_core.support.textproc import tokenize
 
 RRF_K = 5  # the constant of reciprocal-rank fusion (60 in Cormack et al. 2009)
 # Weights of each retriever's reciprocal ranks. RRF_K and WEIGHTS are chosen by ``bench/support.py --tune`` on the
@@ -333,11 +334,11 @@ class HybridIndex:
     def dense_covers(self, query: str) -> bool:
         """Whether the encoder was trained on the query's language: Latin script always, Chinese only with a
         multilingual encoder."""
-        return not has_cjk(query) or any(h in self.embedding_model.lower() for h in MULTILINGUAL_HINTS)
+        return not has_han(query) or any(h in self.embedding_model.lower() for h in MULTILINGUAL_HINTS)
 
     def weights(self, query: str) -> tuple[float, float]:
         """(BM25, dense) weights of the fusion for ``query``: by its script, unless the encoder is multilingual."""
-        if has_cjk(query):
+        if has_han(query):
             return (1.0, 1.0) if self.dense_covers(query) else WEIGHTS["cjk"]
         return WEIGHTS["latin"]
 

@@ -19,12 +19,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from aigc_core.cjk import has_han
 from aigc_core.errors import AigcError, NotFoundError, UserInputError
 from aigc_core.settings import get_settings
 from aigc_core.store import session_scope
 from aigc_core.store.models import SupportReply
 from aigc_core.support.index import Embedder, Passage, SearchResult
-from aigc_core.support.textproc import has_cjk
 from aigc_core.users.roles import Actor, current, owned_row, visible_filter
 
 CHANNELS = ("email", "chat", "social", "phone")
@@ -110,7 +110,7 @@ class Ticket:
             raise UserInputError(f"Unknown channel {self.channel!r}.", hint=f"Use one of {', '.join(CHANNELS)}.")
         if self.language not in LANGUAGES:
             raise UserInputError(f"Unknown language {self.language!r}.", hint=f"Use one of {', '.join(LANGUAGES)}.")
-        lang = self.language if self.language != "auto" else ("zh" if has_cjk(text) else "en")
+        lang = self.language if self.language != "auto" else ("zh" if has_han(text) else "en")
         return Ticket(text, " ".join((self.customer_name or "").split())[:100], self.channel, lang)
 
 
@@ -351,7 +351,7 @@ def attach_citations(text: str, passages: list[Passage], *, name: str = "") -> t
             continue
         m = re.search(r"[.!?。！？]+$", sent)
         out.append(f"{sent[: m.start()]} [{best.rank}]{m.group(0)}" if m else f"{sent} [{best.rank}]")
-    joiner = "" if all(has_cjk(s) for s in out) and out else " "
+    joiner = "" if all(has_han(s) for s in out) and out else " "
     return joiner.join(out).strip(), unmatched
 
 

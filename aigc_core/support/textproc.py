@@ -8,8 +8,10 @@ import re
 import threading
 import unicodedata
 
-_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[a-z0-9]+(?:['’][a-z]+)?")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+from aigc_core.cjk import HAN_CLASS
+
+_RUN = re.compile(HAN_CLASS + r"+|[a-z0-9]+(?:['’][a-z]+)?")
+_HAN = re.compile(HAN_CLASS)
 EN_STOP = frozenset(
     """a an the and or but if of for to in on at by with from as is are was were be been being am do does did
     doing have has had having i me my we our us you your he she it its they them their this that these those
@@ -57,15 +59,10 @@ def tokenize(text: str) -> list[str]:
     norm = unicodedata.normalize("NFKC", text or "").lower()
     out: list[str] = []
     for run in _RUN.findall(norm):
-        if _CJK.match(run):
+        if _HAN.match(run):
             for word in _jieba().lcut_for_search(run):
                 if word.strip() and word not in ZH_STOP:
                     out.append(word)
         elif run not in EN_STOP:
             out.append(stem(run))
     return out
-
-
-def has_cjk(text: str) -> bool:
-    """True when ``text`` holds Chinese characters."""
-    return bool(_CJK.search(text or ""))

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from aigc_core.errors import NotFoundError
+from aigc_core.finetune.dpo import PREFERENCE_KIND
 from aigc_core.finetune.jobs import CAUSAL_LM_KIND, CLASSIFIER_KIND, job_work_dir
 from aigc_core.finetune.training import read_metrics
 from aigc_core.store import models as m
@@ -17,7 +18,7 @@ from aigc_core.store.db import session_scope
 from aigc_core.store.models import as_utc
 from aigc_core.users.roles import Actor, current, visible_filter
 
-KINDS = (CLASSIFIER_KIND, CAUSAL_LM_KIND)
+KINDS = (CLASSIFIER_KIND, CAUSAL_LM_KIND, PREFERENCE_KIND)  # DPO runs too: the page sends people to Runs for them
 ACTIVE = {"queued", "running", "cancelling"}
 
 

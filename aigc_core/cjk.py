@@ -20,12 +20,13 @@ CJK_RANGES: tuple[tuple[int, int], ...] = (
 )
 
 
-def _char_class(ranges: tuple[tuple[int, int], ...]) -> str:
-    return "[" + "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in ranges) + "]"
+def _class_body(ranges: tuple[tuple[int, int], ...]) -> str:
+    return "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in ranges)
 
 
-HAN_CLASS = _char_class(HAN_RANGES)  # a regular-expression character class of the Han ranges
-CJK_CLASS = _char_class(CJK_RANGES)
+CJK_CHARS = _class_body(CJK_RANGES)  # the inside of a regular-expression character class: [^\s{CJK_CHARS}]
+HAN_CLASS = "[" + _class_body(HAN_RANGES) + "]"  # a regular-expression character class of the Han ranges
+CJK_CLASS = "[" + CJK_CHARS + "]"
 
 
 def _within(ch: str, ranges: tuple[tuple[int, int], ...]) -> bool:

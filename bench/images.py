@@ -307,7 +307,7 @@ def bench_edit(args) -> tuple[list[str], dict]:
     from diffusers import AutoPipelineForInpainting
     from PIL import Image, ImageDraw
 
-    from aigc_core.images import layout, upscale
+    from aigc_core.images import crop, layout, upscale
     from aigc_core.images.inpaint import run_masked, working_size
     from aigc_core.images.outpaint import pad_to_aspect
 
@@ -389,7 +389,7 @@ def bench_edit(args) -> tuple[list[str], dict]:
 
     def plain_set():
         for p in layout.PLACEMENTS.values():
-            big.resize(p.size, Image.Resampling.LANCZOS, box=layout.smart_crop_box(big, *p.size))
+            big.resize(p.size, Image.Resampling.LANCZOS, box=crop.smart_crop_box(big, *p.size))
 
     t_c, t_p = paired(creative_set, plain_set, warm=1, reps=reps)
     c_rate, p_rate = 1 / t_c, 1 / t_p

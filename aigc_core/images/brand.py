@@ -155,7 +155,9 @@ def save_visual(
 ) -> KitVisual:
     """Set a kit's visual rules (its owner or an admin). Everything is validated before anything is written:
     a logo that is not an image or a font file that is not a font is a UserInputError."""
-    from aigc_core.images.layout import load_font_bytes, open_logo, parse_colour
+    from aigc_core.images.colour import parse_colour
+    from aigc_core.images.fonts import load_font_bytes
+    from aigc_core.images.layout import open_logo
 
     changes: dict[str, Any] = {}
     for key, value in (("primary", primary), ("text", text), ("accent", accent)):

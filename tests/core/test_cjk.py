@@ -22,14 +22,14 @@ def test_functions_and_regex_classes_agree(ch: str, is_cjk: bool, is_han: bool) 
 
 def test_every_feature_asks_the_same_definition() -> None:
     from aigc_core.copy import checks, guardrails, limits, ranking
-    from aigc_core.images import layout
+    from aigc_core.images import fonts
     from aigc_core.support import index, reply
 
-    for module in (checks, guardrails, limits, layout):
+    for module in (checks, guardrails, limits, fonts):
         assert module.has_cjk is cjk.has_cjk, module.__name__
     for module in (checks, ranking, limits):
         assert module.is_cjk is cjk.is_cjk, module.__name__
     for module in (index, reply):
         assert module.has_han is cjk.has_han, module.__name__
     # A kana brand name is CJK for a brand-kit term on Ad copy and for the font of a creative alike.
-    assert guardrails.has_cjk("ソラ") and layout.has_cjk("ソラ")
+    assert guardrails.has_cjk("ソラ") and fonts.has_cjk("ソラ")

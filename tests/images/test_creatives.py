@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from aigc_core.errors import PermissionDeniedError, UserInputError
-from aigc_core.images import brand, creatives, gallery, layout
+from aigc_core.images import brand, creatives, fonts, gallery, layout
 from aigc_core.images.creatives import CreativeRequest, build_creatives
 from aigc_core.images.metadata import png_bytes
 from aigc_core.users.roles import Actor
@@ -43,7 +43,7 @@ def kit(settings) -> str:
     from aigc_core.copy.guardrails import save_kit
 
     save_kit("Acme", voice="Warm")
-    font = layout.latin_font_path()
+    font = fonts.latin_font_path()
     brand.save_visual(
         "Acme",
         primary="#0a7d32",
@@ -89,7 +89,7 @@ def test_every_placement_zip_and_manifest(image_id: str, kit: str) -> None:
         assert entry["file"] in sizes and entry["layout_version"] == layout.LAYOUT_VERSION
         assert all(t["passes"] for t in entry["texts"]) and entry["logo_box"]
         assert len(entry["crop"]) == 4
-    if layout.latin_font_path():
+    if fonts.latin_font_path():
         assert manifest["creatives"][0]["texts"][0]["font"] == "AcmeSans.ttf"
 
 

@@ -10,8 +10,11 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from aigc_core.errors import UserInputError
-from aigc_core.images import layout
-from aigc_core.images.layout import PLACEMENTS, FontSource, Visual, contrast_ratio, fit_text, render, worst_contrast
+from aigc_core.images import colour, crop, fonts, layout, textfit
+from aigc_core.images.colour import contrast_ratio, worst_contrast
+from aigc_core.images.fonts import FontSource
+from aigc_core.images.layout import PLACEMENTS, Visual, render
+from aigc_core.images.textfit import fit_text
 
 EN = "Fresh water wherever you go"
 ZH = "全新智能水杯，随时提醒你喝水，让健康成为习惯。"
@@ -105,23 +108,23 @@ def test_unbreakable_word_is_broken_rather_than_overflowing() -> None:
 
 
 def test_cjk_line_breaking_keeps_punctuation_off_line_starts() -> None:
-    font = FontSource(path=layout.cjk_font_path()) if layout.cjk_font_path() else FontSource()
+    font = FontSource(path=fonts.cjk_font_path()) if fonts.cjk_font_path() else FontSource()
     fitted = fit_text(LONG_ZH, font, 300, 400, max_size=40, max_lines=12)
     assert len(fitted.lines) > 1
     assert "".join(fitted.lines) == LONG_ZH.replace(" ", "")  # CJK lines break between characters, no spaces
     for line in fitted.lines[1:]:
-        assert line[0] not in layout.NO_LINE_START, fitted.lines
-    assert layout.tokens("你好，世界")[:2] == ["你", "好，"]  # the comma stays with the character before it
-    assert layout.tokens("「你好」")[0] == "「你"  # an opening bracket stays with what follows
+        assert line[0] not in textfit.NO_LINE_START, fitted.lines
+    assert textfit.tokens("你好，世界")[:2] == ["你", "好，"]  # the comma stays with the character before it
+    assert textfit.tokens("「你好」")[0] == "「你"  # an opening bracket stays with what follows
 
 
 def test_chinese_text_uses_a_font_with_chinese_glyphs_or_says_why() -> None:
     out = render(_light(), PLACEMENTS["feed"], ZH, "立即购买", Visual())
-    path = layout.cjk_font_path()
+    path = fonts.cjk_font_path()
     if path is None:
         assert any("fonts-noto-cjk" in n for n in out.notes)
     else:
-        assert layout.covers(FontSource(path=path).at(24), ZH)
+        assert fonts.covers(FontSource(path=path).at(24), ZH)
         assert out.texts[0].font == FontSource(path=path, name=path.rsplit("/", 1)[-1]).name
         assert not any("fonts-noto-cjk" in n for n in out.notes)
 
@@ -129,17 +132,17 @@ def test_chinese_text_uses_a_font_with_chinese_glyphs_or_says_why() -> None:
 def test_smart_crop_keeps_the_subject_not_the_centre() -> None:
     img = Image.new("RGB", (1200, 400), (235, 235, 235))
     ImageDraw.Draw(img).rectangle((950, 120, 1100, 300), fill=(20, 20, 160))  # subject at the far right
-    left, top, right, bottom = layout.smart_crop_box(img, 1080, 1080)
+    left, top, right, bottom = crop.smart_crop_box(img, 1080, 1080)
     assert (right - left, bottom - top) == (400, 400)
     assert left <= 950 and right >= 1100  # the subject is inside the square crop
     tall = Image.new("RGB", (400, 1200), (235, 235, 235))
     ImageDraw.Draw(tall).ellipse((150, 60, 300, 210), fill=(160, 20, 20))  # subject at the top
-    _, t, _, b = layout.smart_crop_box(tall, 1200, 628)
+    _, t, _, b = crop.smart_crop_box(tall, 1200, 628)
     assert t <= 60 and b >= 210
 
 
 def test_brand_font_and_logo_are_used(tmp_path) -> None:
-    font_path = layout.latin_font_path()
+    font_path = fonts.latin_font_path()
     if font_path is None:
         pytest.skip("no TTF font installed to play the brand font")
     logo = Image.new("RGBA", (200, 80), (0, 0, 0, 0))
@@ -156,7 +159,7 @@ def test_brand_font_and_logo_are_used(tmp_path) -> None:
 
 def test_not_a_font_is_a_clear_error() -> None:
     with pytest.raises(UserInputError, match="not a font"):
-        layout.load_font_bytes(b"this is not a font file at all")
+        fonts.load_font_bytes(b"this is not a font file at all")
 
 
 def test_not_an_image_logo_is_a_clear_error() -> None:
@@ -170,6 +173,6 @@ def test_not_an_image_logo_is_a_clear_error() -> None:
 
 def test_bad_colour_and_empty_headline_are_clear_errors() -> None:
     with pytest.raises(UserInputError, match="not a colour"):
-        layout.parse_colour("blue-ish")
+        colour.parse_colour("blue-ish")
     with pytest.raises(UserInputError, match="headline is empty"):
         render(_dark(), PLACEMENTS["feed"], "  ", "Go", Visual())

@@ -203,7 +203,7 @@ def bench_llama_cpp(
     completions one after another on a shared prompt cache, every one forced to ``new_tokens``."""
     from aigc_core.copy import generate as gen
     from aigc_core.copy.lm import load_language_model
-    from aigc_core.models.manager import llama_cpp_installed
+    from aigc_core.models.loaders import llama_cpp_installed
 
     if not llama_cpp_installed():
         print("llama.cpp backend: llama-cpp-python is not installed; skipped")
@@ -402,7 +402,7 @@ def bench_concurrency(quick: bool, model_value: str) -> tuple[list[str], dict]:
     from aigc_core.copy import openai_backend as ob
     from aigc_core.copy.lm import load_language_model
     from aigc_core.models.catalog import resolve
-    from aigc_core.models.manager import llama_cpp_installed
+    from aigc_core.models.loaders import llama_cpp_installed
     from aigc_core.settings import reset_settings
 
     n, new_tokens, reps = (2, 24, 1) if quick else (3, 48, 3)

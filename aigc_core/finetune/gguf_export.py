@@ -13,7 +13,6 @@ ends on the end-of-turn token (finish reason ``stop``, not ``length``) without a
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -35,6 +34,7 @@ from aigc_core.finetune import registry
 from aigc_core.finetune.params import CAUSAL_LM_TASK
 from aigc_core.jobs import job_kind
 from aigc_core.jobs.context import JobContext
+from aigc_core.models.loaders import llama_cpp_installed
 from aigc_core.storage import atomic_path, file_sha256, folder
 from aigc_core.store.db import session_scope
 from aigc_core.users.audit import record
@@ -87,11 +87,6 @@ def require_converter() -> Path:
             hint="Run scripts/setup.sh: it takes convert_hf_to_gguf.py from the llama-cpp-python source package.",
         )
     return script
-
-
-def llama_cpp_installed() -> bool:
-    """True when llama-cpp-python can be imported (the round-trip check needs it)."""
-    return importlib.util.find_spec("llama_cpp") is not None
 
 
 def run_converter(

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from aigc_core.errors import ModelUnavailableError
-from aigc_core.models.manager import checkpoint_family, get_manager
+from aigc_core.models.loaders import checkpoint_family
+from aigc_core.models.manager import get_manager
 from aigc_core.settings import get_settings
 
 log = logging.getLogger(__name__)

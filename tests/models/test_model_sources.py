@@ -12,7 +12,8 @@ import pytest
 
 from aigc_core.errors import ModelUnavailableError, PermissionDeniedError
 from aigc_core.models import catalog
-from aigc_core.models.manager import get_manager, weights_kwargs
+from aigc_core.models.loaders import weights_kwargs
+from aigc_core.models.manager import get_manager
 from aigc_core.settings import reset_settings
 from aigc_core.users import audit
 from aigc_core.users.roles import Actor, acting_as

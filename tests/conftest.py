@@ -18,7 +18,7 @@ import pytest
 
 from aigc_core.settings import Settings, get_settings, reset_settings
 
-pytest_plugins = ["tests.fixtures.tiny_models"]
+pytest_plugins = ["tests.fixtures.tiny_models", "tests.fixtures.browser"]
 
 # Engine calls in tests act as the system admin unless a test passes (or acts as) another user; job processes
 # started by a test's worker act as their job's owner, as in production.

@@ -1,5 +1,5 @@
-"""Real browser, real model (slow): the Ad copy page writes copy with the embedded SmolLM2-135M-Instruct, and
-every variant it offers says which key points it states."""
+"""Real browser, real model (slow): the Ad copy page writes copy with the embedded model that writes English
+(``copy.defaults.EMBEDDED_BY_LANGUAGE``), and every variant it offers says which key points it states."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.app_server import CHROMIUM, CHROMIUM_ARGS, ROOT, needs_chromium, running_app
-from tests.ui.test_browser import SHOTS, _wait_idle
+from tests.fixtures.browser import SHOTS
+from tests.fixtures.browser import wait_idle as _wait_idle
 
 # Best of N on the CPU: 4 variants asked, up to 2 rounds of candidates (about 25), each one checked; minutes
 # on a small or busy machine, so more than the suite's 300 s default.
@@ -49,7 +50,10 @@ def test_ad_copy_generates_with_the_embedded_model(tmp_path: Path) -> None:
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "ad-copy-generated.png"), full_page=True)
         caption = page.get_by_text("variants ·", exact=False).first.inner_text()
-        assert "smollm2" in caption.lower() and "tokens/s" in caption and "candidates checked" in caption
+        from aigc_core.copy.defaults import EMBEDDED_BY_LANGUAGE
+
+        model = EMBEDDED_BY_LANGUAGE["en"]
+        assert model in caption.lower() and "tokens/s" in caption and "candidates checked" in caption, caption
         assert page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]').count() == 0
         main = page.get_by_role("tabpanel").first.inner_text()  # the Generate tab (hidden tabs are skipped)
         shown = int(re.match(r"\s*(\d+) variants", caption).group(1))

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.app_server import CHROMIUM, CHROMIUM_ARGS, needs_chromium, running_app
-from tests.ui.test_browser import SHOTS, _wait_idle
+from tests.fixtures.browser import SHOTS
+from tests.fixtures.browser import wait_idle as _wait_idle
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.app_server import needs_chromium, running_app
-from tests.ui.test_browser import SHOTS, _wait_idle, browser  # noqa: F401 - fixture
+from tests.fixtures.browser import SHOTS
+from tests.fixtures.browser import wait_idle as _wait_idle
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
@@ -25,7 +26,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, tiny_sd_pipeline_dir: Path
         yield url
 
 
-def test_build_creatives_from_a_gallery_image_and_download_the_zip(app_url: str, browser) -> None:  # noqa: F811
+def test_build_creatives_from_a_gallery_image_and_download_the_zip(app_url: str, browser) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
     page.goto(f"{app_url}/images", wait_until="domcontentloaded")

@@ -7,7 +7,9 @@ import re
 import pytest
 
 from tests.fixtures.app_server import needs_chromium
-from tests.ui.test_browser import SHOTS, _wait_idle, app_url, browser  # noqa: F401 - fixtures
+from tests.fixtures.browser import SHOTS
+from tests.fixtures.browser import wait_idle as _wait_idle
+from tests.ui.test_browser import app_url  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tests.fixtures.app_server import CHROMIUM, CHROMIUM_ARGS, needs_chromium, running_app
-from tests.ui.test_browser import SHOTS
+from tests.fixtures.browser import SHOTS
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 

@@ -95,3 +95,24 @@ def test_pickle_only_classifier_is_refused(settings, tiny_bert_classifier_dir: P
     with pytest.raises(ModelUnavailableError, match="only safetensors weights are loaded"):
         score_texts(TEXTS, model=str(folder))
     assert get_manager().loaded() == []
+
+
+def test_the_memory_budget_evicts_a_scoring_classifier_and_scoring_reloads_it(
+    settings, tiny_bert_classifier_dir: Path, tiny_causal_lm_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aigc_core.settings import reset_settings
+
+    manager = get_manager()
+    lm_gb = manager.load("text-generation", str(tiny_causal_lm_dir)).bytes / 1024**3
+    manager.unload_all()
+    first = score_texts(TEXTS, model=str(tiny_bert_classifier_dir))
+    (clf,) = manager.loaded()
+    budget = 1.05 * max(lm_gb, clf.size_gb)
+    assert budget < lm_gb + clf.size_gb  # room for one of the two, not both
+    monkeypatch.setenv("AIGC_MODEL_MEMORY_BUDGET_GB", str(budget))
+    reset_settings()
+    lm = manager.load("text-generation", str(tiny_causal_lm_dir))
+    assert [r.id for r in manager.loaded()] == [lm.id]  # the classifier was evicted, not kept beside the budget
+    again = score_texts(TEXTS, model=str(tiny_bert_classifier_dir))
+    assert manager.load_count == 4 and [r.task for r in manager.loaded()] == ["text-classification"]
+    np.testing.assert_allclose(again.prob("positive"), first.prob("positive"), atol=1e-6)

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.app_server import CHROMIUM, CHROMIUM_ARGS, needs_chromium, running_app
+from tests.fixtures.app_server import needs_chromium, running_app
+from tests.fixtures.browser import SHOTS
+from tests.fixtures.browser import wait_idle as _wait_idle
 
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PAGES = [
     ("", "AIGC Studio"),  # the default page lives at the root URL
     ("ad-copy", "Ad copy"),
@@ -35,31 +36,6 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, tiny_sd_pipeline_dir: Path
     data = tmp_path_factory.mktemp("browser-data")
     with running_app(data, {"AIGC_TEXT_TO_IMAGE_MODEL": str(tiny_sd_pipeline_dir)}) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
-IDLE_JS = """() => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    return app && app.getAttribute('data-test-script-state') === 'notRunning'
-        && !document.querySelector('[data-testid="stSkeleton"]');
-}"""
-
-
-def _wait_idle(page) -> None:
-    """Wait until Streamlit has finished running the script and rendering (idle twice, a second apart)."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
-    for _ in range(2):
-        page.wait_for_timeout(1000)
-        page.wait_for_function(IDLE_JS, timeout=90_000, polling=250)
 
 
 def test_every_page_opens_without_an_error(app_url: str, browser) -> None:

@@ -20,23 +20,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.feedback.conftest import BAD, GOOD, PRODUCTS  # texts in the tiny tokenizer's words
 from tests.fixtures.app_server import needs_chromium, running_app
-from tests.ui.test_browser import IDLE_JS, SHOTS
+from tests.fixtures.browser import T, shot
+from tests.fixtures.browser import idle as _idle
+from tests.fixtures.browser import main as _main
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
-T = 30_000  # ms: a page run on a busy 2-core machine
-# Words of the tiny test tokenizer's corpus (as in tests/feedback/conftest.py), so prompts stay short in tokens.
-PRODUCTS = ["coffee", "bottles", "shoes", "phone", "bakery", "loyalty club", "cafe", "app"]
-GOOD = [
-    "fresh coffee every morning in the neighbourhood cafe",
-    "great product fast delivery friendly support",
-    "i love this brand because the quality is excellent",
-]
-BAD = [
-    "terrible service late order cold food never again",
-    "the app keeps crashing and the update made it worse",
-]
 # Marked by clicking; the rest are seeded marked. Their names occur in no variant text, so a History search for
 # one finds only it.
 IN_BROWSER = ["shoes 0", "phone 0", "bakery 0"]
@@ -108,21 +99,6 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
 
 
 # Helpers ------------------------------------------------------------------------------------------
-def _shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.wait_for_timeout(300)  # let the last deltas paint
-    page.screenshot(path=str(SHOTS / f"feedback-{name}.png"), full_page=True)
-
-
-def _main(page):
-    return page.locator('[data-testid="stMain"]')
-
-
-def _idle(page) -> None:
-    """Wait until the script run has finished and nothing stale is left on screen (idle twice, apart)."""
-    for _ in range(2):
-        page.wait_for_function(IDLE_JS, timeout=T, polling=200)
-        page.wait_for_timeout(250)
 
 
 def _no_errors(page, where: str) -> None:
@@ -229,7 +205,7 @@ def test_marks_train_and_compare_in_the_browser(studio: Studio, browser, tiny_ca
                 expect(marked).to_have_count(1)  # marked: the button turns primary
             expect(page.locator(f".st-key-{prefix}_used_0 button:visible")).to_contain_text("Used")
             _no_errors(page, f"Ad copy history {product}")
-        _shot(page, "marked")
+        shot(page, "feedback-marked")
         for gid in gids.values():
             v = history.get_entry(gid, actor=SYSTEM).variants
             assert (v[0].get("used"), v[1]["rating"], v[2]["rating"]) == (True, -1, 1), v
@@ -245,7 +221,7 @@ def test_marks_train_and_compare_in_the_browser(studio: Studio, browser, tiny_ca
         built = panel.locator('[data-testid="stAlertContentSuccess"]', has_text="training pairs")
         built.wait_for(timeout=T)
         _no_errors(page, "Feedback build")
-        _shot(page, "built")
+        shot(page, "feedback-built")
         version_id = built.inner_text().split("Saved dataset version ", 1)[1].split(":", 1)[0].strip()
         prompts = _prompts(version_id)
         for product in gids:  # the browser's marks are in the preference data
@@ -272,7 +248,7 @@ def test_marks_train_and_compare_in_the_browser(studio: Studio, browser, tiny_ca
         queued = page.locator('[data-testid="stAlertContentSuccess"]', has_text="Queued run")
         queued.wait_for(timeout=T)
         _no_errors(page, "Fine-tune train")
-        _shot(page, "queued")
+        shot(page, "feedback-queued")
         job_id = queued.inner_text().split("Queued run ", 1)[1].split(".", 1)[0].strip()
         info = _wait_job(job_id)
         assert info.status == "succeeded", jobs.log_tail(job_id, 40, actor=SYSTEM)
@@ -285,7 +261,7 @@ def test_marks_train_and_compare_in_the_browser(studio: Studio, browser, tiny_ca
         runs = _tab(page, "Runs")
         expect(runs).to_contain_text("succeeded", timeout=T)
         _no_errors(page, "Fine-tune runs")
-        _shot(page, "trained")
+        shot(page, "feedback-trained")
 
         # 4. Feedback → Blind comparison: the new version (A) against its base (B) on two briefs.
         _go(page, "Feedback")
@@ -298,7 +274,7 @@ def test_marks_train_and_compare_in_the_browser(studio: Studio, browser, tiny_ca
         _main(page).get_by_text("Pick the better answer").wait_for(timeout=60_000)
         _idle(page)
         _no_errors(page, "Feedback compare")
-        _shot(page, "compare")
+        shot(page, "feedback-compare")
         with session_scope() as s:  # the hidden sides, to pick A's answer every time
             row = s.query(BlindComparison).one()
             cmp_id, sides, models = row.id, [i["a_side"] for i in row.items], (row.model_a, row.model_b)
@@ -313,7 +289,7 @@ def test_marks_train_and_compare_in_the_browser(studio: Studio, browser, tiny_ca
         assert "95% Wilson interval 34%–100%" in text, text
         expect(panel.locator('[data-testid="stDataFrame"]')).to_be_visible()  # the finished comparisons
         _no_errors(page, "Feedback compared")
-        _shot(page, "compared")
+        shot(page, "feedback-compared")
 
         stored = feedback.get_comparison(cmp_id, actor=SYSTEM)
         low, high = feedback.wilson_interval(2, 2)
@@ -322,7 +298,7 @@ def test_marks_train_and_compare_in_the_browser(studio: Studio, browser, tiny_ca
         assert stored.ci_low == pytest.approx(low) and stored.ci_high == pytest.approx(high)
         assert [c.id for c in feedback.list_comparisons(actor=SYSTEM)] == [cmp_id]
     except Exception:
-        _shot(page, "failure")  # what the page showed when it failed
+        shot(page, "feedback-failure")  # what the page showed when it failed
         raise
     finally:
         ctx.close()

@@ -18,15 +18,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.fixtures.app_server import CHROMIUM, CHROMIUM_ARGS, needs_chromium, running_app
-from tests.ui.test_browser import IDLE_JS, SHOTS
+from tests.fixtures.app_server import needs_chromium, running_app
+from tests.fixtures.browser import T, shot
+from tests.fixtures.browser import idle as _idle
+from tests.fixtures.browser import main as _main
+from tests.fixtures.browser import sidebar as _sidebar
 
 pytestmark = [pytest.mark.browser, needs_chromium]
 
 PASSWORDS = {"alice": "alice-long-password", "bob": "bob-long-password", "vera": "vera-long-password"}
 DATASET = "alice-private-reviews"
 VIEWER_REFUSAL = "may look but not start work"
-T = 30_000  # ms: a page run on a busy 2-core machine
 
 
 @dataclass(frozen=True)
@@ -97,29 +99,7 @@ def _private_copy_and_image() -> None:
     gallery.save_png(buf.getvalue(), {"prompt": IMAGE_PROMPT, "width": 64, "height": 64, "seed": 1})
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
 # Helpers ------------------------------------------------------------------------------------------
-def _shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.wait_for_timeout(400)  # let the last deltas paint
-    page.screenshot(path=str(SHOTS / f"teams-{name}.png"), full_page=True)
-
-
-def _sidebar(page):
-    return page.locator('[data-testid="stSidebar"]')
-
-
-def _main(page):
-    return page.locator('[data-testid="stMain"]')
 
 
 def _open(browser, url: str):
@@ -144,13 +124,6 @@ def _go(page, title: str) -> None:
     page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
     _main(page).get_by_role("heading", name=title).first.wait_for(timeout=T)
     _idle(page)
-
-
-def _idle(page) -> None:
-    """Wait until the script run has finished and nothing stale is left on screen (idle twice, apart)."""
-    for _ in range(2):
-        page.wait_for_function(IDLE_JS, timeout=T, polling=200)
-        page.wait_for_timeout(300)
 
 
 def _datasets_tab(page):
@@ -193,7 +166,7 @@ def test_two_accounts_side_by_side_see_only_their_own_work(studio: Studio, brows
         body = anon.locator("body").inner_text()
         assert "Jobs:" not in body and "Models & jobs" not in body and "Signed in:" not in body
         assert anon.locator('[data-testid="stSidebarNav"]').count() == 0
-        _shot(anon, "signin")
+        shot(anon, "teams-signin")
 
         # 2. alice and bob sign in at the same time, each in their own context.
         ctx_a, pa = _open(browser, url)
@@ -210,7 +183,7 @@ def test_two_accounts_side_by_side_see_only_their_own_work(studio: Studio, brows
         _main(pa).locator("code", has_text=job_id).first.wait_for(timeout=T)  # the picked job's details
         expect(pa.locator(f".st-key-mj_cancel_{job_id} button:visible")).to_be_enabled(timeout=T)
         expect(_main(pa)).to_contain_text("Owner: alice")
-        _shot(pa, "alice")
+        shot(pa, "teams-alice")
 
         # 3. bob: none of it. The sidebar counts nothing, Models & jobs lists nothing, no Cancel button.
         expect(_sidebar(pb)).to_contain_text("Signed in: bob · editor")
@@ -221,24 +194,24 @@ def test_two_accounts_side_by_side_see_only_their_own_work(studio: Studio, brows
         assert job_id not in _main(pb).inner_text()
         assert pb.locator('[class*="st-key-mj_cancel_"]').count() == 0
         expect(_sidebar(pb)).to_contain_text("Jobs: none running")
-        _shot(pb, "bob")
+        shot(pb, "teams-bob")
 
         # ... nor alice's dataset on the Data page (alice does see it there).
         _go(pb, "Data")
         panel_b = _datasets_tab(pb)
         panel_b.get_by_text("No datasets yet.").wait_for(timeout=T)
         assert DATASET not in _main(pb).inner_text()
-        _shot(pb, "bob-data")
+        shot(pb, "teams-bob-data")
         _go(pa, "Data")
         _datasets_tab(pa).get_by_text(DATASET).first.wait_for(timeout=T)
-        _shot(pa, "alice-data")
+        shot(pa, "teams-alice-data")
 
         # ... nor her ad copy history or her gallery image (alice sees both).
         _go(pb, "Ad copy")
         pb.get_by_role("tab", name="History").click()
         _idle(pb)
         assert COPY_PRODUCT not in _main(pb).inner_text()
-        _shot(pb, "bob-history")
+        shot(pb, "teams-bob-history")
         _go(pa, "Ad copy")
         pa.get_by_role("tab", name="History").click()
         _main(pa).get_by_text(COPY_PRODUCT).first.wait_for(timeout=T)
@@ -246,11 +219,11 @@ def test_two_accounts_side_by_side_see_only_their_own_work(studio: Studio, brows
         pb.get_by_role("tab", name="Gallery").click()
         _main(pb).get_by_text("No images yet.").first.wait_for(timeout=T)
         assert IMAGE_PROMPT not in _main(pb).inner_text()
-        _shot(pb, "bob-gallery")
+        shot(pb, "teams-bob-gallery")
         _go(pa, "Images")
         pa.get_by_role("tab", name="Gallery").click()
         _main(pa).get_by_text("1 image(s), newest first.").first.wait_for(timeout=T)
-        _shot(pa, "alice-gallery")
+        shot(pa, "teams-alice-gallery")
 
         # ... and bob cannot cancel it through the engine either: to him the job does not exist.
         bob = Actor("bob", "editor")
@@ -273,7 +246,7 @@ def test_two_accounts_side_by_side_see_only_their_own_work(studio: Studio, brows
         refusal = _main(pv).locator('[data-testid="stAlertContentError"]', has_text=VIEWER_REFUSAL)
         refusal.wait_for(timeout=T)
         assert "Your role (viewer)" in refusal.inner_text()
-        _shot(pv, "vera")
+        shot(pv, "teams-vera")
         assert jobs.list_jobs(owner="vera", actor=SYSTEM) == []
         assert [j.id for j in jobs.list_jobs(actor=SYSTEM)] == [job_id]
 
@@ -285,7 +258,7 @@ def test_two_accounts_side_by_side_see_only_their_own_work(studio: Studio, brows
         assert _wait_status(job_id, ("cancelled",)) == "cancelled"
         expect(_main(pa)).to_contain_text("cancelled", timeout=T)
         expect(_sidebar(pa)).to_contain_text("Jobs: none running", timeout=T)
-        _shot(pa, "alice-cancelled")
+        shot(pa, "teams-alice-cancelled")
 
         # The audit log: bob's refused attempt on the job, vera's refused start and alice's cancel.
         events = audit.list_events(actor=SYSTEM)
@@ -305,7 +278,7 @@ def test_two_accounts_side_by_side_see_only_their_own_work(studio: Studio, brows
         grid = pa.locator('[role="tabpanel"]:visible [data-testid="stDataFrame"]')
         grid.wait_for(timeout=T)
         expect(grid).to_contain_text("denied:read", timeout=T)
-        _shot(pa, "alice-audit")
+        shot(pa, "teams-alice-audit")
     finally:
         for ctx in contexts:
             ctx.close()
@@ -320,7 +293,7 @@ def test_viewer_cannot_start_ad_copy_generation(studio: Studio, browser) -> None
         generate = pv.locator(".st-key-copy_generate button:visible")
         generate.wait_for(timeout=T)
         if generate.is_disabled():
-            _shot(pv, "vera-adcopy")
+            shot(pv, "teams-vera-adcopy")
             return
         pv.get_by_label("Product or brand", exact=True).fill("AquaPure insulated bottle")
         pv.get_by_label("Product or brand", exact=True).press("Enter")
@@ -330,7 +303,7 @@ def test_viewer_cannot_start_ad_copy_generation(studio: Studio, browser) -> None
         refusal = main.locator('[data-testid="stAlertContentError"]', has_text=VIEWER_REFUSAL)
         # refused before the model loads (the engine checks the role first; it used to fail after the whole run)
         refusal.wait_for(timeout=30_000)
-        _shot(pv, "vera-adcopy")
+        shot(pv, "teams-vera-adcopy")
         assert refusal.count() == 1
     finally:
         ctx.close()

@@ -125,7 +125,7 @@ def run(quick: bool, work: Path) -> list[str]:
     from aigc_core.finetune import registry
     from aigc_core.finetune.params import ClassifierJobParams, TrainParams
     from aigc_core.finetune.training import LocalContext, embedded_encoder_dir
-    from aigc_core.monitor import corrections, scoring, store
+    from aigc_core.monitor import corrections, retrain, scoring, store
     from aigc_core.users.roles import SYSTEM, set_process_actor
 
     set_process_actor(SYSTEM)
@@ -158,12 +158,12 @@ def run(quick: bool, work: Path) -> list[str]:
     per_class = pd.Series(list(wrong.values())).value_counts().to_dict()
     print(f"[monitor] {len(rows)} Zentrix texts scored, {len(wrong)} labelled wrongly and corrected: {per_class}")
 
-    params = corrections.RetrainParams(
+    params = retrain.RetrainParams(
         monitor_id=info.id, epochs=2 if quick else 3, learning_rate=1e-4, batch_size=16, max_length=max_length,
         original_rows=n_train, repeat=3, min_corrections=10 if quick else 20,
     )  # fmt: skip
     t1 = time.perf_counter()
-    result = corrections.retrain(params, LocalContext(work / "retrain"))
+    result = retrain.retrain(params, LocalContext(work / "retrain"))
     print(f"[retrain] {result['summary']['message']} ({time.perf_counter() - t1:.0f} s)")
     for note in result["notes"]:
         print(f"[retrain] {note}")

@@ -8,7 +8,7 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from aigc_core.monitor import corrections
+from aigc_core.monitor import corrections, retrain
 from aigc_core.monitor.aggregate import MonitorData
 from aigc_core.monitor.store import MonitorInfo
 from pages._jobs_widgets import progress_bar
@@ -78,10 +78,10 @@ def _retrain_form(info: MonitorInfo) -> None:
         name = c3.text_input("New version name", "", key=f"sent_retrain_name_{info.id}")
         go = st.form_submit_button("Retrain the classifier", key=f"sent_retrain_go_{info.id}", type="primary")
     if go:
-        params = corrections.RetrainParams(
+        params = retrain.RetrainParams(
             monitor_id=info.id, epochs=float(epochs), holdout_fraction=float(holdout), name=name.strip()
         )
-        job_id = guard(corrections.submit_retrain, params)
+        job_id = guard(retrain.submit_retrain, params)
         if job_id:
             st.session_state.setdefault(RETRAIN_JOB_KEY, {})[info.id] = job_id
             st.toast("Retraining runs in the background.", icon=":material/hourglass_top:")
@@ -92,7 +92,7 @@ def _fmt(value: float | None) -> str:
 
 
 def _result(info: MonitorInfo, job_id: str) -> None:
-    job = guard(corrections.retrain_result, job_id)
+    job = guard(retrain.retrain_result, job_id)
     if job is None:
         return
     if not job.finished:
@@ -121,7 +121,7 @@ def _result(info: MonitorInfo, job_id: str) -> None:
     if not vid or not can_change(info) or info.model == f"registry:{vid}":
         return
     if st.button("Score this monitor with the new version", key=f"sent_retrain_use_{info.id}") and (
-        guard(corrections.use_retrained, info.id, vid) is not None
+        guard(retrain.use_retrained, info.id, vid) is not None
     ):
         st.session_state[FLASH] = "The monitor now uses the retrained classifier; its rows are queued."
         st.rerun()

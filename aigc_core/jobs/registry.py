@@ -31,7 +31,7 @@ KIND_MODULES: list[str] = [
     "aigc_core.images.jobs",
     "aigc_core.images.creatives_batch",
     "aigc_core.monitor.jobs",
-    "aigc_core.monitor.corrections",
+    "aigc_core.monitor.retrain",
     "aigc_core.copy.batch",
     "aigc_core.support.jobs",
 ]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from aigc_core.errors import NotFoundError, PermissionDeniedError, UserInputError
-from aigc_core.monitor import corrections, scoring, store
+from aigc_core.monitor import corrections, retrain, scoring, store
 from aigc_core.monitor.aggregate import Filters
 from tests.finetune.conftest import WORDS_NEG, WORDS_NEU, WORDS_POS, ft_bert_dir  # noqa: F401 - fixture
 from tests.users.conftest import team  # noqa: F401 - the fixture: alice (admin), bob (editor), vera (viewer)
@@ -123,25 +123,25 @@ def test_data_checks_say_what_is_missing() -> None:
     orig = _frame(LAB, 60).assign(text=lambda d: "orig " + d["text"])
     test = _frame(LAB, 30).assign(text=lambda d: "test " + d["text"])
     with pytest.raises(UserInputError, match="at least 20"):
-        corrections.check_retrain_data(_frame(LAB, 10), orig, test)
+        retrain.check_retrain_data(_frame(LAB, 10), orig, test)
     few_pos = _frame({"0": "negative", "1": "neutral", "2": "negative"}, 30)
     few_pos.loc[0, "label"] = "positive"
-    data = corrections.check_retrain_data(few_pos, orig, test)  # one positive: trained on, not held out
+    data = retrain.check_retrain_data(few_pos, orig, test)  # one positive: trained on, not held out
     assert "positive" not in set(data.holdout["label"]) and "positive" in set(data.train["label"])
     assert any("Too few corrections of positive (1)" in n for n in data.notes)
     with pytest.raises(UserInputError, match="No class has 3 corrected texts"):
-        corrections.check_retrain_data(_frame(LAB, 5), orig, test, min_corrections=4)  # 2, 2 and 1 of each
+        retrain.check_retrain_data(_frame(LAB, 5), orig, test, min_corrections=4)  # 2, 2 and 1 of each
     conflict = pd.concat([_frame(LAB, 30), pd.DataFrame({"text": ["Text  0"], "label": ["positive"]})])
     with pytest.raises(UserInputError, match="different labels"):
-        corrections.check_retrain_data(conflict, orig, test)
+        retrain.check_retrain_data(conflict, orig, test)
     dup = pd.concat([_frame(LAB, 30), pd.DataFrame({"text": ["TEXT 0"], "label": ["negative"]})])
     # a corrected text that is also in the original test split, and an original training text equal to one
     dup.loc[len(dup)] = ["test text 1", "neutral"]
     orig.loc[len(orig)] = ["text 5", "positive"]
-    data = corrections.check_retrain_data(dup, orig, test, repeat=2, holdout_fraction=0.3)
+    data = retrain.check_retrain_data(dup, orig, test, repeat=2, holdout_fraction=0.3)
     assert data.n_corrections == 31 and any("duplicate" in n for n in data.notes)
-    hold = set(data.holdout["text"].map(corrections.normalize))
-    trained = set(data.train["text"].map(corrections.normalize))
+    hold = set(data.holdout["text"].map(retrain.normalize))
+    trained = set(data.train["text"].map(retrain.normalize))
     assert not hold & trained and not set(test["text"]) & trained  # no leakage
     assert "text 5" in hold or any("left out" in n for n in data.notes)
     assert set(data.holdout["label"]) == set(LAB.values())
@@ -190,9 +190,9 @@ def test_retrain_job_evaluates_before_and_after_and_registers_a_child(settings, 
 
     base_id = _classifier_version(ft_bert_dir)
     embedded = _scored("embedded")
-    params = corrections.RetrainParams(monitor_id=embedded.id, epochs=1)
+    params = retrain.RetrainParams(monitor_id=embedded.id, epochs=1)
     with pytest.raises(UserInputError, match="not a fine-tuned classifier"):
-        corrections.submit_retrain(params)
+        retrain.submit_retrain(params)
     rng = random.Random(1)
     stream = pd.DataFrame(
         {"id": [f"d{i}" for i in range(30)], "t": [f"2026-01-02T{i % 24:02d}:00:00Z" for i in range(30)],
@@ -202,22 +202,22 @@ def test_retrain_job_evaluates_before_and_after_and_registers_a_child(settings, 
     )  # fmt: skip
     info, _ = store.create_monitor("domain", mapping=MAPPING, frame=stream, model=f"registry:{base_id}")
     scoring.score_pending(info.id)
-    params = corrections.RetrainParams(monitor_id=info.id, epochs=1, learning_rate=5e-3, max_length=32)
+    params = retrain.RetrainParams(monitor_id=info.id, epochs=1, learning_rate=5e-3, max_length=32)
     with pytest.raises(UserInputError, match="at least 20"):
-        corrections.submit_retrain(params)
+        retrain.submit_retrain(params)
     # the analysts' domain: "bad ... service" is praise here; some neutral and positive texts are complaints
     labels = {f"d{i}": "positive" for i in range(10)} | {f"d{i}": "negative" for i in (*range(10, 16), *range(20, 26))}
     corrections.correct_labels(info.id, labels)
     assert len(corrections.list_corrections(info.id)) == 22
-    _, data = corrections.prepare_retrain(params)  # no neutral corrections: the held-out slice tests the others
+    _, data = retrain.prepare_retrain(params)  # no neutral corrections: the held-out slice tests the others
     assert set(data.holdout["label"]) == {"negative", "positive"}
     corrections.correct_labels(info.id, {f"d{i}": "neutral" for i in range(26, 30)})
-    source, data = corrections.prepare_retrain(params)
+    source, data = retrain.prepare_retrain(params)
     assert source.version.id == base_id and len(data.holdout) > 0 and not data.original_test.empty
-    job_id = corrections.submit_retrain(params)
-    assert jobs.get(job_id).kind == corrections.RETRAIN_KIND and jobs.get(job_id).status == "queued"
+    job_id = retrain.submit_retrain(params)
+    assert jobs.get(job_id).kind == retrain.RETRAIN_KIND and jobs.get(job_id).status == "queued"
     ctx = LocalContext(settings.resolved_data_dir / "jobs" / "retrain")
-    result = corrections.run_retrain_job(ctx, params)
+    result = retrain.run_retrain_job(ctx, params)
     assert ctx.progress == 1.0
     for when in ("before", "after"):
         for split in ("corrections", "original_test"):
@@ -232,5 +232,5 @@ def test_retrain_job_evaluates_before_and_after_and_registers_a_child(settings, 
     assert child.parent_id == base_id and child.meta["from_corrections"] and child.meta["monitor_id"] == info.id
     assert child.meta["labels"] == ["negative", "neutral", "positive"]
     assert child.metrics["before"]["original_test"] == result["before"]["original_test"]
-    switched = corrections.use_retrained(info.id, child.id)
+    switched = retrain.use_retrained(info.id, child.id)
     assert switched.model == f"registry:{child.id}" and switched.n_pending == 30

@@ -146,11 +146,13 @@ def refusal(
     margin_weight: float | None = None,
 ) -> tuple[float, float]:
     """(share of unanswerable refused, share of answerable answered) by the relevance gate at these thresholds
-    (``margin_weight``: instead of reply.MARGIN_WEIGHT, when tuning)."""
-    from aigc_core.support import reply
+    (``margin_weight``: instead of grounding.MARGIN_WEIGHT, when tuning)."""
+    from aigc_core.support import grounding
 
     def ok(res: Any) -> bool:
-        good, rel = reply.is_answerable(res, min_similarity=min_sim, min_coverage=min_cov, min_coverage_zh=min_cov_zh)
+        good, rel = grounding.is_answerable(
+            res, min_similarity=min_sim, min_coverage=min_cov, min_coverage_zh=min_cov_zh
+        )
         if margin_weight is None or not res.dense_trusted:
             return good
         return rel["dense"] + margin_weight * rel["margin"] >= min_sim or rel["coverage"] >= min_cov
@@ -287,8 +289,8 @@ def main() -> int:
     ap.add_argument("--replies", type=int, default=None, help="drafted replies to check (full run: all held-out)")
     args = ap.parse_args()
     from aigc_core.settings import get_settings
+    from aigc_core.support import grounding
     from aigc_core.support import index as index_mod
-    from aigc_core.support import reply as reply_mod
     from aigc_core.support.index import model_embedder
 
     t_start = time.perf_counter()
@@ -303,7 +305,7 @@ def main() -> int:
               f"code has RRF_K {index_mod.RRF_K}, {index_mod.WEIGHTS}")  # fmt: skip
         mw, sim, cov = t["gate"]
         print(f"  gate (en) on the tuning part: margin weight {mw}, min score {sim}, min coverage {cov} -> "
-              f"worst rate {t['gate_rates'][0]:.3f}; code has {reply_mod.MARGIN_WEIGHT}, "
+              f"worst rate {t['gate_rates'][0]:.3f}; code has {grounding.MARGIN_WEIGHT}, "
               f"{cfg.support_min_similarity}, {cfg.support_min_coverage}")  # fmt: skip
         print(f"  gate (zh, English encoder) on the tuning part: min coverage {t['zh_cov']} -> worst rate "
               f"{t['zh_rates'][0]:.3f}; code has {cfg.support_min_coverage_zh}")  # fmt: skip
@@ -321,7 +323,7 @@ def main() -> int:
     scored = relevance_scores(index, rows, embedder, cfg.support_top_k)
     thresholds = (cfg.support_min_similarity, cfg.support_min_coverage, cfg.support_min_coverage_zh)
     ref, ans = refusal(scored, *thresholds)
-    print(f"  gate: score >= {thresholds[0]} (cosine + {reply_mod.MARGIN_WEIGHT} x margin) or coverage >= "
+    print(f"  gate: score >= {thresholds[0]} (cosine + {grounding.MARGIN_WEIGHT} x margin) or coverage >= "
           f"{thresholds[1]}; Chinese coverage >= {thresholds[2]}: refused {ref:.3f} of unanswerable, answered "
           f"{ans:.3f} of answerable")  # fmt: skip
     for lang in ("en", "zh"):

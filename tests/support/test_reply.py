@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from aigc_core.errors import UserInputError
+from aigc_core.support import grounding
 from aigc_core.support import reply as rp
 from aigc_core.support.chunking import Chunk
 from aigc_core.support.index import Passage
@@ -25,24 +26,26 @@ PASSAGES = [_p(1, "Standard shipping costs $4.99; orders over $50 ship free."), 
 
 
 def test_extract_facts_kinds() -> None:
-    facts = rp.extract_facts("It costs $4.99, 20% off, within 14 business days, 30天内, order 12345 [1].")
+    facts = grounding.extract_facts("It costs $4.99, 20% off, within 14 business days, 30天内, order 12345 [1].")
     kinds = {(k, n) for k, n, _ in facts}
     assert {("price", "4.99"), ("percent", "20"), ("period", "14"), ("period", "30"), ("number", "12345")} <= kinds
     assert ("number", "1") not in kinds  # a citation is not a fact
 
 
 def test_supported_reply_passes_and_invented_fact_is_flagged() -> None:
-    cited, flags, missing = rp.check_reply("Shipping is $4.99 [1] and refunds take 14 days [2].", PASSAGES, "hi")
+    cited, flags, missing = grounding.check_reply("Shipping is $4.99 [1] and refunds take 14 days [2].", PASSAGES, "hi")
     assert cited == [1, 2] and flags == [] and missing == []
-    cited, flags, missing = rp.check_reply("Refunds take 7 days [2], shipping $4.99 [2].", PASSAGES, "hi")
+    cited, flags, missing = grounding.check_reply("Refunds take 7 days [2], shipping $4.99 [2].", PASSAGES, "hi")
     assert missing == ["7 days", "$4.99"]  # 4.99 is in passage 1, which the reply did not cite for it
     assert [f.kind for f in flags] == ["unsupported_fact"]
 
 
 def test_ticket_numbers_count_as_supported_and_bad_citations_flagged() -> None:
-    _c, flags, missing = rp.check_reply("Order 88812 will be refunded in 14 days [2].", PASSAGES, "my order 88812")
+    _c, flags, missing = grounding.check_reply(
+        "Order 88812 will be refunded in 14 days [2].", PASSAGES, "my order 88812"
+    )
     assert missing == [] and flags == []
-    cited, flags, _m = rp.check_reply("Refunds take 14 days [7].", PASSAGES, "x")
+    cited, flags, _m = grounding.check_reply("Refunds take 14 days [7].", PASSAGES, "x")
     assert cited == [] and {f.kind for f in flags} == {"bad_citation", "no_citation", "unsupported_fact"}
 
 
@@ -236,7 +239,7 @@ def test_polite_non_answer_falls_back(lm_env, built_kb, monkeypatch) -> None:
 
 
 def test_attach_citations_per_sentence() -> None:
-    text, unmatched = rp.attach_citations(
+    text, unmatched = grounding.attach_citations(
         "Hi Ann, thanks for asking! Refunds take 14 days [2]. Shipping costs $4.99. We love llamas and pandas.",
         PASSAGES, name="Ann",
     )  # fmt: skip
@@ -246,10 +249,10 @@ def test_attach_citations_per_sentence() -> None:
     )
     assert unmatched == ["We love llamas and pandas."]
     # a sentence whose figure is in no passage is not cited, even when its words match
-    text, unmatched = rp.attach_citations("Refunds take 30 days.", PASSAGES)
+    text, unmatched = grounding.attach_citations("Refunds take 30 days.", PASSAGES)
     assert text == "Refunds take 30 days." and unmatched == ["Refunds take 30 days."]
     zh = [_p(1, "退货到达仓库后，退款会在5个工作日内退回原支付方式。")]
-    text, unmatched = rp.attach_citations("您好，感谢您的咨询！退款会在5个工作日内退回原支付方式。", zh)
+    text, unmatched = grounding.attach_citations("您好，感谢您的咨询！退款会在5个工作日内退回原支付方式。", zh)
     assert text == "您好，感谢您的咨询！退款会在5个工作日内退回原支付方式 [1]。" and unmatched == []
 
 
@@ -259,14 +262,16 @@ def test_passage_reply_and_greeting() -> None:
     expected = "Hi, thanks for getting in touch. Free over $50 [1]"
     assert rp.passage_reply(rp.Ticket("x").validated(), _p(1, "Free over $50")) == expected
     # the greeting sentence is not a claim: citing the reply again leaves it uncited and flags nothing
-    assert rp.attach_citations(expected, [_p(1, "Free over $50")]) == (expected, [])
+    assert grounding.attach_citations(expected, [_p(1, "Free over $50")]) == (expected, [])
 
 
 def test_polite_non_answer_and_dropped_facts_are_caught() -> None:
     src = [_p(1, "Standard shipping costs $4.99; orders over $50 ship free.")]
-    assert rp.answer_problems("Hi, standard shipping costs $4.99 and orders over $50 ship free.", src) == []
-    assert rp.answer_problems("Hi, standard shipping costs $4.99.", src) == ["it drops facts of the answer ($50)"]
-    assert "it leaves out most of the answer" in rp.answer_problems("Hi, please tell us your order number.", src)
+    assert grounding.answer_problems("Hi, standard shipping costs $4.99 and orders over $50 ship free.", src) == []
+    assert grounding.answer_problems("Hi, standard shipping costs $4.99.", src) == [
+        "it drops facts of the answer ($50)"
+    ]
+    assert "it leaves out most of the answer" in grounding.answer_problems("Hi, please tell us your order number.", src)
 
 
 def _result(cosines: list[float], coverage: float, trusted: bool = True) -> Any:
@@ -283,14 +288,14 @@ def _result(cosines: list[float], coverage: float, trusted: bool = True) -> Any:
 def test_gate_uses_the_margin_and_chinese_coverage() -> None:
     clear = _result([0.42, 0.2], 0.0)  # a clear winner: 0.42 + 0.75 x 0.22 = 0.585
     flat = _result([0.42, 0.41], 0.0)  # several lukewarm matches: 0.4275
-    assert rp.relevance(clear)["score"] == pytest.approx(0.42 + rp.MARGIN_WEIGHT * 0.22, abs=1e-4)
-    assert rp.is_answerable(clear, min_similarity=0.45, min_coverage=1.0)[0]
-    assert not rp.is_answerable(flat, min_similarity=0.45, min_coverage=1.0)[0]
-    assert rp.is_answerable(_result([0.1, 0.0], 1.0), min_similarity=0.45, min_coverage=1.0)[0]
+    assert grounding.relevance(clear)["score"] == pytest.approx(0.42 + grounding.MARGIN_WEIGHT * 0.22, abs=1e-4)
+    assert grounding.is_answerable(clear, min_similarity=0.45, min_coverage=1.0)[0]
+    assert not grounding.is_answerable(flat, min_similarity=0.45, min_coverage=1.0)[0]
+    assert grounding.is_answerable(_result([0.1, 0.0], 1.0), min_similarity=0.45, min_coverage=1.0)[0]
     # Chinese with an English encoder: cosines are ignored, the jieba word coverage decides
-    assert not rp.is_answerable(_result([0.9, 0.1], 0.05, False), min_similarity=0.45, min_coverage=1.0,
+    assert not grounding.is_answerable(_result([0.9, 0.1], 0.05, False), min_similarity=0.45, min_coverage=1.0,
                                 min_coverage_zh=0.1)[0]  # fmt: skip
-    assert rp.is_answerable(_result([0.0, 0.0], 0.2, False), min_similarity=0.45, min_coverage=1.0,
+    assert grounding.is_answerable(_result([0.0, 0.0], 0.2, False), min_similarity=0.45, min_coverage=1.0,
                             min_coverage_zh=0.1)[0]  # fmt: skip
 
 

@@ -33,6 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def result_line(name: str, value: float, baseline: float, target: float, passed: bool) -> str:
     ratio = value / baseline if baseline else float("inf")
@@ -42,15 +44,24 @@ def result_line(name: str, value: float, baseline: float, target: float, passed:
     )
 
 
+def tweets_csv() -> Path:
+    """The labelled tweets the embedded head was built on (``AIGC_TWEETS_CSV``, else the shared data folder)."""
+    path = Path(os.environ.get("AIGC_TWEETS_CSV") or ROOT.parent / "shared" / "data" / "tweets_sentiment.csv")
+    if not path.is_file():
+        raise SystemExit(f"{path} is missing: set AIGC_TWEETS_CSV to the tweets CSV (see README.md, Data credits).")
+    return path
+
+
 def quality(quick: bool, batch_size: int, dtype: str | None = None) -> tuple[str, dict]:
     from sklearn.metrics import f1_score, precision_recall_fscore_support
 
-    from aigc_core.sentiment.head import DEFAULT_DATA, DEFAULT_HEAD_DIR, read_training_data, split_indices
+    from aigc_core.sentiment.head import DEFAULT_HEAD_DIR
+    from aigc_core.sentiment.head_build import read_training_data, split_indices
     from aigc_core.sentiment.scoring import load_model, score_texts
 
     cfg = json.loads((DEFAULT_HEAD_DIR / "config.json").read_text())
     labels = cfg["labels"]
-    df = read_training_data(DEFAULT_DATA, labels)
+    df = read_training_data(tweets_csv(), labels)
     split = split_indices(df["label"].tolist(), cfg["split"]["seed"], tuple(cfg["split"]["fractions"]))
     if len(split["test"]) != cfg["split"]["sizes"]["test"]:
         print("warning: the test split differs from the one the head was built on", file=sys.stderr)
@@ -118,12 +129,11 @@ def throughput(quick: bool, batch_size: int, dtypes: tuple[str, ...]) -> list[st
     import pandas as pd
     from transformers import pipeline
 
-    from aigc_core.sentiment.head import DEFAULT_DATA
     from aigc_core.sentiment.scoring import load_model, normalize_text, score_texts
 
     n = 300 if quick else 1000
     reps = 3  # best of: both sides, so a busy moment on a shared machine hurts neither
-    raw = pd.read_csv(DEFAULT_DATA)["text"].dropna().astype(str).sample(n, random_state=1).tolist()
+    raw = pd.read_csv(tweets_csv())["text"].dropna().astype(str).sample(n, random_state=1).tolist()
     # Both sides get the tweets already normalised (idempotent for score_texts), so their labels are comparable.
     texts = [normalize_text(t) for t in raw]
     lines = []
@@ -181,11 +191,11 @@ def gpu_throughput(quick: bool, device: str) -> list[str]:
     import torch
     from transformers import AutoTokenizer, RobertaConfig, RobertaForSequenceClassification, pipeline
 
-    from aigc_core.sentiment.head import DEFAULT_DATA, encoder_dir
+    from aigc_core.sentiment.head import encoder_dir
     from aigc_core.sentiment.scoring import load_model, normalize_text, score_texts
 
     n = 64 if quick and device == "cpu" else (500 if quick else 2000)
-    raw = pd.read_csv(DEFAULT_DATA)["text"].dropna().astype(str).sample(n, random_state=2).tolist()
+    raw = pd.read_csv(tweets_csv())["text"].dropna().astype(str).sample(n, random_state=2).tolist()
     texts = [normalize_text(t) for t in raw]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "roberta-base-random"

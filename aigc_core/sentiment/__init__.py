@@ -28,7 +28,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy, so that `python -m aigc_core.sentiment.head` does not import head.py twice.
+    # Lazy, so that `python -m aigc_core.sentiment.head_build` does not import the head modules twice.
     if name in {"EmbeddedSentimentModel", "load_embedded"}:
         from aigc_core.sentiment import head
 

@@ -115,7 +115,7 @@ def tiny_tweets_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_head_dir(tmp_path_factory: pytest.TempPathFactory, tiny_encoder_dir: Path, tiny_tweets_csv: Path) -> Path:
     """A head trained by the real build() on the tiny encoder and tiny tweets."""
-    from aigc_core.sentiment.head import build
+    from aigc_core.sentiment.head_build import build
 
     out = tmp_path_factory.mktemp("tiny_head") / "head"
     build(tiny_tweets_csv, out, encoder=tiny_encoder_dir, seed=0)

@@ -11,6 +11,7 @@ import pytest
 
 from aigc_core.errors import ModelUnavailableError
 from aigc_core.sentiment import head as head_mod
+from aigc_core.sentiment import head_build
 from aigc_core.sentiment.scoring import normalize_text, text_hash
 
 
@@ -31,8 +32,8 @@ def test_encoder_dir_is_the_shipped_package():
 
 def test_split_is_deterministic_stratified_and_disjoint():
     labels = ["negative"] * 50 + ["neutral"] * 30 + ["positive"] * 20
-    a = head_mod.split_indices(labels, seed=0)
-    b = head_mod.split_indices(labels, seed=0)
+    a = head_build.split_indices(labels, seed=0)
+    b = head_build.split_indices(labels, seed=0)
     for k in ("train", "val", "test"):
         np.testing.assert_array_equal(a[k], b[k])
     assert [len(a[k]) for k in ("train", "val", "test")] == [80, 10, 10]
@@ -83,10 +84,10 @@ def test_rebuild_replaces_folder_atomically(tmp_path: Path, tiny_encoder_dir: Pa
     out = tmp_path / "head"
     out.mkdir()
     (out / "stale.txt").write_text("old")
-    head_mod.build(tiny_tweets_csv, out, encoder=tiny_encoder_dir, heads=("linear",), cache_dir=tmp_path / "cache")
+    head_build.build(tiny_tweets_csv, out, encoder=tiny_encoder_dir, heads=("linear",), cache_dir=tmp_path / "cache")
     assert not (out / "stale.txt").exists() and (out / "head.safetensors").is_file()
     assert list((tmp_path / "cache").glob("emb-*.npy"))  # embeddings cached for the next build
-    cfg = head_mod.build(
+    cfg = head_build.build(
         tiny_tweets_csv, out, encoder=tiny_encoder_dir, heads=("linear",), cache_dir=tmp_path / "cache"
     )
     assert cfg["head"]["kind"] == "linear"

@@ -157,6 +157,14 @@ class Settings(BaseSettings):
             "folder or a single `.safetensors` checkpoint."
         ),
     )
+    upscale_model: str = Field(
+        default="",
+        description=(
+            "Diffusion upscaler for the Images page's Edit tab (4x, e.g. `sd-x4-upscaler`): a catalog key, a hub "
+            "id, a local diffusers folder with a `StableDiffusionUpscalePipeline`, or `auto` (the catalog's "
+            "upscaler). Empty or `off` means none: upscaling is Lanczos + unsharp mask only."
+        ),
+    )
     image_compile: Literal["off", "fast", "compile", "max-autotune", "cudagraphs"] = Field(
         default="fast",
         description=(

@@ -20,7 +20,14 @@ from aigc_core.images.outpaint import outpaint
 from aigc_core.images.presets import ASPECT_PRESETS, STYLE_PRESETS, expand_style
 from aigc_core.images.request import BATCH_JOB_THRESHOLD, MAX_IMAGES, ImageRequest
 from aigc_core.images.status import ModelStatus, model_status
-from aigc_core.images.upscale import upscale
+from aigc_core.images.upscale import (
+    DEFAULT_NOISE_LEVEL,
+    DEFAULT_STEPS,
+    MAX_DIFFUSION_SIDE,
+    MAX_STEPS,
+    diffusion_configured,
+    upscale,
+)
 from pages._jobs_widgets import progress_bar, rerun_page_when_done
 from pages._ui import empty_state, guard, link_to_page, literal, page_header, show_error
 
@@ -473,6 +480,7 @@ def detail(item: Any) -> None:
 # Edit tab: inpaint, outpaint, upscale
 # ----------------------------------------------------------------------------------------------
 EDIT_OPS = ("Inpaint", "Outpaint", "Upscale")
+UPSCALE_METHODS = {"lanczos": "Lanczos + sharpen", "diffusion": "Diffusion upscaler"}
 OUTPAINT_ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:5": (4, 5), "1200×628": (1200, 628)}
 
 
@@ -556,19 +564,79 @@ def edit_tab(status: ModelStatus) -> None:
                     loras=selected_loras(),
                 )
     else:
-        c1, c2 = st.columns(2)
-        factor = c1.radio("Factor", [2, 4], horizontal=True, key="edit_factor", format_func=lambda f: f"{f}×")
-        sharpen = c2.checkbox("Sharpen (unsharp mask)", value=True, key="edit_sharpen")
-        st.caption("Lanczos resampling plus an unsharp mask, tile by tile (no diffusion upscaler is used).")
-        if st.button("Upscale", key="edit_run", type="primary", disabled=data is None):
-            with st.spinner("Upscaling…"):
-                result = guard(upscale, data, int(factor), sharpen=bool(sharpen))
+        result = upscale_form(data)
     if result is not None:
         st.session_state["edit_result"] = {"png": result.image.png, "size": result.image.image.size, "op": op}
     res = st.session_state.get("edit_result")
     if res:
         st.image(res["png"], caption=f"{res['op']} · {res['size'][0]}×{res['size'][1]} · saved to the gallery")
         st.download_button("Download PNG", res["png"], file_name="aigc_edit.png", mime="image/png", key="edit_dl")
+
+
+def upscale_form(data: bytes | None) -> Any:
+    """Factor and method (Lanczos + sharpen, or the diffusion upscaler when one is configured); the result or None."""
+    has_diffusion = bool(guard(diffusion_configured))
+    method = "lanczos"
+    if has_diffusion:
+        method = st.radio(
+            "Method",
+            list(UPSCALE_METHODS),
+            index=1,
+            horizontal=True,
+            key="edit_up_method",
+            format_func=UPSCALE_METHODS.__getitem__,
+        )
+    c1, c2 = st.columns(2)
+    factor = c1.radio("Factor", [2, 4], horizontal=True, key="edit_factor", format_func=lambda f: f"{f}×")
+    ss = st.session_state
+    if method == "diffusion":
+        st.text_input(
+            "Prompt (optional)",
+            key="edit_up_prompt",
+            placeholder="empty: the image's own prompt",
+            help="What the image shows; the upscaler invents detail that fits it.",
+        )
+        d1, d2, d3 = st.columns(3)
+        d1.number_input("Steps", 1, MAX_STEPS, DEFAULT_STEPS, key="edit_up_steps")
+        d2.number_input(
+            "Noise level",
+            0,
+            350,
+            DEFAULT_NOISE_LEVEL,
+            key="edit_up_noise",
+            help="Noise added to the source first: higher invents more detail and keeps less of the original.",
+        )
+        d3.number_input("Seed", 0, 2**31, 0, key="edit_up_seed")
+        st.caption(
+            f"A 4× diffusion upscaler (AIGC_UPSCALE_MODEL) for sources up to {MAX_DIFFUSION_SIDE} px a side; 2× is "
+            "its 4× output resized with Lanczos. Slow without a GPU."
+        )
+    else:
+        c2.checkbox("Sharpen (unsharp mask)", value=True, key="edit_sharpen")
+        st.caption(
+            "Lanczos resampling plus an unsharp mask, tile by tile"
+            + (
+                "."
+                if has_diffusion
+                else " (no diffusion upscaler is configured: an admin can set AIGC_UPSCALE_MODEL to use one)."
+            )
+        )
+    if not st.button("Upscale", key="edit_run", type="primary", disabled=data is None):
+        return None
+    if method == "diffusion":
+        with st.spinner("Upscaling with the diffusion model (the first time loads it)…"):
+            return guard(
+                upscale,
+                data,
+                int(factor),
+                method="diffusion",
+                prompt=str(ss.get("edit_up_prompt") or ""),
+                steps=int(ss.get("edit_up_steps") or DEFAULT_STEPS),
+                noise_level=int(ss.get("edit_up_noise", DEFAULT_NOISE_LEVEL)),
+                seed=int(ss.get("edit_up_seed") or 0),
+            )
+    with st.spinner("Upscaling…"):
+        return guard(upscale, data, int(factor), sharpen=bool(ss.get("edit_sharpen", True)), method="lanczos")
 
 
 def preview_mask(data: bytes, rect: tuple[float, float, float, float]) -> None:

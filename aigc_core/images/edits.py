@@ -25,10 +25,26 @@ def rerun(settings: dict[str, Any], *, seed: int | None = None, save: bool = Tru
     source = load_source(str(settings.get("source_hash") or ""))
     model = str(settings.get("model_value") or "") or None
     use_seed = int(settings.get("seed") or 0) if seed is None else int(seed)
-    if mode == "upscale":
+    if mode == "upscale" and settings.get("method") == "diffusion":
+        r = upscale(
+            source,
+            int(settings.get("factor") or 4),
+            method="diffusion",
+            prompt=str(settings.get("user_prompt") or ""),
+            negative_prompt=str(settings.get("negative_prompt") or ""),
+            steps=int(settings["steps"]) if settings.get("steps") else None,
+            noise_level=int(settings["noise_level"]) if settings.get("noise_level") is not None else None,
+            guidance=float(settings["guidance"]) if settings.get("guidance") is not None else None,
+            seed=use_seed,
+            model=model,
+            save=save,
+        )
+    elif mode == "upscale":  # Lanczos (also every upscale recorded before the diffusion upscaler existed)
         if seed is not None:
             raise UserInputError("Upscaling has no seed to vary.", hint="Use Reproduce, or upscale another image.")
-        r = upscale(source, int(settings.get("factor") or 2), sharpen=bool(settings.get("sharpen")), save=save)
+        r = upscale(
+            source, int(settings.get("factor") or 2), sharpen=bool(settings.get("sharpen")), save=save, method="lanczos"
+        )
     elif mode == "inpaint":
         r = inpaint(
             source,

@@ -27,10 +27,13 @@ from aigc_core.errors import (
 from aigc_core.models.task_table import (
     EMBEDDED_DEFAULT,
     HUB_DEFAULT,
+    OFF,
+    OPTIONAL_TASKS,
     TASK_SETTING,
     TEXT_CLASSIFICATION,
     ModelSpec,
     SourceKind,
+    default_value,
     get_spec,
     normalize_task,
     setting_env,
@@ -41,7 +44,7 @@ from aigc_core.settings import Settings, get_settings
 if TYPE_CHECKING:
     from aigc_core.users.roles import Actor
 
-ValueKind = Literal["auto", "catalog", "registry", "path", "hub", "unknown"]
+ValueKind = Literal["auto", "off", "catalog", "registry", "path", "hub", "unknown"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WEIGHT_SUFFIXES = (".safetensors", ".gguf")
@@ -454,11 +457,14 @@ def _looks_like_path(value: str) -> bool:
 
 
 def value_kind(task: str, value: str | None) -> ValueKind:
-    """What a model value names: ``auto``, a catalog model (its key, or its hub id at the pinned revision), a
-    registry version, a path (folder or file), a hub id, or nothing known."""
-    v = (value or "auto").strip()
+    """What a model value names: ``auto``, ``off`` (no model, for an optional task such as the upscaler), a catalog
+    model (its key, or its hub id at the pinned revision), a registry version, a path (folder or file), a hub id, or
+    nothing known."""
+    v = (value or default_value(task)).strip()
     if v.lower() == "auto":
         return "auto"
+    if v.lower() == OFF and normalize_task(task) in OPTIONAL_TASKS:
+        return "off"
     if v.startswith(REGISTRY_PREFIX):
         return "registry"
     if get_spec(v) is not None:
@@ -473,15 +479,21 @@ def value_kind(task: str, value: str | None) -> ValueKind:
 
 
 def configured_value(task: str, settings: Settings | None = None) -> str:
-    """The task's model setting as the operator set it (``AIGC_<TASK>_MODEL``; ``auto`` when unset)."""
+    """The task's model setting as the operator set it (``AIGC_<TASK>_MODEL``; when unset ``auto``, or ``off`` for
+    an optional task)."""
     settings = settings or get_settings()
-    return (getattr(settings, TASK_SETTING[normalize_task(task)]) or "auto").strip()
+    return (getattr(settings, TASK_SETTING[normalize_task(task)]) or default_value(task)).strip()
+
+
+def model_configured(task: str, settings: Settings | None = None) -> bool:
+    """False when the task's setting is ``off`` (or empty for an optional task: no model), else True."""
+    return configured_value(task, settings).lower() != OFF or normalize_task(task) not in OPTIONAL_TASKS
 
 
 def may_pick_source(task: str, value: str | None, *, actor: Actor | None = None) -> bool:
-    """True when the acting user may load ``value``: anyone picks ``auto``, catalog models and registry versions
-    (the registry checks the version's owner); only admins pick folders, files and hub ids."""
-    if value_kind(task, value) in ("auto", "catalog", "registry"):
+    """True when the acting user may load ``value``: anyone picks ``auto`` (or ``off``), catalog models and registry
+    versions (the registry checks the version's owner); only admins pick folders, files and hub ids."""
+    if value_kind(task, value) in ("auto", "off", "catalog", "registry"):
         return True
     from aigc_core.users.roles import current
 
@@ -520,15 +532,22 @@ def resolve(
     (PermissionDeniedError) and ``registry:<id>`` must be a version they may read, unless the value is the
     operator's setting for the task or ``trusted`` is true (the app's own files, e.g. an adapter's base model).
     Raises UnknownTaskError for an unknown task and ModelUnavailableError (with a hint) when the model
-    cannot be obtained."""
+    cannot be obtained, or when an optional task's model is ``off`` (its empty default)."""
     settings = settings or get_settings()
     task = normalize_task(task)
     raw = value if value is not None else getattr(settings, TASK_SETTING[task])
-    value = (raw or "auto").strip()
+    value = (raw or default_value(task)).strip()
     trusted = trusted or value == configured_value(task, settings)
     if not trusted:
         check_model_source(task, value, actor=actor)
     trace: list[str] = []
+    if value.lower() == OFF and task in OPTIONAL_TASKS:
+        keys = ", ".join(s.key for s in specs(task))
+        raise ModelUnavailableError(
+            f"No {task} model is configured ({setting_env(task)} is empty or 'off').",
+            hint=f"Set {setting_env(task)} to 'auto', a catalog model ({keys}), a local diffusers folder or a hub id, "
+            "and restart the app.",
+        )
     if value.lower() == "auto":
         return _resolve_auto(task, settings, trace)
     if value.startswith(REGISTRY_PREFIX):

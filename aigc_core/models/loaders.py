@@ -11,6 +11,7 @@ from typing import Any
 from aigc_core.errors import ModelUnavailableError
 from aigc_core.models.catalog import PICKLE_RULE, ResolvedModel
 from aigc_core.models.task_table import (
+    IMAGE_UPSCALING,
     SENTENCE_EMBEDDINGS,
     TEXT_CLASSIFICATION,
     TEXT_GENERATION,
@@ -235,6 +236,41 @@ def _load_text_to_image(resolved: ResolvedModel, device: str, dtype: str) -> dic
     return {"pipeline": pipe}
 
 
+UPSCALE_PIPELINE = "StableDiffusionUpscalePipeline"
+
+
+def _load_image_upscaling(resolved: ResolvedModel, device: str, dtype: str) -> dict[str, Any]:
+    """A diffusers ``StableDiffusionUpscalePipeline`` (the x4 upscaler) from a folder or the hub."""
+    import json
+
+    env = setting_env(resolved.task)
+    path = resolved.local_path
+    if resolved.kind == "single-file" or (path is not None and path.is_file()):
+        raise ModelUnavailableError(
+            "The diffusion upscaler loads from a diffusers folder or a hub id, not a single checkpoint file.",
+            hint=f"Set {env} to a folder with model_index.json (e.g. a download of "
+            "stabilityai/stable-diffusion-x4-upscaler), or to sd-x4-upscaler.",
+        )
+    if path is not None and (path / "model_index.json").is_file():
+        try:
+            cls_name = json.loads((path / "model_index.json").read_text(encoding="utf-8")).get("_class_name")
+        except (OSError, ValueError):
+            cls_name = None
+        if cls_name != UPSCALE_PIPELINE:
+            raise ModelUnavailableError(
+                f"The model in {path} is a {cls_name or 'pipeline of unknown kind'}, not a {UPSCALE_PIPELINE}.",
+                hint=f"Set {env} to a diffusion upscaler such as sd-x4-upscaler, or to 'off' for Lanczos only.",
+            )
+    from diffusers import StableDiffusionUpscalePipeline
+
+    pipe = StableDiffusionUpscalePipeline.from_pretrained(
+        resolved.load_target, dtype=as_torch_dtype(dtype), **_hub_kwargs(resolved), **weights_kwargs()
+    )
+    pipe.to(device)
+    pipe.set_progress_bar_config(disable=True)
+    return {"pipeline": pipe}
+
+
 ARCH_SUFFIXES: dict[str, tuple[str, ...]] = {
     TEXT_GENERATION: ("ForCausalLM", "LMHeadModel", "ForConditionalGeneration"),
     TEXT_CLASSIFICATION: ("ForSequenceClassification",),
@@ -268,6 +304,7 @@ LOADERS = {
     TEXT_CLASSIFICATION: _load_text_classification,
     SENTENCE_EMBEDDINGS: _load_sentence_embeddings,
     TEXT_TO_IMAGE: _load_text_to_image,
+    IMAGE_UPSCALING: _load_image_upscaling,
 }
 
 

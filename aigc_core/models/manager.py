@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aigc_core.errors import AigcError
-from aigc_core.models.catalog import ResolvedModel, resolve
+from aigc_core.models.catalog import ResolvedModel, model_configured, resolve
 from aigc_core.models.loaders import (
     LOADERS,
     check_architecture,
@@ -25,6 +25,7 @@ from aigc_core.models.loaders import (
     text_generation_backend,
 )
 from aigc_core.models.task_table import (
+    IMAGE_UPSCALING,
     SENTENCE_EMBEDDINGS,
     TASK_SETTING,
     TEXT_CLASSIFICATION,
@@ -404,6 +405,7 @@ _IN_APP_ENGINE = {
     TEXT_CLASSIFICATION: "transformers",
     SENTENCE_EMBEDDINGS: "transformers",
     TEXT_TO_IMAGE: "diffusers",
+    IMAGE_UPSCALING: "diffusers",
 }
 
 
@@ -417,7 +419,10 @@ def task_backends(*, fresh: bool = False) -> list[TaskBackend]:
     manager = get_manager()
     loaded = {(e.task, e.key) for e in manager.loaded()}
     rows: list[TaskBackend] = []
-    for task in (TEXT_GENERATION, TEXT_CLASSIFICATION, SENTENCE_EMBEDDINGS, TEXT_TO_IMAGE):
+    for task in (TEXT_GENERATION, TEXT_CLASSIFICATION, SENTENCE_EMBEDDINGS, TEXT_TO_IMAGE, IMAGE_UPSCALING):
+        if task == IMAGE_UPSCALING and not model_configured(task, settings):
+            rows.append(TaskBackend(task, "Pillow (in the app)", "cpu", "off", True, "Lanczos + unsharp mask only"))
+            continue
         if task == TEXT_GENERATION:
             from aigc_core.copy.openai_backend import describe, server_enabled
 

@@ -18,7 +18,8 @@ TEXT_GENERATION = "text-generation"
 TEXT_CLASSIFICATION = "text-classification"
 TEXT_TO_IMAGE = "text-to-image"
 SENTENCE_EMBEDDINGS = "sentence-embeddings"
-TASKS: tuple[str, ...] = (TEXT_GENERATION, TEXT_CLASSIFICATION, TEXT_TO_IMAGE, SENTENCE_EMBEDDINGS)
+IMAGE_UPSCALING = "image-upscaling"
+TASKS: tuple[str, ...] = (TEXT_GENERATION, TEXT_CLASSIFICATION, TEXT_TO_IMAGE, SENTENCE_EMBEDDINGS, IMAGE_UPSCALING)
 ALIASES: dict[str, str] = {
     "sentiment": TEXT_CLASSIFICATION,
     "text-classifier": TEXT_CLASSIFICATION,
@@ -26,6 +27,9 @@ ALIASES: dict[str, str] = {
     "image": TEXT_TO_IMAGE,
     "text2image": TEXT_TO_IMAGE,
     "lm": TEXT_GENERATION,
+    "upscale": IMAGE_UPSCALING,
+    "upscaler": IMAGE_UPSCALING,
+    "upscaling": IMAGE_UPSCALING,
 }
 # The per-task setting read when no value is given.
 TASK_SETTING: dict[str, str] = {
@@ -33,7 +37,12 @@ TASK_SETTING: dict[str, str] = {
     TEXT_CLASSIFICATION: "sentiment_model",
     TEXT_TO_IMAGE: "text_to_image_model",
     SENTENCE_EMBEDDINGS: "embedding_model",
+    IMAGE_UPSCALING: "upscale_model",
 }
+# Tasks whose model is optional: their setting's empty default, or ``off``, means no model (the upscaler then
+# falls back to Lanczos); ``auto`` still means the catalog's default, as for the other tasks.
+OPTIONAL_TASKS: tuple[str, ...] = (IMAGE_UPSCALING,)
+OFF = "off"
 
 
 @dataclass(frozen=True)
@@ -66,8 +75,9 @@ class ModelSpec:
         return setting_env(self.task)
 
 
-# Revisions: each hub model is pinned to a commit sha, except sdxl-turbo and stable-diffusion-v1-5, whose shas could
-# not be looked up without hub access; they load "main" until one is recorded here.
+# Revisions: each hub model is pinned to a commit sha, except sdxl-turbo, stable-diffusion-v1-5 and
+# stable-diffusion-x4-upscaler, whose shas could not be looked up without hub access; they load "main" until one is
+# recorded here.
 _CATALOG: tuple[ModelSpec, ...] = (
     # --- text generation ---------------------------------------------------------------------
     ModelSpec(
@@ -185,6 +195,19 @@ _CATALOG: tuple[ModelSpec, ...] = (
         licence="CreativeML OpenRAIL-M",
         description="Classic 512px model (25-50 steps); the widest choice of fine-tunes and LoRAs.",
     ),
+    # --- image upscaling ---------------------------------------------------------------------
+    ModelSpec(
+        key="sd-x4-upscaler",
+        task=IMAGE_UPSCALING,
+        title="Stable Diffusion x4 upscaler",
+        source="hub",
+        hub_id="stabilityai/stable-diffusion-x4-upscaler",
+        revision="main",  # not pinned yet: no commit sha could be checked offline
+        size_mb=3500,
+        licence="CreativeML Open RAIL++-M",
+        description="Text-guided 4x diffusion upscaler (StableDiffusionUpscalePipeline) for sources up to 512 px; "
+        "2x is its 4x output resized with Lanczos. Needs a GPU for anything but small images.",
+    ),
     # --- sentence embeddings -----------------------------------------------------------------
     ModelSpec(
         key="all-minilm-l6-v2-hub",
@@ -232,12 +255,14 @@ HUB_DEFAULT: dict[str, str] = {
     TEXT_CLASSIFICATION: "twitter-xlm-roberta-sentiment",
     TEXT_TO_IMAGE: "sd-turbo",
     SENTENCE_EMBEDDINGS: "all-minilm-l6-v2-hub",
+    IMAGE_UPSCALING: "sd-x4-upscaler",
 }
 EMBEDDED_DEFAULT: dict[str, str | None] = {
     TEXT_GENERATION: "smollm2-135m-instruct",
     TEXT_CLASSIFICATION: "minilm-tweets-sentiment",
     TEXT_TO_IMAGE: None,  # no image model small enough to ship
     SENTENCE_EMBEDDINGS: "all-minilm-l6-v2",
+    IMAGE_UPSCALING: None,  # no diffusion upscaler ships: without one, upscaling is Lanczos + sharpen
 }
 
 
@@ -252,6 +277,11 @@ def normalize_task(task: str) -> str:
         known = ", ".join(TASKS) + " (aliases: " + ", ".join(sorted(ALIASES)) + ")"
         raise UnknownTaskError(f"Unknown task {task!r}.", hint=f"Known tasks: {known}.")
     return name
+
+
+def default_value(task: str) -> str:
+    """What an empty model setting means: ``off`` for an optional task (no model), else ``auto``."""
+    return OFF if normalize_task(task) in OPTIONAL_TASKS else "auto"
 
 
 def setting_env(task: str) -> str:

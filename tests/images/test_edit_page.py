@@ -1,5 +1,5 @@
-"""AppTest of the Images page's Edit tab (upscale without a model; inpaint with the tiny pipeline; a mask of the
-wrong size) and of the LoRA styles in the Generate form."""
+"""AppTest of the Images page's Edit tab (upscale without a model and with the tiny diffusion upscaler; inpaint
+with the tiny pipeline; a mask of the wrong size) and of the LoRA styles in the Generate form."""
 
 from __future__ import annotations
 
@@ -33,12 +33,42 @@ def test_upscale_works_without_a_diffusion_model(settings) -> None:
     at.radio(key="edit_source").set_value("Upload").run()
     at.file_uploader(key="edit_upload").set_value(("small.png", _png(), "image/png"))
     at.radio(key="edit_op").set_value("Upscale").run()
+    assert "edit_up_method" not in [r.key for r in at.radio]  # no diffusion upscaler configured: Lanczos only
+    assert any("AIGC_UPSCALE_MODEL" in c.value for c in at.caption)
     at.radio(key="edit_factor").set_value(4)
     at.button(key="edit_run").click().run()
     _ok(at)
     (item,) = gallery.list_images()
     assert item.settings["mode"] == "upscale" and item.size == (192, 128)
+    assert item.settings["method"] == "lanczos"
     assert at.get("download_button")
+
+
+def test_upscale_with_the_diffusion_upscaler(settings, tiny_upscale_pipeline_dir: Path, monkeypatch) -> None:
+    from aigc_core.images import gallery
+    from aigc_core.settings import reset_settings
+
+    monkeypatch.setenv("AIGC_UPSCALE_MODEL", str(tiny_upscale_pipeline_dir))
+    reset_settings()
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    at.radio(key="edit_source").set_value("Upload").run()
+    at.file_uploader(key="edit_upload").set_value(("small.png", _png((16, 12)), "image/png"))
+    at.radio(key="edit_op").set_value("Upscale").run()
+    assert at.radio(key="edit_up_method").value == "diffusion"  # the configured upscaler is the default
+    at.text_input(key="edit_up_prompt").input("green grass")
+    at.number_input(key="edit_up_steps").set_value(2)
+    at.number_input(key="edit_up_noise").set_value(40)
+    at.number_input(key="edit_up_seed").set_value(3)
+    at.radio(key="edit_factor").set_value(2)
+    at.button(key="edit_run").click().run()
+    _ok(at)
+    (item,) = gallery.list_images()
+    s = item.settings
+    assert item.size == (32, 24) and s["method"] == "diffusion" and s["factor"] == 2
+    assert (s["steps"], s["noise_level"], s["seed"], s["user_prompt"]) == (2, 40, 3, "green grass")
+    at.radio(key="edit_up_method").set_value("lanczos").run()
+    assert at.checkbox(key="edit_sharpen").value is True
 
 
 def test_inpaint_a_gallery_image_with_a_rectangle(tiny_model) -> None:

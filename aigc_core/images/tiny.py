@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:  # pragma: no cover
     from diffusers.pipelines.pipeline_utils import DiffusionPipeline
@@ -28,11 +28,30 @@ def _tiny_tokenizer() -> CLIPTokenizer:
     return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
 
 
+def _tiny_text_encoder(tokenizer: Any) -> Any:
+    """A random 2-layer, 32-wide CLIP text encoder over ``tokenizer``'s vocabulary."""
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    return CLIPTextModel(
+        CLIPTextConfig(
+            bos_token_id=len(tokenizer) - 2,
+            eos_token_id=len(tokenizer) - 1,
+            pad_token_id=len(tokenizer) - 1,
+            hidden_size=32,
+            intermediate_size=37,
+            layer_norm_eps=1e-05,
+            num_attention_heads=4,
+            num_hidden_layers=2,
+            vocab_size=len(tokenizer),
+            max_position_embeddings=77,
+        )
+    )
+
+
 def build_tiny_pipeline(seed: int = 0) -> DiffusionPipeline:
     """A random-weight StableDiffusionPipeline small enough to run a 64x64 image in well under a second on a CPU."""
     import torch
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
 
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
@@ -58,20 +77,7 @@ def build_tiny_pipeline(seed: int = 0) -> DiffusionPipeline:
         sample_size=TINY_SIZE,
     )
     tokenizer = _tiny_tokenizer()
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            bos_token_id=len(tokenizer) - 2,
-            eos_token_id=len(tokenizer) - 1,
-            pad_token_id=len(tokenizer) - 1,
-            hidden_size=32,
-            intermediate_size=37,
-            layer_norm_eps=1e-05,
-            num_attention_heads=4,
-            num_hidden_layers=2,
-            vocab_size=len(tokenizer),
-            max_position_embeddings=77,
-        )
-    )
+    text_encoder = _tiny_text_encoder(tokenizer)
     scheduler = EulerDiscreteScheduler(
         beta_start=0.00085,
         beta_end=0.012,
@@ -111,7 +117,6 @@ def build_tiny_upscale_pipeline(seed: int = 0) -> DiffusionPipeline:
         StableDiffusionUpscalePipeline,
         UNet2DConditionModel,
     )
-    from transformers import CLIPTextConfig, CLIPTextModel
 
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
@@ -139,20 +144,7 @@ def build_tiny_upscale_pipeline(seed: int = 0) -> DiffusionPipeline:
         scaling_factor=0.08333,  # the x4 upscaler's
     )
     tokenizer = _tiny_tokenizer()
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            bos_token_id=len(tokenizer) - 2,
-            eos_token_id=len(tokenizer) - 1,
-            pad_token_id=len(tokenizer) - 1,
-            hidden_size=32,
-            intermediate_size=37,
-            layer_norm_eps=1e-05,
-            num_attention_heads=4,
-            num_hidden_layers=2,
-            vocab_size=len(tokenizer),
-            max_position_embeddings=77,
-        )
-    )
+    text_encoder = _tiny_text_encoder(tokenizer)
     pipe = StableDiffusionUpscalePipeline(
         vae=vae,
         text_encoder=text_encoder,

@@ -570,6 +570,73 @@ def altered_point(text: str, points: Sequence[str], allowed: str = "") -> str:
     return ""
 
 
+def _terms_of(text: str) -> set[str]:
+    """Content words (light plural stemming) and CJK bigrams of ``text``, as sets for lookups."""
+    return set(content_terms(text))
+
+
+def _near(term: str, have: set[str]) -> bool:
+    """``term`` or another form of it ("class" / "classes", "book" / "booking") is in ``have``."""
+    return term in have or any(
+        (h.startswith(term) or term.startswith(h)) for h in have if h.isascii() and min(len(h), len(term)) >= 4
+    )
+
+
+def _window_terms(chunk: str, last: bool) -> list[str]:
+    """The content words directly next to a figure on one side (up to two, stopping at the first stop word or
+    punctuation: "7-day live location", not "45-minute ride and book"); CJK: the two characters next to it."""
+    chunk = re.split(r"[.,;:!?，。；：！？、()（）]", chunk)[-1 if last else 0]
+    cjk = "".join(c for c in chunk if is_cjk(c))
+    if cjk:
+        side = cjk[-2:] if last else cjk[:2]
+        return [side] if len(side) == 2 else []
+    tokens = chunk.lower().split()
+    tokens = tokens[::-1] if last else tokens
+    out: list[str] = []
+    for token in tokens[:2]:
+        parts = [w for w in _WORD.findall(token) if not w.isdigit()]
+        content = [w for w in parts if w not in _STOP]
+        if not content:  # a stop word ("on a quiet motor", "in 48 hours"): the figure's phrase ends here
+            break
+        out.extend(w[:-1] if len(w) > 3 and w.endswith("s") else w for w in content)
+        if len(content) < len(parts):  # "baked-in": a compound ending on a stop word still belongs to the figure
+            break
+    return out
+
+
+def moved_figure(text: str, points: Sequence[str]) -> str:
+    """A key point's figure attached to another key point's words ("7-day live location" when the 7 days are the
+    battery's, "baked-in 48 hours" when the 48 hours are the dough's, "阿姨持证上岗2小时" when 2小时 is 上门): the
+    copy misstates the brief ('' when none). Right after the figure and its unit, the next words must be the
+    point's own when they are another point's; with nothing after it, the words before it."""
+    own = [_terms_of(_NUMBER.sub(" ", p)) for p in points]
+    for j, point in enumerate(points):
+        # the product's words do not count: "60-hour Cedar & Pine candles" gives the candles their burn time
+        others = set().union(*(own[k] for k in range(len(points)) if k != j)) - own[j]
+        for num in _digits(point):
+            units = {u for u in _units_after(num, point) if u.isalpha() or is_cjk(u)}
+            for m in re.finditer(rf"(?<![\d.]){re.escape(num)}(?![\d])", text):
+                rest = text[m.end() :]
+                unit = re.match(r"\s*[-+]?\s*([A-Za-z]+|个?[^\sA-Za-z\d.,;:!?，。；：！？、()（）])", rest)
+                if units:
+                    got = unit.group(1).lower() if unit else ""
+                    got = got[:-1] if len(got) > 3 and got.endswith("s") else got
+                    if not (got in units or any(u.startswith(got) or got.startswith(u) for u in units if got)):
+                        continue  # another unit ("5-light" for "5 brightness levels"): numbers_keep_their_units
+                    rest = rest[unit.end() :] if unit else rest
+                after = _window_terms(rest, last=False)
+                before = _window_terms(text[: m.start()], last=True)
+                after_own = any(_near(t, own[j]) for t in after)
+                after_other = any(_near(t, others) for t in after)
+                before_own = any(_near(t, own[j]) for t in before)
+                before_other = any(_near(t, others) for t in before)
+                if (after and not after_own and after_other) or (not after and not before_own and before_other):
+                    head = re.split(r"[.,;:!?，。；：！？、]", text[: m.start()])[-1]
+                    tail = re.split(r"[.,;:!?，。；：！？、]", text[m.start() :])[0]
+                    return f"the figure of “{point}” is attached to other words: “{(head + tail).strip()}”"
+    return ""
+
+
 _OFFER = frozenset({"free", "first", "no", "only", "off", "extra", "bonus", "trial", "unlimited"})
 _QUANTIFIER = frozenset({"every", "each", "all", "any", "your", "our"})  # "your 10th coffee" of "Every 10th coffee"
 
@@ -741,6 +808,9 @@ def evaluate(
         altered = altered_point(text, points, allowed_all)
         if altered:
             rep.findings.append(Finding("claim", altered, "review", f"changes a key point: {altered}"))
+        moved = moved_figure(text, points)
+        if moved:
+            rep.findings.append(Finding("claim", moved, "review", moved))
         offer = partial_offer(text, points) if language == "en" else ""
         if offer:
             rep.findings.append(Finding("claim", offer, "review", f"states an offer in part: {offer}"))

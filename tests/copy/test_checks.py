@@ -816,3 +816,29 @@ def test_an_offer_stated_whole_or_not_at_all_is_fine() -> None:
     assert checks.partial_offer("CoreSpin: your first class is free! Book a bike in the app.", points) == ""
     assert checks.partial_offer("CoreSpin: 45-minute classes. Book a bike in the app.", points) == ""
     assert checks.partial_offer(GOOD_EN, EN.points()) == ""  # "BPA-free" is one word, not an offer
+
+
+@pytest.mark.parametrize(
+    ("text", "moved"),
+    [
+        ("PawPal GPS has 7-day battery life and a 7-day live location on your phone!", True),
+        ("PawPal GPS has 7-day battery life and live location on your phone.", False),
+        ("CoreSpin: your first class is free! Try a 45-minute ride and book your bike in the app today.", False),
+        ("CoreSpin: free first class, 45-minute book a bike in the app", True),
+    ],
+)
+def test_a_key_points_figure_attached_to_other_words_is_flagged(text: str, moved: bool) -> None:
+    from aigc_core.copy.checks import moved_figure
+
+    points = ["Live location on your phone", "7-day battery life", "Alerts when your dog leaves the yard"]
+    if "CoreSpin" in text:
+        points = ["First class free", "45-minute classes", "Book a bike in the app"]
+    assert bool(moved_figure(text, points)) is moved
+
+
+def test_a_chinese_figure_moved_to_another_point_is_flagged() -> None:
+    from aigc_core.copy.checks import moved_figure
+
+    points = ["阿姨持证上岗", "2小时上门", "不满意免费重做"]
+    assert "2小时上门" in moved_figure("安居家政服务，阿姨持证上岗2小时，不满意免费重做。", points)
+    assert moved_figure("安居家政服务，阿姨持证上岗，2小时上门，不满意免费重做。", points) == ""

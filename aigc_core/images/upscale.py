@@ -15,6 +15,7 @@ from typing import Any
 from aigc_core.errors import ModelUnavailableError, UserInputError
 from aigc_core.images.inpaint import EditResult, _finish
 from aigc_core.images.metadata import sha256_bytes
+from aigc_core.models.task_table import IMAGE_UPSCALING, setting_env
 
 FACTORS = (2, 4)
 MAX_OUTPUT_SIDE = 8192
@@ -22,8 +23,8 @@ TILE = 512  # output tile side in pixels
 SHARPEN: dict[str, Any] = {"radius": 1.2, "percent": 60, "threshold": 2}
 HALO = 8  # extra output pixels around a tile for the unsharp mask's support
 
-TASK = "image-upscaling"
-SETTING_ENV = "AIGC_UPSCALE_MODEL"
+TASK = IMAGE_UPSCALING
+SETTING_ENV = setting_env(IMAGE_UPSCALING)  # AIGC_UPSCALE_MODEL
 METHODS = ("auto", "lanczos", "diffusion")
 DIFFUSION_FACTOR = 4  # the x4 upscaler's native factor
 MAX_DIFFUSION_SIDE = 512  # largest source side the diffusion upscaler takes (its output: 2048 px)
